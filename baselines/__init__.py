@@ -1,0 +1,1 @@
+"""Fusion baselines SUMMER is measured against; each file registers one model."""

@@ -1,0 +1,60 @@
+"""`python -m benchmark <command>`: each command is one module in benchmark/commands/ exposing
+`add_arguments(parser)` and `main(args) -> int`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from benchmark.errors import BenchmarkError
+
+# name -> one-line help, in the order --help lists them
+COMMANDS: dict[str, str] = {
+    "run": "train models on datasets under fixed seeds and store a run record per run",
+    "ablate": "train full SUMMER and SUMMER without one component on the same seeds, print both",
+    "report": "turn stored run records into Markdown reports, CSV tables and PNG plots",
+    "check": "regression gate: retrain the smoke profile and compare with the committed reference",
+    "list": "list registered datasets, models, ablations and profiles",
+    "data": "import and validate a dataset from a hub id, a local folder or feature pickles",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmark",
+        description="summer-bench: reproducible SUMMER vs ablations vs baselines on IEMOCAP and MELD.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module = _command_module(name)
+        if module is not None:
+            module.add_arguments(command_parser)
+        command_parser.set_defaults(_command=name)
+    return parser
+
+
+def _command_module(name: str):
+    try:
+        return importlib.import_module(f"benchmark.commands.{name}")
+    except ModuleNotFoundError as err:
+        if err.name == f"benchmark.commands.{name}":
+            return None
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module = _command_module(args._command)
+    try:
+        if module is None:
+            raise BenchmarkError(f"'{args._command}' is not built yet in this version of summer-bench")
+        return int(module.main(args) or 0)
+    except BenchmarkError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

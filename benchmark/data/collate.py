@@ -1,0 +1,72 @@
+"""From canonical splits to padded tensors: the only place that knows how dialogues become a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import datasets
+import torch
+from torch.nn.utils.rnn import pad_sequence
+
+IGNORE_LABEL = -100  # torch.nn.functional.cross_entropy's ignore_index: padding never counts
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    dialogue_id: str
+    speakers: torch.Tensor  # [n] long
+    labels: torch.Tensor  # [n] long
+    features: dict[str, torch.Tensor]  # modality -> [n, dim] float32
+
+
+@dataclass
+class Batch:
+    """B dialogues padded to the longest, T utterances. Padding: features 0, speakers 0, labels -100."""
+
+    dialogue_ids: list[str]
+    features: dict[str, torch.Tensor]  # modality -> [B, T, dim]
+    speakers: torch.Tensor  # [B, T] long
+    labels: torch.Tensor  # [B, T] long
+    mask: torch.Tensor  # [B, T] bool, True on real utterances
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(
+            dialogue_ids=self.dialogue_ids,
+            features={m: x.to(device) for m, x in self.features.items()},
+            speakers=self.speakers.to(device),
+            labels=self.labels.to(device),
+            mask=self.mask.to(device),
+        )
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.mask.sum(dim=1)
+
+
+def dialogues_from_split(split: datasets.Dataset, modalities: Sequence[str]) -> list[Dialogue]:
+    """Decode an Arrow split once into tensors, so that epochs do not pay for Arrow decoding."""
+    columns = split.with_format("numpy")[:]
+    return [
+        Dialogue(
+            dialogue_id=str(columns["dialogue_id"][i]),
+            speakers=torch.as_tensor(columns["speakers"][i], dtype=torch.long),
+            labels=torch.as_tensor(columns["labels"][i], dtype=torch.long),
+            features={m: torch.as_tensor(columns[m][i], dtype=torch.float32) for m in modalities},
+        )
+        for i in range(len(split))
+    ]
+
+
+def collate_dialogues(dialogues: Sequence[Dialogue]) -> Batch:
+    """Pad a list of dialogues; one pad per tensor kind, no loop over utterances."""
+    lengths = torch.tensor([len(d.labels) for d in dialogues])
+    mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
+    modalities = dialogues[0].features.keys()
+    return Batch(
+        dialogue_ids=[d.dialogue_id for d in dialogues],
+        features={m: pad_sequence([d.features[m] for d in dialogues], batch_first=True) for m in modalities},
+        speakers=pad_sequence([d.speakers for d in dialogues], batch_first=True),
+        labels=pad_sequence([d.labels for d in dialogues], batch_first=True, padding_value=IGNORE_LABEL),
+        mask=mask,
+    )

@@ -1,0 +1,90 @@
+"""The canonical form every MERC source converges on.
+
+A `datasets.DatasetDict` with splits train/validation/test and one row per dialogue:
+`dialogue_id` (str), `speakers` (list[int]), `labels` (list[int]) and one [n_utterances, dim] float32
+array per *present* modality column (`text`, `audio`, `visual`). An absent modality has no column and is
+listed in `DatasetMeta.absent_modalities`: it is never silently filled with zeros.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import datasets
+
+MODALITIES: tuple[str, ...] = ("text", "audio", "visual")
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+# Class names in the paper's order; the integer label is the index.
+CLASS_NAMES: dict[str, tuple[str, ...]] = {
+    "iemocap": ("happy", "sad", "neutral", "angry", "excited", "frustrated"),
+    "meld": ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"),
+}
+
+
+@dataclass(frozen=True)
+class DatasetMeta:
+    name: str  # registry name, e.g. "iemocap" or "synthetic-meld"
+    family: str  # "iemocap" or "meld": decides classes and per-dataset hyper-parameters
+    classes: tuple[str, ...]
+    feature_dims: dict[str, int]  # present modalities only, in MODALITIES order
+    n_speakers: int
+    source: str  # what the user pointed at: a path, "hub-id@revision" or "generator(seed=...)"
+    source_kind: str  # "synthetic", "hub", "datasets-folder", "feature-pickle:<lineage>", "transcripts"
+    fingerprint: str  # SHA-256 over the input files (or the generator's parameters)
+    synthetic: bool
+    notes: tuple[str, ...] = field(default_factory=tuple)  # e.g. which dialogues were carved for validation
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(m for m in MODALITIES if m in self.feature_dims)
+
+    @property
+    def absent_modalities(self) -> tuple[str, ...]:
+        return tuple(m for m in MODALITIES if m not in self.feature_dims)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: dict) -> DatasetMeta:
+        raw = dict(raw)
+        raw["classes"] = tuple(raw["classes"])
+        raw["notes"] = tuple(raw.get("notes", ()))
+        return cls(**raw)
+
+
+@dataclass(frozen=True)
+class MercDataset:
+    meta: DatasetMeta
+    splits: datasets.DatasetDict
+
+    def save(self, folder: Path) -> None:
+        """Write the splits and meta.json into `folder`, which must not exist yet (callers write to a
+        temporary folder and rename, so a reader never sees half a dataset)."""
+        self.splits.save_to_disk(str(folder))
+        (folder / "meta.json").write_text(json.dumps(self.meta.to_json(), indent=2))
+
+    @classmethod
+    def load(cls, folder: Path) -> MercDataset:
+        meta = DatasetMeta.from_json(json.loads((folder / "meta.json").read_text()))
+        return cls(meta=meta, splits=datasets.load_from_disk(str(folder)))
+
+
+def features_for(feature_dims: dict[str, int]) -> datasets.Features:
+    """The Arrow schema of one canonical split."""
+    columns: dict = {
+        "dialogue_id": datasets.Value("string"),
+        "speakers": datasets.Sequence(datasets.Value("int32")),
+        "labels": datasets.Sequence(datasets.Value("int32")),
+    }
+    for modality in MODALITIES:
+        if modality in feature_dims:
+            columns[modality] = datasets.Array2D(shape=(None, feature_dims[modality]), dtype="float32")
+    return datasets.Features(columns)

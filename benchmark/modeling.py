@@ -1,0 +1,104 @@
+"""The contract between the harness and every model: what a model receives, returns and may ask for.
+
+Models live in `summer/` and `baselines/`, one file each, and join with one `@register_model` line;
+the trainer only ever talks to `MERCModel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from benchmark.data.collate import Batch
+from benchmark.data.schema import DatasetMeta
+from benchmark.registry import Registry
+
+
+@dataclass(frozen=True)
+class ModelDims:
+    """The sizes a profile fixes for every model, so rivals are compared at the same width."""
+
+    width: int
+    heads: int
+    layers: int
+    dropout: float
+
+
+@dataclass
+class ModelOutput:
+    logits: torch.Tensor  # [B, T, n_classes]
+    hidden: torch.Tensor  # [B, T, H]: the final utterance representation (fused, for multimodal models)
+    # Extra loss terms, already multiplied by their weights; the trainer adds them to cross-entropy
+    # and logs each by name (e.g. "moe_balance", "kd_latent", "kd_logit", "self_distillation").
+    aux_losses: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TeacherRequest:
+    """A model that distils from a teacher names it; the trainer trains (or loads the cached) teacher
+    on the same data, dims, training config and seed, freezes it and hands it over."""
+
+    model: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+class MERCModel(nn.Module):
+    """Base class. `config` is a dataclass holding every option the model was built with (recorded in
+    run records). Device placement belongs to the caller: models never call `.cuda()` themselves."""
+
+    config: Any
+
+    def forward(self, batch: Batch) -> ModelOutput:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def teacher_request(self) -> TeacherRequest | None:
+        return None
+
+    def attach_teacher(self, teacher: MERCModel) -> None:
+        raise TypeError(f"{type(self).__name__} does not distil from a teacher")
+
+
+Builder = Callable[[DatasetMeta, ModelDims, Mapping[str, Any]], MERCModel]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    build: Builder  # (dataset meta, dims, config overrides) -> model
+    description: str
+    family: str  # "summer" or "baseline"
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """A config switch on a registered model, never a copy of it."""
+
+    name: str  # what `--drop` takes: "sdmoe", "hcmf", "ikd", "latent"
+    label: str  # as the paper's ablation table writes it, e.g. "w/o SDMoE"
+    model: str
+    overrides: Mapping[str, Any]
+    description: str
+
+
+MODELS: Registry[ModelSpec] = Registry("model")
+ABLATIONS: Registry[Ablation] = Registry("ablation")
+
+
+def register_model(name: str, *, description: str, family: str = "baseline") -> Callable[[Builder], Builder]:
+    def decorate(build: Builder) -> Builder:
+        MODELS.add(name, ModelSpec(name=name, build=build, description=description, family=family))
+        return build
+
+    return decorate
+
+
+def register_ablation(ablation: Ablation) -> Ablation:
+    return ABLATIONS.add(ablation.name, ablation)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,1 @@
+"""SUMMER: Sparse Dynamic MoE + Hierarchical Cross-Modal Fusion + Interactive Knowledge Distillation."""
