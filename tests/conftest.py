@@ -1,0 +1,30 @@
+"""Shared fixtures. Tests that need the real files in ../shared/data skip when they are absent, unless
+SUMMER_BENCH_REQUIRE_SHARED=1 (set by .ci/run), where their absence is a failure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from benchmark.home import PROJECT_ROOT, Home
+
+SHARED_DATA = Path(os.environ.get("SUMMER_BENCH_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder ../shared/data (README.md, cosmic/iemocap.pkl, cosmic/meld.pkl)."""
+    if not (SHARED_DATA / "cosmic" / "iemocap.pkl").exists():
+        message = f"real data not found at {SHARED_DATA}"
+        if os.environ.get("SUMMER_BENCH_REQUIRE_SHARED") == "1":
+            pytest.fail(message + " (SUMMER_BENCH_REQUIRE_SHARED=1: CI must have ../shared beside the clone)")
+        pytest.skip(message)
+    return SHARED_DATA
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    """A fresh, empty home folder: tests never write into the project's results/ or reports/."""
+    return Home(tmp_path / "home")
