@@ -1,0 +1,43 @@
+"""`python -m benchmark data`: import, validate and cache a dataset, then print its summary."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmark import data
+from benchmark.home import resolve_home
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, help=f"one of: {', '.join(data.DATASETS.names())}")
+    parser.add_argument(
+        "--source",
+        help="a .pkl feature/transcript pickle, a saved `datasets` folder, a folder of split files, or HUB_ID@REVISION",
+    )
+    parser.add_argument(
+        "--home", help="results/cache/reports folder (default: $SUMMER_BENCH_HOME or the project)"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    dataset = data.load(args.dataset, resolve_home(args.home), args.source)
+    summary = data.summarize(dataset)
+    console = Console()
+    kind = "[bold red]synthetic[/]" if summary["synthetic"] else "real"
+    console.print(f"[bold]{summary['name']}[/] ({kind}) from {summary['source']} [{summary['source_kind']}]")
+    console.print(f"fingerprint {summary['fingerprint']}")
+    dims = ", ".join(f"{m} {d}" for m, d in summary["feature_dims"].items()) or "none"
+    console.print(f"feature dims: {dims}; absent: {', '.join(summary['absent_modalities']) or 'none'}")
+    console.print(f"speakers: {summary['speakers']}")
+    table = Table("split", "dialogues", "utterances", *dataset.meta.classes)
+    for split, row in summary["splits"].items():
+        table.add_row(
+            split, str(row["dialogues"]), str(row["utterances"]), *map(str, row["class_counts"].values())
+        )
+    console.print(table)
+    for note in summary["notes"]:
+        console.print(f"note: {note}")
+    return 0

@@ -1,0 +1,63 @@
+"""A pickle reader that refuses to run code: only plain containers, numbers, strings and numpy arrays.
+
+A pickle names callables to rebuild objects; `find_class` is the one door through which they enter, so
+admitting only numpy's array-rebuilding functions (and nothing else) makes loading inert.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+
+from benchmark.errors import BenchmarkError
+
+_ALLOWED = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("collections", "OrderedDict"),
+    ("collections", "defaultdict"),
+    ("builtins", "list"),
+    ("builtins", "dict"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "tuple"),
+    ("__builtin__", "list"),
+    ("__builtin__", "set"),
+    ("builtins", "bytes"),
+    ("__builtin__", "bytes"),
+    ("_codecs", "encode"),  # how python 2 pickles carry byte strings under protocol 2
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, file, path: Path) -> None:
+        super().__init__(file, encoding="latin1")
+        self._path = path
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in _ALLOWED:
+            return super().find_class(module, name)
+        raise BenchmarkError(
+            f"{self._path}: refusing to unpickle {module}.{name} (only containers, numbers, strings and numpy "
+            "arrays are admitted): re-save the file with plain lists, dicts and arrays"
+        )
+
+
+def load_pickle(path: Path) -> object:
+    """Read `path` with the restricted unpickler (latin1, for the python-2 era MERC pickles)."""
+    if not path.is_file():
+        raise BenchmarkError(f"{path}: file not found: check the path passed as --source")
+    data = path.read_bytes()
+    try:
+        return _RestrictedUnpickler(io.BytesIO(data), path).load()
+    except BenchmarkError:
+        raise
+    except Exception as err:  # a truncated or non-pickle file: name it, don't dump a traceback
+        raise BenchmarkError(f"{path}: not a readable pickle ({type(err).__name__}: {err})") from None

@@ -1,0 +1,136 @@
+"""Validation and assembly shared by every source: raw per-dialogue dicts in, canonical DatasetDict out.
+
+Every error is one line naming the file (or source), the dialogue and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import datasets
+import numpy as np
+
+from benchmark.data.schema import MODALITIES, SPLITS, features_for
+from benchmark.errors import BenchmarkError
+
+
+def build_splits(
+    source: str,
+    split_ids: Mapping[str, Sequence[str]],
+    speakers: Mapping[str, Sequence[int]],
+    labels: Mapping[str, Sequence[int]],
+    features: Mapping[str, Mapping[str, object]],
+    n_classes: int,
+    sentences: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[datasets.DatasetDict, dict[str, int]]:
+    """Validate every dialogue and assemble the canonical splits. `features`: modality -> id -> [n, dim]."""
+    _check_disjoint(source, split_ids)
+    feature_dims: dict[str, int] = {}
+    splits = {}
+    for split in SPLITS:
+        rows: dict[str, list] = {"dialogue_id": [], "speakers": [], "labels": []}
+        rows.update({m: [] for m in MODALITIES if m in features})
+        if sentences is not None:
+            rows["sentences"] = []
+        for dialogue_id in split_ids[split]:
+            dialogue_labels = _labels(source, dialogue_id, labels, n_classes)
+            n = len(dialogue_labels)
+            rows["dialogue_id"].append(str(dialogue_id))
+            rows["labels"].append(dialogue_labels)
+            rows["speakers"].append(_aligned(source, dialogue_id, "speakers", speakers, n))
+            for modality in rows.keys() & set(MODALITIES):
+                array = _feature_array(source, dialogue_id, modality, features[modality], n)
+                expected = feature_dims.setdefault(modality, array.shape[1])
+                if array.shape[1] != expected:
+                    raise BenchmarkError(
+                        f"{source}: dialogue {dialogue_id!r} has {modality} features of dim {array.shape[1]}, "
+                        f"others have {expected}: every utterance of a modality must have the same dim"
+                    )
+                rows[modality].append(array)
+            if sentences is not None:
+                rows["sentences"].append(
+                    [str(s) for s in _aligned(source, dialogue_id, "sentences", sentences, n)]
+                )
+        splits[split] = rows
+    dims = {m: feature_dims[m] for m in MODALITIES if m in feature_dims}
+    schema = features_for(dims)
+    if sentences is not None:
+        schema["sentences"] = datasets.Sequence(datasets.Value("string"))
+    return datasets.DatasetDict(
+        {split: datasets.Dataset.from_dict(rows, features=schema) for split, rows in splits.items()}
+    ), dims
+
+
+def _check_disjoint(source: str, split_ids: Mapping[str, Sequence[str]]) -> None:
+    seen: dict[str, str] = {}
+    for split in SPLITS:
+        if not split_ids.get(split):
+            raise BenchmarkError(f"{source}: the {split} split is empty: every split needs dialogues")
+        for dialogue_id in split_ids[split]:
+            if dialogue_id in seen:
+                raise BenchmarkError(
+                    f"{source}: dialogue {dialogue_id!r} is in both {seen[dialogue_id]} and {split}: "
+                    "remove it from one split"
+                )
+            seen[dialogue_id] = split
+
+
+def _labels(source: str, dialogue_id: str, labels: Mapping, n_classes: int) -> list[int]:
+    if dialogue_id not in labels:
+        raise BenchmarkError(f"{source}: dialogue {dialogue_id!r} is listed in a split but has no labels")
+    values = np.asarray(labels[dialogue_id])
+    if values.size == 0:
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue_id!r} is empty (no utterances): drop it from its split"
+        )
+    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
+        raise BenchmarkError(
+            f"{source}: labels of dialogue {dialogue_id!r} are not a list of integer class ids"
+        )
+    if values.min() < 0 or values.max() >= n_classes:
+        bad = int(values[(values < 0) | (values >= n_classes)][0])
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue_id!r} has label {bad}, outside 0..{n_classes - 1}: "
+            "check the file is for this dataset"
+        )
+    return values.astype(int).tolist()
+
+
+def _aligned(source: str, dialogue_id: str, what: str, values: Mapping, n: int) -> list:
+    if dialogue_id not in values:
+        raise BenchmarkError(f"{source}: dialogue {dialogue_id!r} has labels but no {what}")
+    items = list(values[dialogue_id])
+    if len(items) != n:
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue_id!r} has {n} labels but {len(items)} {what}: "
+            "they must align one per utterance"
+        )
+    return items
+
+
+def _feature_array(source: str, dialogue_id: str, modality: str, values: Mapping, n: int) -> np.ndarray:
+    if dialogue_id not in values:
+        raise BenchmarkError(f"{source}: dialogue {dialogue_id!r} has labels but no {modality} features")
+    try:
+        array = np.asarray(values[dialogue_id], dtype=np.float32)
+    except ValueError:
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue_id!r} has {modality} feature vectors of different dims across "
+            "utterances: every utterance needs the same dim"
+        ) from None
+    if array.ndim != 2:
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue_id!r} {modality} features have shape {array.shape}, expected "
+            "[utterances, dim]"
+        )
+    if array.shape[0] != n:
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue_id!r} has {n} labels but {array.shape[0]} {modality} feature vectors: "
+            "they must align one per utterance"
+        )
+    if not np.isfinite(array).all():
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue_id!r} has NaN or infinite {modality} features: re-extract or "
+            "impute them before importing"
+        )
+    return array
