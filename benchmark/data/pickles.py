@@ -99,7 +99,8 @@ def _features(path: Path, content: Sequence, name: str, family: str) -> MercData
         raise BenchmarkError(
             f"{path}: unknown pickle layout: item 4 should be a dict of text features per dialogue"
         )
-    text_dim = np.asarray(next(iter(text.values()))[0]).shape[-1]  # first utterance: robust to ragged rows
+    first_utterance = next((rows[0] for rows in text.values() if len(rows)), None)  # robust to ragged rows
+    text_dim = np.asarray(first_utterance).shape[-1] if first_utterance is not None else None
     lineage = TEXT_DIM_LINEAGE.get(text_dim)
     if lineage is None:
         raise BenchmarkError(
