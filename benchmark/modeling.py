@@ -6,6 +6,7 @@ the trainer only ever talks to `MERCModel`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from torch import nn
 
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
+from benchmark.errors import BenchmarkError
 from benchmark.registry import Registry
 
 
@@ -102,3 +104,23 @@ def register_ablation(ablation: Ablation) -> Ablation:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def make_config(config_type: type, model: str, overrides: Mapping[str, Any], **defaults: Any) -> Any:
+    """A model's config dataclass from its defaults, dataset-dependent `defaults` and user `overrides`;
+    an unknown override key is a one-line error naming the valid ones."""
+    valid = {f.name for f in dataclasses.fields(config_type)}
+    unknown = sorted(set(overrides) - valid)
+    if unknown:
+        raise BenchmarkError(
+            f"model {model!r} has no option {unknown[0]!r}; valid options: {', '.join(sorted(valid))}"
+        )
+    return config_type(**(defaults | dict(overrides)))
+
+
+def require_features(meta: DatasetMeta, model: str) -> None:
+    if not meta.feature_dims:
+        raise BenchmarkError(
+            f"model {model!r} needs feature modalities but {meta.name} ({meta.source_kind}) has none: import a "
+            "feature pickle with `python -m benchmark data --source ...`"
+        )

@@ -1,0 +1,9 @@
+"""The one place that imports every model package, so that their registrations happen. Everything that
+needs the full list of models (runner, CLI) imports this module, never the packages one by one."""
+
+import baselines  # noqa: F401
+import summer  # noqa: F401
+from benchmark.data import DATASETS
+from benchmark.modeling import ABLATIONS, MODELS
+
+__all__ = ["ABLATIONS", "DATASETS", "MODELS"]
