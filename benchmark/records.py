@@ -87,7 +87,9 @@ class RunRecord:
     def from_json(cls, raw: dict[str, Any]) -> RunRecord:
         """Raises KeyError/TypeError/ValueError on a record that does not have this shape."""
         if raw.get("schema_version") != RECORD_SCHEMA_VERSION:
-            raise ValueError(f"schema_version {raw.get('schema_version')!r}, expected {RECORD_SCHEMA_VERSION}")
+            raise ValueError(
+                f"schema_version {raw.get('schema_version')!r}, expected {RECORD_SCHEMA_VERSION}"
+            )
         fields = dict(raw)
         fields["key"] = RunKey(**raw["key"])
         fields["validation"] = SplitMetrics(**raw["validation"])
