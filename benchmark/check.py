@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from benchmark.errors import BenchmarkError
 from benchmark.records import RunKey, RunRecord
@@ -29,27 +26,6 @@ GATED_METRICS: tuple[str, ...] = ("weighted_f1", "accuracy", "macro_f1")  # on t
 # three seed-standard-deviations is unlikely to be seed noise; the floor keeps a zero-spread entry usable.
 SPREAD_MULTIPLIER = 3.0
 TOLERANCE_FLOOR = 0.005
-
-
-def machine_fingerprint(threads: int) -> dict[str, Any]:
-    """What bit-determinism depends on: the CPU (kernel dispatch), the torch build and the thread count."""
-    return {
-        "cpu": _cpu_model(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "machine": platform.machine(),
-        "torch": torch.__version__,
-        "threads": threads,
-    }
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def entry_name(key: RunKey) -> str:

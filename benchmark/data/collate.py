@@ -52,7 +52,9 @@ def dialogues_from_split(split: datasets.Dataset, modalities: Sequence[str]) -> 
             dialogue_id=str(columns["dialogue_id"][i]),
             speakers=torch.as_tensor(columns["speakers"][i], dtype=torch.long),
             labels=torch.as_tensor(columns["labels"][i], dtype=torch.long),
-            features={m: torch.as_tensor(columns[m][i], dtype=torch.float32) for m in modalities},
+            features={
+                m: torch.tensor(columns[m][i], dtype=torch.float32) for m in modalities
+            },  # a copy: Arrow's buffers are read-only
         )
         for i in range(len(split))
     ]

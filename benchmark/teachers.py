@@ -1,0 +1,65 @@
+"""Trained IKD teachers, cached by everything that determines them and reused by every run that asks.
+
+[choice, design "Interactive Knowledge Distillation"] the teacher is trained with the student run's own
+seed, data, dims and training config: `teacher_key` is the one place that says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import torch
+
+from benchmark.config import TrainConfig, config_hash
+from benchmark.data.schema import MercDataset
+from benchmark.home import Home
+from benchmark.modeling import MODELS, MERCModel, ModelDims, TeacherRequest
+from benchmark.seeding import seed_everything
+from benchmark.store import atomic_write, exclusive
+from benchmark.training import EpochCallback, train_model
+
+
+def teacher_key(request: TeacherRequest, dataset: MercDataset, dims: ModelDims, train: TrainConfig) -> dict:
+    return {
+        "model": request.model,
+        "overrides": dict(request.overrides),
+        "data_fingerprint": dataset.meta.fingerprint,
+        "data_notes": list(dataset.meta.notes),  # a subsample is other data than the whole
+        "dims": dataclasses.asdict(dims),
+        "train": dataclasses.asdict(train),
+    }
+
+
+def obtain_teacher(
+    request: TeacherRequest,
+    dataset: MercDataset,
+    dims: ModelDims,
+    train: TrainConfig,
+    home: Home,
+    on_epoch: EpochCallback | None = None,
+) -> tuple[MERCModel, dict]:
+    """The frozen trained teacher and its summary for the run record (key, hash, cache hit, metrics)."""
+    key = teacher_key(request, dataset, dims, train)
+    digest = config_hash(key)
+    weights = home.teacher_cache / f"{request.model}-{digest}.pt"
+    summary_path = weights.with_suffix(".json")
+    seed_everything(train.seed, train.threads)  # the teacher's initial weights depend on its seed alone
+    teacher = MODELS.get(request.model).build(dataset.meta, dims, request.overrides)
+    with exclusive(weights):
+        cache_hit = weights.exists() and summary_path.exists()
+        if not cache_hit:
+            result = train_model(teacher, dataset, train, on_epoch)
+            atomic_write(weights, lambda path: torch.save(result.best_state, path))
+            summary = {
+                "key": key,
+                "hash": digest,
+                "best_epoch": result.best_epoch,
+                "validation_weighted_f1": result.validation.weighted_f1,
+                "test_weighted_f1": result.test.weighted_f1,
+            }
+            atomic_write(summary_path, lambda path: path.write_text(json.dumps(summary, indent=1)))
+        summary = json.loads(summary_path.read_text())
+        teacher.load_state_dict(torch.load(weights, weights_only=True))
+    teacher.eval().requires_grad_(False)
+    return teacher, summary | {"cache_hit": cache_hit}
