@@ -1,0 +1,59 @@
+"""`python -m benchmark ablate --drop X`: full SUMMER vs SUMMER without X on the same seeds."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmark.catalog import ABLATIONS
+from benchmark.commands._options import add_training_options
+from benchmark.home import resolve_home
+from benchmark.progress import run_keys
+from benchmark.records import FULL_MODEL
+from benchmark.runner import DEFAULT_DATASETS, plan
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--drop", required=True, help="sdmoe, hcmf, ikd or latent (= logit-only distillation)"
+    )
+    add_training_options(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    ablation = ABLATIONS.get(args.drop)
+    datasets = args.dataset or DEFAULT_DATASETS
+    keys = plan([ablation.model], datasets, args.profile, args.seeds, [FULL_MODEL, ablation.name])
+    records = {r.key: r for r in run_keys(keys, resolve_home(args.home), force=args.force)}
+    console = Console()
+    for dataset in datasets:
+        table = Table(
+            title=f"{ablation.model} vs {ablation.label} on {dataset} ({args.profile}): test weighted-F1"
+        )
+        for column in ("seed", "full", ablation.label, "difference"):
+            table.add_column(column, justify="right")
+        differences = []
+        full_scores, ablated_scores = [], []
+        for key in (k for k in keys if k.dataset == dataset and k.ablation == FULL_MODEL):
+            full = records[key].test.weighted_f1
+            ablated = next(
+                r.test.weighted_f1
+                for k, r in records.items()
+                if k.dataset == dataset and k.seed == key.seed and k.ablation == ablation.name
+            )
+            full_scores.append(full)
+            ablated_scores.append(ablated)
+            differences.append(full - ablated)
+            table.add_row(str(key.seed), f"{full:.4f}", f"{ablated:.4f}", f"{full - ablated:+.4f}")
+        table.add_row("mean ± std", *(_mean_std(v) for v in (full_scores, ablated_scores, differences)))
+        console.print(table)
+    console.print(f"dropped: {ablation.description}")
+    return 0
+
+
+def _mean_std(values: list[float]) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.4f} ± {spread:.4f} (n={len(values)})"

@@ -1,0 +1,52 @@
+"""Training many runs with a live display: run k of N, epoch, loss, validation F1, time left."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from benchmark.home import Home
+from benchmark.records import RunKey, RunRecord
+from benchmark.runner import run_key
+
+
+def run_keys(
+    keys: Sequence[RunKey], home: Home, *, force: bool = False, console: Console | None = None
+) -> list[RunRecord]:
+    records = []
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console or Console(stderr=True), transient=False) as progress:
+        runs = progress.add_task("runs", total=len(keys), status="")
+        epochs = progress.add_task("epochs", total=None, status="")
+        for index, key in enumerate(keys, 1):
+            label = f"{key.variant} on {key.dataset} seed {key.seed}"
+            progress.update(runs, description=f"run {index}/{len(keys)}", status=label)
+            progress.reset(epochs, total=None, status="")
+
+            def on_epoch(epoch: int, total: int, loss: float, validation_f1: float) -> None:
+                progress.update(
+                    epochs,
+                    total=total,
+                    completed=epoch,
+                    status=f"loss {loss:.3f}  validation wF1 {validation_f1:.3f}",
+                )
+
+            records.append(run_key(key, home, force=force, on_epoch=on_epoch))
+            progress.advance(runs)
+    return records
