@@ -60,9 +60,8 @@ def run_key(
         existing = None if force else store.read(key)
         if existing is not None:
             return existing
-        record = _train_key(key, home, on_epoch)
-        store.write(record)
-        return record
+        store.write(_train_key(key, home, on_epoch))
+        return store.read(key)  # as stored: callers see the same types whether it was trained now or before
 
 
 def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRecord:

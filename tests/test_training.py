@@ -1,0 +1,184 @@
+"""Trainer, run store and runner: determinism, selection, teacher cache, atomic records, locking, CLI."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+
+import numpy as np
+import pytest
+
+from benchmark import runner, teachers, training
+from benchmark.cli import main as cli_main
+from benchmark.config import TrainConfig
+from benchmark.records import RunKey, RunRecord
+from benchmark.store import RunStore
+
+SUMMER_KEY = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)
+
+
+def test_same_config_and_seed_give_bit_identical_records(home, tmp_path):
+    first = runner.run_key(SUMMER_KEY, home).to_json()
+    again = runner.run_key(SUMMER_KEY, home, force=True).to_json()
+    volatile = ("environment", "seconds_per_epoch", "train_seconds", "peak_rss_mb")
+    for record in (first, again):
+        for field in volatile:
+            record.pop(field)
+        for epoch in record["curves"]:
+            epoch.pop("seconds")
+        record["teacher"].pop("cache_hit")
+    assert first == again
+
+
+def test_teacher_is_trained_once_and_reused(home, monkeypatch):
+    calls = []
+    real_train = teachers.train_model
+    monkeypatch.setattr(teachers, "train_model", lambda *a, **k: calls.append(1) or real_train(*a, **k))
+    first = runner.run_key(SUMMER_KEY, home)
+    second = runner.run_key(RunKey("summer", "latent", "synthetic-iemocap", "smoke", 0), home)
+    assert len(calls) == 1
+    assert first.teacher["cache_hit"] is False and second.teacher["cache_hit"] is True
+    assert first.teacher["hash"] == second.teacher["hash"]
+    assert runner.run_key(RunKey("summer", "ikd", "synthetic-iemocap", "smoke", 0), home).teacher is None
+
+
+def test_selection_is_on_validation_and_the_oracle_is_the_best_test_epoch(home):
+    record = runner.run_key(RunKey("text-teacher", "none", "synthetic-meld", "smoke", 1), home)
+    validation = [e.validation_weighted_f1 for e in record.curves]
+    test = [e.test_weighted_f1 for e in record.curves]
+    assert record.best_epoch == int(np.argmax(validation)) + 1
+    assert record.test.weighted_f1 == test[record.best_epoch - 1]
+    assert (
+        record.test_oracle_weighted_f1 == max(test) and record.test_oracle_epoch == int(np.argmax(test)) + 1
+    )
+    labels = np.concatenate(record.predictions.labels)
+    predicted = np.concatenate(record.predictions.predicted)
+    assert record.test.accuracy == pytest.approx(float((labels == predicted).mean()))
+    assert np.asarray(record.test.confusion).sum() == len(labels)
+
+
+def test_patience_stops_early(home):
+    from benchmark import data
+
+    dataset = data.subsample(data.load("synthetic-iemocap", home), {"train": 8, "validation": 4, "test": 4})
+    from benchmark.catalog import MODELS
+    from benchmark.modeling import ModelDims
+
+    model = MODELS.get("text-teacher").build(dataset.meta, ModelDims(8, 2, 1, 0.0), {})
+    result = training.train_model(model, dataset, TrainConfig(lr=0.0, epochs=10, batch_size=4, patience=2))
+    assert len(result.curves) == 3  # lr 0: epoch 1 is never beaten, so training stops after 1 + patience
+
+
+def test_a_killed_run_leaves_no_record_and_a_rerun_completes(home, monkeypatch):
+    real_epoch = training._train_epoch
+    epochs = []
+
+    def dies_in_epoch_two(*args, **kwargs):
+        epochs.append(1)
+        if len(epochs) == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    key = RunKey("text-teacher", "none", "synthetic-iemocap", "smoke", 0)
+    monkeypatch.setattr(training, "_train_epoch", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_key(key, home)
+    folder = RunStore(home).path(key).parent
+    assert not [p for p in folder.iterdir() if p.suffix in (".json", ".tmp")]
+    monkeypatch.setattr(training, "_train_epoch", real_epoch)
+    assert runner.run_key(key, home).key == key
+
+
+def test_existing_record_is_skipped_and_force_replaces_it(home, monkeypatch):
+    key = RunKey("text-teacher", "none", "synthetic-meld", "smoke", 0)
+    first = runner.run_key(key, home)
+    monkeypatch.setattr(
+        runner, "_train_key", lambda *a: pytest.fail("trained again although the record exists")
+    )
+    assert runner.run_key(key, home) == first
+    monkeypatch.undo()
+    path = RunStore(home).path(key)
+    before = path.stat().st_ino
+    runner.run_key(key, home, force=True)
+    assert path.stat().st_ino != before  # replaced by rename, not rewritten in place
+    RunRecord.from_json(json.loads(path.read_text()))
+
+
+def _run_in_process(home_root: str) -> None:
+    from pathlib import Path
+
+    from benchmark.home import Home
+
+    runner.run_key(RunKey("text-teacher", "none", "synthetic-iemocap", "smoke", 2), Home(Path(home_root)))
+
+
+def test_two_processes_on_one_home_train_a_key_once(home):
+    from benchmark import data
+
+    data.load("synthetic-iemocap", home)  # generated once up front: this test is about the run lock
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_run_in_process, args=(str(home.root),)) for _ in range(2)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=300)
+    assert [p.exitcode for p in processes] == [0, 0]
+    folder = RunStore(home).path(RunKey("text-teacher", "none", "synthetic-iemocap", "smoke", 2)).parent
+    assert sorted(p.name for p in folder.iterdir() if not p.name.endswith(".lock")) == ["seed-2.json"]
+
+
+def test_threads_share_the_lock(home):
+    key = RunKey("text-teacher", "none", "synthetic-meld", "smoke", 3)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(runner.run_key(key, home))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results[0] == results[1]
+
+
+def test_plan_covers_ablations_and_validates_names():
+    keys = runner.plan(["summer", "text-teacher"], ["synthetic-meld"], "smoke")
+    assert [k.variant for k in keys] == [
+        "summer",
+        "summer-no-sdmoe",
+        "summer-no-hcmf",
+        "summer-no-ikd",
+        "summer-no-latent",
+        "text-teacher",
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--model", "sumer"], "unknown model 'sumer'. Did you mean 'summer'?"),
+        (["run", "--all", "--dataset", "meldd"], "unknown dataset 'meldd'. Did you mean 'meld'?"),
+        (["run", "--all", "--profile", "fats"], "unknown profile 'fats'. Did you mean 'fast'?"),
+        (["ablate", "--drop", "sdmo"], "unknown ablation 'sdmo'. Did you mean 'sdmoe'?"),
+        (["run"], "--model NAME"),
+    ],
+)
+def test_unknown_names_are_one_line_errors(argv, message, capsys):
+    assert cli_main(argv) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+def test_list_shows_everything_registered(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # rich abbreviates cells in narrow terminals
+    assert cli_main(["list"]) == 0
+    shown = capsys.readouterr().out
+    for name in (
+        "synthetic-iemocap",
+        "meld",
+        "summer",
+        "text-teacher",
+        "latent",
+        "logit-only KD",
+        "smoke",
+        "paper",
+    ):
+        assert name in shown
