@@ -1,0 +1,66 @@
+"""`python -m benchmark check`: the metric regression gate CI runs."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from benchmark import check
+from benchmark.catalog import MODELS
+from benchmark.config import PROFILES
+from benchmark.environment import machine_fingerprint
+from benchmark.errors import BenchmarkError
+from benchmark.home import REFERENCE_DIR, Home, resolve_home
+from benchmark.progress import run_keys
+from benchmark.runner import DEFAULT_DATASETS, plan
+
+GATE_PROFILE = "smoke"
+SPREAD_SEEDS = (0, 1, 2)  # --update measures the seed spread the tolerances come from on these
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--update", action="store_true", help="rewrite the reference after an intended change"
+    )
+    parser.add_argument("--reference", type=Path, default=REFERENCE_DIR / f"{GATE_PROFILE}.json")
+    parser.add_argument("--model", action="append", help="only these models (default: every registered one)")
+    parser.add_argument(
+        "--dataset", action="append", help="only these datasets (default: both synthetic ones)"
+    )
+    parser.add_argument(
+        "--home", help="reuse this home's runs (default: a fresh temporary home, trained anew)"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    models = args.model or MODELS.names()
+    datasets = args.dataset or list(DEFAULT_DATASETS)
+    threads = PROFILES.get(GATE_PROFILE).train["iemocap"].threads
+    fingerprint = machine_fingerprint(threads)
+    with tempfile.TemporaryDirectory(prefix="summer-bench-check-") as scratch:
+        home = resolve_home(args.home) if args.home else Home(Path(scratch))
+        if args.update:
+            return _update(args.reference, models, datasets, home, fingerprint)
+        reference = check.read_reference(args.reference)
+        keys = plan(models, datasets, GATE_PROFILE, [reference["gate_seed"]])
+        records = run_keys(keys, home)
+    findings = check.compare(reference, records, fingerprint)
+    if not args.model and not args.dataset:
+        findings += check.missing_entries(reference, keys)
+    exact = fingerprint == reference["deterministic_on"]
+    print(check.findings_markdown(findings, exact))  # plain: Markdown must not be re-wrapped
+    return 1 if any(f.failed for f in findings) else 0
+
+
+def _update(path: Path, models, datasets, home: Home, fingerprint: dict) -> int:
+    old = check.read_reference(path) if path.exists() else None
+    if old is not None and (set(models) != set(MODELS.names()) or set(datasets) != set(DEFAULT_DATASETS)):
+        raise BenchmarkError("check --update rewrites the whole reference: drop --model/--dataset")
+    spread = run_keys(plan(models, datasets, GATE_PROFILE, SPREAD_SEEDS), home)
+    gate = [r for r in spread if r.key.seed == SPREAD_SEEDS[0]]
+    new = check.build_reference(gate, spread, fingerprint)
+    check.write_reference(path, new)
+    print(check.reference_changes_markdown(old, new))
+    print(f"wrote {path}")
+    return 0

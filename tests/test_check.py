@@ -1,0 +1,85 @@
+"""The regression gate: an untouched reference passes, a planted regression fails by name."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from benchmark import check
+from benchmark.cli import main as cli_main
+from benchmark.environment import machine_fingerprint
+from benchmark.home import REFERENCE_DIR
+
+NARROW = ["--model", "text-teacher", "--dataset", "synthetic-meld"]
+ENTRY = "synthetic-meld/text-teacher"
+
+
+@pytest.fixture
+def reference_copy(tmp_path):
+    path = tmp_path / "smoke.json"
+    path.write_text((REFERENCE_DIR / "smoke.json").read_text())
+    return path
+
+
+def test_untouched_reference_passes(reference_copy, capsys):
+    assert cli_main(["check", "--reference", str(reference_copy), *NARROW]) == 0
+    assert "0 of 3 checks failed" in capsys.readouterr().out
+
+
+def test_planted_regression_fails_naming_model_dataset_and_metric(reference_copy, capsys):
+    reference = json.loads(reference_copy.read_text())
+    reference["entries"][ENTRY]["metrics"]["weighted_f1"] += 0.3
+    reference_copy.write_text(json.dumps(reference))
+    assert cli_main(["check", "--reference", str(reference_copy), *NARROW]) == 1
+    out = capsys.readouterr().out
+    failing = [line for line in out.splitlines() if "FAIL" in line]
+    assert len(failing) == 1 and ENTRY in failing[0] and "weighted_f1" in failing[0]
+
+
+def test_committed_reference_covers_every_registered_variant_and_states_its_rule():
+    from benchmark.catalog import MODELS
+    from benchmark.runner import DEFAULT_DATASETS, plan
+
+    reference = check.read_reference(REFERENCE_DIR / "smoke.json")
+    expected = {check.entry_name(k) for k in plan(MODELS.names(), DEFAULT_DATASETS, "smoke", [0])}
+    assert set(reference["entries"]) == expected
+    assert "3 x sample std" in reference["tolerance_rule"]
+    for entry in reference["entries"].values():
+        assert len(entry["spread"]["seeds"]) >= 2
+        assert all(entry["tolerance"][m] >= check.TOLERANCE_FLOOR for m in check.GATED_METRICS)
+
+
+def _record_like(weighted_f1: float):
+    from types import SimpleNamespace
+
+    from benchmark.records import RunKey
+
+    test = SimpleNamespace(weighted_f1=weighted_f1, accuracy=0.5, macro_f1=0.4)
+    return SimpleNamespace(key=RunKey("summer", "none", "synthetic-iemocap", "smoke", 0), test=test)
+
+
+def test_exact_equality_on_the_reference_machine_tolerance_elsewhere():
+    fingerprint = machine_fingerprint(2)
+    reference = {
+        "deterministic_on": fingerprint,
+        "entries": {
+            "synthetic-iemocap/summer": {
+                "metrics": {"weighted_f1": 0.6, "accuracy": 0.5, "macro_f1": 0.4},
+                "tolerance": {"weighted_f1": 0.02, "accuracy": 0.02, "macro_f1": 0.02},
+            }
+        },
+    }
+    nudged = [_record_like(0.6 + 1e-9)]
+    assert any(f.failed for f in check.compare(reference, nudged, fingerprint))
+    elsewhere = copy.deepcopy(reference)
+    elsewhere["deterministic_on"] = fingerprint | {"cpu": "another"}
+    assert not any(f.failed for f in check.compare(elsewhere, nudged, fingerprint))
+    assert any(f.failed for f in check.compare(elsewhere, [_record_like(0.65)], fingerprint))
+
+
+def test_a_model_missing_from_the_reference_fails():
+    reference = {"deterministic_on": {}, "entries": {}}
+    findings = check.compare(reference, [_record_like(0.6)], machine_fingerprint(2))
+    assert findings[0].failed and "not in the reference" in findings[0].reason
