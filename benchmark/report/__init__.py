@@ -1,0 +1,153 @@
+"""Reports: stored run records -> Markdown, CSV and PNG under the home's reports/. Trains nothing.
+
+One report per (dataset, profile) and an index. Everything in the Markdown is derived from the records
+and the paper-numbers file, sorted, without timestamps, so the same records give the same report.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.home import Home
+from benchmark.records import RunRecord
+from benchmark.report import plots
+from benchmark.report.load import load_records
+from benchmark.report.paper import PaperNumbers, read_paper_numbers
+from benchmark.report.stats import BOOTSTRAP_SEED, DEFAULT_RESAMPLES
+from benchmark.report.tables import comparison_table, main_table, variants_of
+from benchmark.store import atomic_write
+
+
+def write_reports(
+    home: Home,
+    datasets: Iterable[str] | None = None,
+    profiles: Iterable[str] | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    warn=print,
+) -> list[Path]:
+    records, skipped = load_records(home.runs)
+    for line in skipped:
+        warn(line)
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    for record in records:
+        if (datasets is None or record.key.dataset in datasets) and (
+            profiles is None or record.key.profile in profiles
+        ):
+            groups.setdefault((record.key.dataset, record.key.profile), []).append(record)
+    paper = read_paper_numbers()
+    written = []
+    index = ["# summer-bench reports", ""]
+    for (dataset, profile), group in sorted(groups.items()):
+        folder = home.reports / f"{dataset}-{profile}"
+        markdown, tables = render(group, dataset, profile, paper, resamples, folder)
+        written += _write_text(folder / "report.md", markdown)
+        for name, table in tables.items():
+            written += _write_text(folder / f"{name}.csv", table.to_csv(index=False))
+        synthetic = " (synthetic data, not a reproduction)" if group[0].data["synthetic"] else ""
+        index.append(
+            f"- [{dataset}, profile {profile}]({folder.name}/report.md): {len(group)} runs{synthetic}"
+        )
+    if skipped:
+        index += [
+            "",
+            f"{len(skipped)} record file(s) skipped as unreadable: see the report command's output.",
+        ]
+    written += _write_text(home.reports / "index.md", "\n".join(index) + "\n")
+    return written
+
+
+def render(
+    records: list[RunRecord], dataset: str, profile: str, paper: PaperNumbers, resamples: int, folder: Path
+) -> tuple[str, dict[str, pd.DataFrame]]:
+    first = records[0]
+    classes = list(first.data["classes"])
+    family, synthetic = first.data["family"], first.data["synthetic"]
+    variants = variants_of(records)
+    tables = {
+        "main_table": main_table(variants, classes, family, synthetic, paper, resamples),
+        "ablation_table": comparison_table(variants, len(classes), resamples, ablations=True),
+        "rivals_table": comparison_table(variants, len(classes), resamples, ablations=False),
+    }
+    title = f"{dataset} ({profile})"
+    figures = [
+        plots.per_class_bars(variants, classes, f"Per-class test F1, {title}", folder / "per_class_f1.png"),
+        plots.ablation_deltas(
+            variants, classes, f"Ablations vs full SUMMER, {title}", folder / "ablation_delta.png"
+        ),
+        plots.training_curves(variants, f"Validation weighted-F1 per epoch, {title}", folder / "curves.png"),
+        *(
+            plots.confusion_heatmap(v, classes, f"{v.label}, {title}", folder / f"confusion_{v.name}.png")
+            for v in variants
+        ),
+    ]
+    lines = [f"# {title}", "", *_provenance(records, synthetic), ""]
+    lines += ["## Main table: test F1 per class, accuracy and weighted-F1 (%)", ""]
+    lines += [
+        "Mean ± std over seeds (n seeds). Each run's epoch is chosen on the validation split; `wF1 test-oracle`",
+        "is the best test epoch, as most published MERC numbers are chosen, shown for comparison only.",
+        f"Paper numbers: {paper.status}."
+        if not paper.numbers.get(family)
+        else "Paper numbers with their source.",
+        "",
+        *_markdown_table(tables["main_table"]),
+        "",
+    ]
+    lines += ["## Ablations: full SUMMER minus each ablation", ""]
+    lines += _comparison_text(tables["ablation_table"], resamples)
+    lines += ["## SUMMER vs the baselines", ""]
+    lines += _comparison_text(tables["rivals_table"], resamples)
+    lines += ["## Figures", ""]
+    lines += [f"![{path.stem}]({path.name})" for path in figures if path is not None]
+    return "\n".join(lines) + "\n", tables
+
+
+def _comparison_text(table: pd.DataFrame, resamples: int) -> list[str]:
+    if table.empty:
+        return ["No runs to compare (full SUMMER and the other model must share a seed).", ""]
+    return [
+        f"Paired bootstrap over test dialogues, pooled over seeds: {resamples} resamples, seed {BOOTSTRAP_SEED}; "
+        "p is one-sided (H1: SUMMER is better).",
+        "",
+        *_markdown_table(table),
+        "",
+    ]
+
+
+def _provenance(records: list[RunRecord], synthetic: bool) -> list[str]:
+    first = records[0]
+    lines = []
+    if synthetic:
+        lines += [
+            "**synthetic data, not a reproduction**: made by summer-bench's generator to exercise the suite.",
+            "",
+        ]
+    seeds = sorted({r.key.seed for r in records})
+    commits = sorted({r.environment["git_commit"] for r in records})
+    versions = sorted({f"torch {r.environment['torch']}, python {r.environment['python']}" for r in records})
+    parameters = {r.key.variant: r.parameters for r in records}
+    lines += [
+        f"- data: {first.data['source']} [{first.data['source_kind']}], fingerprint `{first.data['fingerprint'][:16]}`",
+        f"- profile: {first.key.profile}; seeds: {', '.join(map(str, seeds))}; runs: {len(records)}",
+        f"- git commit(s): {', '.join(commits)}",
+        f"- versions: {'; '.join(versions)}",
+        f"- compute: {sum(r.train_seconds for r in records) / 60:.1f} min of training "
+        f"(median {statistics.median(r.seconds_per_epoch for r in records):.1f} s per epoch)",
+        "- parameters: " + ", ".join(f"{name} {count:,}" for name, count in sorted(parameters.items())),
+    ]
+    return lines
+
+
+def _markdown_table(table: pd.DataFrame) -> list[str]:
+    header = "| " + " | ".join(map(str, table.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in table.columns) + "|"
+    rows = ["| " + " | ".join(str(value) for value in row) + " |" for row in table.itertuples(index=False)]
+    return [header, rule, *rows]
+
+
+def _write_text(path: Path, text: str) -> list[Path]:
+    atomic_write(path, lambda temporary: temporary.write_text(text))
+    return [path]

@@ -1,0 +1,124 @@
+"""From run records of one dataset and profile to the tables a reader compares: pure functions."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+import pandas as pd
+
+from benchmark.records import FULL_MODEL, Predictions, RunRecord
+from benchmark.report.paper import PaperNumbers, verdict
+from benchmark.report.stats import bootstrap_interval, paired_bootstrap
+
+SUMMER = "summer"
+ABLATION_ORDER = ("sdmoe", "hcmf", "ikd", "latent")  # the paper's ablation table order
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str  # RunKey.variant
+    label: str
+    model: str
+    ablation: str
+    records: tuple[RunRecord, ...]  # one per seed, sorted by seed
+
+    def values(self, metric: str) -> list[float]:
+        """Percent, one per seed: "weighted_f1", "accuracy", "test_oracle" or a class name."""
+        if metric == "test_oracle":
+            return [100 * r.test_oracle_weighted_f1 for r in self.records]
+        if metric in ("weighted_f1", "accuracy", "macro_f1"):
+            return [100 * getattr(r.test, metric) for r in self.records]
+        return [100 * r.test.per_class_f1[metric] for r in self.records]
+
+    @property
+    def predictions(self) -> dict[int, Predictions]:
+        return {r.key.seed: r.predictions for r in self.records}
+
+
+def variants_of(records: list[RunRecord]) -> list[Variant]:
+    """Baselines alphabetically, then full SUMMER, then its ablations in the paper's order."""
+    grouped: dict[str, list[RunRecord]] = {}
+    for record in records:
+        grouped.setdefault(record.key.variant, []).append(record)
+
+    def order(name: str) -> tuple:
+        key = grouped[name][0].key
+        if key.model != SUMMER:
+            return (0, name)
+        rank = -1 if key.ablation == FULL_MODEL else _ablation_rank(key.ablation)
+        return (1, rank, name)
+
+    variants = []
+    for name in sorted(grouped, key=order):
+        runs = tuple(sorted(grouped[name], key=lambda r: r.key.seed))
+        key = runs[0].key
+        label = name if key.ablation == FULL_MODEL else runs[0].config.get("ablation_label", name)
+        variants.append(Variant(name, "SUMMER" if name == SUMMER else label, key.model, key.ablation, runs))
+    return variants
+
+
+def _ablation_rank(ablation: str) -> int:
+    return ABLATION_ORDER.index(ablation) if ablation in ABLATION_ORDER else len(ABLATION_ORDER)
+
+
+def mean_std(values: list[float]) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.2f} ± {spread:.2f}"
+
+
+def main_table(
+    variants: list[Variant],
+    classes: list[str],
+    family: str,
+    synthetic: bool,
+    paper: PaperNumbers,
+    resamples: int,
+) -> pd.DataFrame:
+    rows = []
+    for variant in (v for v in variants if v.ablation == FULL_MODEL):
+        row = {"model": variant.label, "n": len(variant.records)}
+        row |= {name: mean_std(variant.values(name)) for name in classes}
+        row["Acc"] = mean_std(variant.values("accuracy"))
+        row["wF1"] = mean_std(variant.values("weighted_f1"))
+        row["wF1 test-oracle"] = mean_std(variant.values("test_oracle"))
+        cell = paper.value(family, variant.name, "weighted_f1")
+        if cell is None:
+            row |= {"paper wF1": "—", "Δ": "—", "verdict": "—"}
+        else:
+            ours = statistics.mean(variant.values("weighted_f1"))
+            low, high = (100 * x for x in bootstrap_interval(variant.predictions, len(classes), resamples))
+            judged = verdict(cell[0], low, high, ours, paper.tolerance_points, synthetic)
+            row |= {
+                "paper wF1": f"{cell[0]:.2f} ({cell[1]})",
+                "Δ": f"{ours - cell[0]:+.2f}",
+                "verdict": judged,
+            }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def comparison_table(
+    variants: list[Variant], n_classes: int, resamples: int, ablations: bool
+) -> pd.DataFrame:
+    """Full SUMMER minus each rival (ablations=False) or each ablation (True), paired dialogue bootstrap."""
+    full = next((v for v in variants if v.name == SUMMER), None)
+    if full is None:
+        return pd.DataFrame()
+    others = [v for v in variants if v is not full and (v.model == SUMMER) == ablations]
+    rows = []
+    for other in others:
+        if not full.predictions.keys() & other.predictions.keys():
+            continue
+        result = paired_bootstrap(full.predictions, other.predictions, n_classes, resamples)
+        rows.append(
+            {
+                "SUMMER vs": other.label,
+                "wF1 of it": mean_std(other.values("weighted_f1")),
+                "Δ wF1 (SUMMER − it)": f"{100 * result.mean_difference:+.2f}",
+                "95% interval": f"[{100 * result.low:+.2f}, {100 * result.high:+.2f}]",
+                "one-sided p": f"{result.p_value:.3f}",
+                "seeds": result.seeds,
+            }
+        )
+    return pd.DataFrame(rows)

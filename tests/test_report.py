@@ -1,0 +1,157 @@
+"""Reports from a fixture results folder: golden Markdown, bootstrap behaviour, corrupt records."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmark.data.schema import CLASS_NAMES
+from benchmark.records import EpochLog, Predictions, RunKey, RunRecord, SplitMetrics
+from benchmark.report import write_reports
+from benchmark.report.stats import paired_bootstrap, weighted_f1_from_confusions
+from benchmark.store import RunStore
+
+GOLDEN = Path(__file__).parent / "golden" / "report_synthetic-iemocap-fast.md"
+CLASSES = list(CLASS_NAMES["iemocap"])
+ACCURACY = {"tfn": 0.55, "mult": 0.6, "summer": 0.75, "summer-no-ikd": 0.7, "summer-no-sdmoe": 0.72}
+
+
+def fixture_predictions(accuracy: float, seed: int, dialogues: int = 30) -> Predictions:
+    rng = np.random.default_rng(seed)
+    labels = [rng.integers(0, 6, size=int(rng.integers(5, 15))).tolist() for _ in range(dialogues)]
+    predicted = [[y if rng.random() < accuracy else int(rng.integers(0, 6)) for y in row] for row in labels]
+    return Predictions([f"dialogue-{i:02d}" for i in range(dialogues)], labels, predicted)
+
+
+def fixture_record(variant: str, seed: int) -> RunRecord:
+    from benchmark.metrics import split_metrics
+
+    model, _, ablation = variant.partition("-no-")
+    predictions = fixture_predictions(ACCURACY[variant], seed=seed)
+    test = split_metrics(np.concatenate(predictions.labels), np.concatenate(predictions.predicted), CLASSES)
+    labels = {"ikd": "w/o IKD", "sdmoe": "w/o SDMoE"}
+    return RunRecord(
+        key=RunKey(model, ablation or "none", "synthetic-iemocap", "fast", seed),
+        config={"ablation_label": labels.get(ablation, "full")},
+        config_hash="0" * 16,
+        data={
+            "name": "synthetic-iemocap",
+            "family": "iemocap",
+            "classes": CLASSES,
+            "source": "summer-bench generator v1 (seed=0)",
+            "source_kind": "synthetic",
+            "fingerprint": "f" * 64,
+            "synthetic": True,
+        },
+        environment={"git_commit": "abc123", "torch": "2.13.0+cpu", "python": "3.11.7"},
+        parameters=1000 + len(variant),
+        best_epoch=2,
+        validation=test,
+        test=test,
+        test_oracle_weighted_f1=test.weighted_f1 + 0.01,
+        test_oracle_epoch=3,
+        curves=[EpochLog(e, 1.0 / e, {"ce": 1.0 / e}, 0.2 * e, 0.2 * e, 1.5) for e in (1, 2, 3)],
+        predictions=predictions,
+        seconds_per_epoch=1.5,
+        train_seconds=4.5,
+        peak_rss_mb=100.0,
+    )
+
+
+@pytest.fixture
+def results_home(home):
+    store = RunStore(home)
+    for variant in ACCURACY:
+        for seed in (0, 1):
+            store.write(fixture_record(variant, seed))
+    return home
+
+
+def test_report_matches_the_golden_markdown(results_home):
+    write_reports(results_home, resamples=200)
+    written = (results_home.reports / "synthetic-iemocap-fast" / "report.md").read_text()
+    if os.environ.get("SUMMER_BENCH_UPDATE_GOLDEN") == "1":
+        GOLDEN.write_text(written)
+    assert written == GOLDEN.read_text()
+    folder = results_home.reports / "synthetic-iemocap-fast"
+    for name in (
+        "per_class_f1.png",
+        "ablation_delta.png",
+        "curves.png",
+        "confusion_summer.png",
+        "main_table.csv",
+    ):
+        assert (folder / name).stat().st_size > 0
+    assert "synthetic data, not a reproduction" in (results_home.reports / "index.md").read_text()
+
+
+def test_bootstrap_finds_a_planted_difference():
+    better = {s: fixture_predictions(0.8, seed=s) for s in (0, 1)}
+    # the same dialogues and labels, predictions degraded
+    worse = {}
+    for s, p in better.items():
+        rng = np.random.default_rng(100 + s)
+        predicted = [[y if rng.random() < 0.6 else (y + 1) % 6 for y in row] for row in p.labels]
+        worse[s] = Predictions(p.dialogue_ids, p.labels, predicted)
+    result = paired_bootstrap(better, worse, 6, resamples=500)
+    assert result.mean_difference > 0.1 and result.low > 0 and result.p_value < 0.01
+
+
+def test_bootstrap_on_identical_predictions_gives_zero():
+    same = {s: fixture_predictions(0.7, seed=s) for s in (0, 1)}
+    result = paired_bootstrap(same, same, 6, resamples=300)
+    assert result.mean_difference == 0 and result.low == 0 and result.high == 0
+    assert result.p_value == 1.0  # every resampled difference is exactly 0, so P(Δ <= 0) = 1 by construction
+
+
+def test_vectorised_weighted_f1_equals_scikit_learn():
+    from sklearn.metrics import f1_score
+
+    predictions = fixture_predictions(0.5, seed=3)
+    labels, predicted = np.concatenate(predictions.labels), np.concatenate(predictions.predicted)
+    counts = np.bincount(labels * 6 + predicted, minlength=36).astype(float)
+    expected = f1_score(labels, predicted, labels=range(6), average="weighted", zero_division=0)
+    assert weighted_f1_from_confusions(counts, 6) == pytest.approx(expected)
+
+
+def test_a_corrupt_record_is_named_and_skipped(results_home):
+    broken = results_home.runs / "synthetic-iemocap" / "fast" / "tfn" / "seed-7.json"
+    broken.write_text('{"schema_version": 1, "key": ')
+    warnings = []
+    written = write_reports(results_home, resamples=50, warn=warnings.append)
+    assert len(warnings) == 1 and str(broken) in warnings[0] and warnings[0].startswith("skipping")
+    assert any(p.name == "report.md" for p in written)
+
+
+def test_split_metrics_fixture_is_consistent():
+    record = fixture_record("summer", 0)
+    assert isinstance(record.test, SplitMetrics)
+    assert json.loads(json.dumps(record.to_json()))["key"]["model"] == "summer"
+
+
+def test_verdict_against_transcribed_paper_numbers():
+    from benchmark.report.paper import PaperNumbers, verdict
+    from benchmark.report.tables import main_table, variants_of
+
+    assert verdict(70.0, 68.0, 72.0, 70.5, 1.0, synthetic=False) == "reproduced"
+    assert verdict(70.0, 71.0, 73.0, 70.8, 1.0, synthetic=False) == "within tolerance (±1)"
+    assert verdict(70.0, 74.0, 76.0, 75.0, 1.0, synthetic=False) == "not reproduced"
+    assert verdict(70.0, 68.0, 72.0, 70.5, 1.0, synthetic=True) == "— (synthetic data)"
+    paper = PaperNumbers(
+        {"iemocap": {"summer": {"weighted_f1": {"value": 74.0, "source": "Table 1, row SUMMER"}}}}, 1.0, ""
+    )
+    variants = variants_of([fixture_record("summer", s) for s in (0, 1)])
+    row = main_table(variants, CLASSES, "iemocap", False, paper, resamples=100).iloc[0]
+    assert row["paper wF1"] == "74.00 (Table 1, row SUMMER)" and row["verdict"] in (
+        "reproduced",
+        "within tolerance (±1)",
+        "not reproduced",
+    )
+    assert (
+        row["Δ"]
+        == f"{np.mean([100 * fixture_record('summer', s).test.weighted_f1 for s in (0, 1)]) - 74:+.2f}"
+    )
