@@ -6,18 +6,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
 import numpy as np
 
-from benchmark.data import hub, synthetic
+from benchmark.data import cache, hub, synthetic
 from benchmark.data.pickles import load_pickle_source
 from benchmark.data.schema import SPLITS, MercDataset
 from benchmark.errors import BenchmarkError
@@ -59,10 +54,10 @@ for _family in ("iemocap", "meld"):
         ),
     )
 
-CURRENT_IMPORT = "current.json"  # in the dataset cache: real dataset name -> fingerprint last imported
-
 
 def load(name: str, home: Home, source: str | None = None) -> MercDataset:
+    """The dataset `name`: generated (or cached) if synthetic; imported from `source` and remembered as the
+    current import; or, without a source, the remembered import."""
     spec = DATASETS.get(name)
     if spec.synthetic:
         if source is not None:
@@ -70,31 +65,36 @@ def load(name: str, home: Home, source: str | None = None) -> MercDataset:
                 f"dataset {name!r} is generated, it takes no --source; use --dataset {spec.family}"
             )
         fingerprint = synthetic.generator_fingerprint(spec.family, synthetic.SYNTHETIC_SEED)
-        return _cached(home, fingerprint, lambda: synthetic.generate(spec.family))
+        return cache.cached(home, fingerprint, lambda: synthetic.generate(spec.family))
     if source is None:
-        fingerprint = _current_imports(home).get(name)
-        if fingerprint is None or not (home.dataset_cache / fingerprint).exists():
+        fingerprint = cache.current_import(home, name)
+        if fingerprint is None:
             raise BenchmarkError(
                 f"dataset {name!r} has not been imported: run "
                 f"`python -m benchmark data --dataset {name} --source PATH_OR_HUB_ID`"
             )
         return MercDataset.load(home.dataset_cache / fingerprint)
     dataset = import_source(source, name, spec.family)
-    cached = _cached(home, dataset.meta.fingerprint, lambda: dataset)
-    _remember_import(home, name, dataset.meta.fingerprint)
-    return cached
+    imported = cache.cached(home, dataset.meta.fingerprint, lambda: dataset)
+    cache.remember_import(home, name, dataset.meta.fingerprint)
+    return imported
 
 
 def import_source(source: str, name: str, family: str) -> MercDataset:
-    """Dispatch on what `source` is: a .pkl file, a saved datasets folder, a folder of data files, a hub id."""
+    """Dispatch on what `source` is: a .pkl file, a saved datasets folder, a folder of split files, a hub id."""
     path = Path(source).expanduser()
+    if path.suffix in hub.DATA_FILE_SUFFIXES and path.is_file():
+        raise BenchmarkError(
+            f"{source}: one data file cannot hold three splits: pass the folder holding "
+            "train/validation/test files as --source"
+        )
     if path.suffix == ".pkl" or path.is_file():
         return load_pickle_source(path, name, family)
     if path.is_dir():
         if (path / "dataset_dict.json").exists():
             return hub.load_saved_folder(path, name, family)
         return hub.load_data_files(path, name, family)
-    if source.startswith((".", "/", "~")) or os.sep in source and source.count("/") > 1:
+    if source.startswith((".", "/", "~")) or source.count("/") > 1:
         raise BenchmarkError(f"{source}: no such file or folder: check the path passed as --source")
     return hub.load_hub(source, name, family)
 
@@ -132,6 +132,7 @@ def summarize(dataset: MercDataset) -> dict:
         "name": meta.name,
         "source": meta.source,
         "source_kind": meta.source_kind,
+        "lineage": meta.source_kind.partition("feature-pickle:")[2] or None,
         "synthetic": meta.synthetic,
         "fingerprint": meta.fingerprint,
         "feature_dims": meta.feature_dims,
@@ -140,34 +141,3 @@ def summarize(dataset: MercDataset) -> dict:
         "splits": per_split,
         "notes": list(meta.notes),
     }
-
-
-def _cached(home: Home, fingerprint: str, make: Callable[[], MercDataset]) -> MercDataset:
-    folder = home.dataset_cache / fingerprint
-    if folder.exists():
-        return MercDataset.load(folder)
-    home.dataset_cache.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(dir=home.dataset_cache, prefix=".incoming-"))
-    try:
-        make().save(temporary / "dataset")
-        try:
-            os.rename(temporary / "dataset", folder)
-        except OSError:
-            if not folder.exists():  # a concurrent writer that won the rename is fine; anything else is not
-                raise
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-    return MercDataset.load(folder)
-
-
-def _current_imports(home: Home) -> dict[str, str]:
-    path = home.dataset_cache / CURRENT_IMPORT
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _remember_import(home: Home, name: str, fingerprint: str) -> None:
-    current = _current_imports(home) | {name: fingerprint}
-    path = home.dataset_cache / CURRENT_IMPORT
-    with tempfile.NamedTemporaryFile("w", dir=home.dataset_cache, delete=False, suffix=".tmp") as handle:
-        json.dump(current, handle, indent=2)
-    os.replace(handle.name, path)

@@ -26,18 +26,20 @@ def load_saved_folder(folder: Path, name: str, family: str) -> MercDataset:
 
 
 def load_data_files(folder: Path, name: str, family: str) -> MercDataset:
-    """A folder holding train/validation/test files (parquet or json lines) in the canonical columns."""
-    files = {}
-    for split in SPLITS:
-        found = [p for p in folder.glob(f"{split}*") if p.suffix in DATA_FILE_SUFFIXES]
-        if not found:
-            raise BenchmarkError(
-                f"{folder}: no {split} file (expected {split}.parquet or {split}.jsonl in the canonical columns)"
-            )
-        files[split] = found[0]
-    builder = DATA_FILE_SUFFIXES[files["train"].suffix]
-    splits = datasets.load_dataset(builder, data_files={s: str(p) for s, p in files.items()})
-    return _canonical(splits, str(folder), "datasets-folder", name, family, _hash_files(list(files.values())))
+    """A folder of split files in the canonical columns, named as the hub names them: `train.parquet`,
+    `train-00000-of-00002.parquet`, ... (parquet or json lines), directly in `folder` or in `folder/data`."""
+    files = {split: _split_files(folder, split) for split in SPLITS}
+    suffixes = {p.suffix for paths in files.values() for p in paths}
+    builders = {DATA_FILE_SUFFIXES[s] for s in suffixes}
+    if len(builders) > 1:
+        raise BenchmarkError(
+            f"{folder}: split files mix formats ({', '.join(sorted(suffixes))}): keep one format, parquet or json"
+        )
+    splits = datasets.load_dataset(
+        builders.pop(), data_files={s: [str(p) for p in paths] for s, paths in files.items()}
+    )
+    every_file = [p for paths in files.values() for p in paths]
+    return _canonical(splits, str(folder), "datasets-folder", name, family, _hash_files(every_file))
 
 
 def load_hub(reference: str, name: str, family: str) -> MercDataset:
@@ -52,9 +54,13 @@ def load_hub(reference: str, name: str, family: str) -> MercDataset:
     except Exception as err:  # offline, unknown repo or revision: one line, and how to use local files
         raise BenchmarkError(
             f"could not load {repo_id}@{revision} from the Hugging Face hub ({type(err).__name__}); offline? "
-            "download it elsewhere and pass the local folder or a .pkl file as --source"
+            "download it elsewhere and pass the local folder (a save_to_disk folder or one of "
+            "train/validation/test parquet or json files) or a .pkl file as --source"
         ) from None
-    fingerprint = hashlib.sha256(f"hub:{repo_id}@{revision}".encode()).hexdigest()
+    downloaded = sorted(
+        {Path(f["filename"]) for split in splits.values() for f in split.cache_files}, key=str
+    )
+    fingerprint = _hash_files(downloaded) if downloaded else hashlib.sha256(reference.encode()).hexdigest()
     return _canonical(splits, reference, "hub", name, family, fingerprint)
 
 
@@ -64,13 +70,16 @@ def _canonical(splits, source: str, kind: str, name: str, family: str, fingerpri
         found = list(splits) if isinstance(splits, datasets.DatasetDict) else type(splits).__name__
         raise BenchmarkError(f"{source}: expected splits {', '.join(SPLITS)}, found {found}")
     columns = {split: splits[split].with_format("numpy")[:] for split in SPLITS}
-    for required in ("dialogue_id", "speakers", "labels"):
-        if required not in columns["train"]:
-            raise BenchmarkError(
-                f"{source}: no {required!r} column: see benchmark/data/schema.py for the layout"
-            )
+    for split, rows in columns.items():
+        for required in ("dialogue_id", "speakers", "labels"):
+            if required not in rows:
+                raise BenchmarkError(
+                    f"{source}: the {split} split has no {required!r} column: see benchmark/data/schema.py "
+                    "for the canonical columns"
+                )
     modalities = [m for m in MODALITIES if m in columns["train"]]
-    merged = {key: {} for key in ("speakers", "labels", *modalities)}
+    texts = ["sentences"] if "sentences" in columns["train"] and not modalities else []
+    merged = {key: {} for key in ("speakers", "labels", *modalities, *texts)}
     split_ids = {}
     for split, rows in columns.items():
         ids = [str(d) for d in rows["dialogue_id"]]
@@ -84,6 +93,7 @@ def _canonical(splits, source: str, kind: str, name: str, family: str, fingerpri
         merged["labels"],
         {m: merged[m] for m in modalities},
         len(CLASS_NAMES[family]),
+        sentences=merged["sentences"] if texts else None,
     )
     n_speakers = int(max(int(max(s, default=0)) for s in merged["speakers"].values())) + 1
     meta = DatasetMeta(
@@ -98,6 +108,21 @@ def _canonical(splits, source: str, kind: str, name: str, family: str, fingerpri
         synthetic=False,
     )
     return MercDataset(meta, built)
+
+
+def _split_files(folder: Path, split: str) -> list[Path]:
+    for where in (folder, folder / "data"):
+        found = sorted(
+            p
+            for p in where.glob(f"{split}*")
+            if p.suffix in DATA_FILE_SUFFIXES and p.stem.split("-")[0] == split
+        )
+        if found:
+            return found
+    raise BenchmarkError(
+        f"{folder}: no {split} file: expected {split}.parquet or {split}.jsonl (or hub-style shards "
+        f"{split}-00000-of-000NN.parquet, also under data/) in the canonical columns of benchmark/data/schema.py"
+    )
 
 
 def _hash_files(paths: list[Path]) -> str:

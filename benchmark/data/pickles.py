@@ -1,44 +1,178 @@
-"""The pickles MERC papers train on: pre-extracted features (MMGCN/MM-DFN and COSMIC/SDT RoBERTa lineages)
-and the COSMIC transcript pickles (text only, no features). Layouts are told apart by their tuple length
-and the text feature dim, and the lineage found is recorded in `DatasetMeta.source_kind`."""
+"""The pickles MERC papers train on, as the public loaders read them.
+
+Feature pickles: the MMGCN/MM-DFN lineage (GloVe/TextCNN text 100 for IEMOCAP, 600 for MELD) and the
+COSMIC/SDT RoBERTa lineage (text 1024); transcript pickles: COSMIC's feature-extraction inputs (raw
+sentences, no features). Each layout is the exact tuple a public `dataloader.py` unpacks; a file is
+matched by its number of items and which of them are id lists, and its lineage is read from the text
+feature dim it holds. What was found is recorded in `DatasetMeta.source_kind` and its notes.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from benchmark.data.safe_pickle import load_pickle
-from benchmark.data.schema import CLASS_NAMES, DatasetMeta, MercDataset
+from benchmark.data.schema import CLASS_NAMES, MODALITIES, SPLITS, DatasetMeta, MercDataset
 from benchmark.data.validate import build_splits
 from benchmark.errors import BenchmarkError
 
-# IEMOCAP's feature pickles have no validation split: 10% of training dialogues are carved out with
-# this seed, and their ids are recorded in the dataset's notes.
+# Feature pickles without a validation split: this fraction of training dialogues is carved out with
+# this seed, and the carved ids are recorded in the dataset's notes.
 VALIDATION_FRACTION = 0.1
 VALIDATION_CARVE_SEED = 0
 
-# text feature dim -> lineage, as the public loaders (MMGCN, MM-DFN, COSMIC, SDT) ship them
+# text feature dim -> lineage
 TEXT_DIM_LINEAGE = {100: "mmgcn", 600: "mmgcn", 1024: "roberta"}
+
+ID_LIST_FIELDS = frozenset({"train", "test", "validation"})
+IGNORED = "_"  # an item the public loader also discards (utterance ids, sentiment, other RoBERTa layers)
+TRAILING = "trailing"  # MELD's last item: taken as the official dev split when it is an id list
+
+
+@dataclass(frozen=True)
+class PickleLayout:
+    name: str
+    family: str
+    origin: str  # the file name it ships under and the loader that reads it, for messages and notes
+    fields: tuple[str, ...]  # one per tuple item, in order
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(m for m in MODALITIES if m in self.fields)
+
+
+LAYOUTS: tuple[PickleLayout, ...] = (
+    PickleLayout(
+        "mmgcn-iemocap",
+        "iemocap",
+        "IEMOCAP_features.pkl (MMGCN / MM-DFN dataloader.py)",
+        ("_", "speakers", "labels", "text", "audio", "visual", "_", "train", "test"),
+    ),
+    PickleLayout(
+        "mmgcn-meld",
+        "meld",
+        "MELD_features_raw1.pkl (MMGCN / MM-DFN dataloader.py)",
+        ("_", "speakers", "labels", "text", "audio", "visual", "_", "train", "test", TRAILING),
+    ),
+    PickleLayout(
+        "sdt-iemocap",
+        "iemocap",
+        "iemocap_multimodal_features.pkl (SDT dataloader.py; text = RoBERTa layer 1)",
+        ("_", "speakers", "labels", "text", "_", "_", "_", "audio", "visual", "_", "train", "test"),
+    ),
+    PickleLayout(
+        "sdt-meld",
+        "meld",
+        "meld_multimodal_features.pkl (SDT dataloader.py; text = RoBERTa layer 1)",
+        ("_", "speakers", "labels", "text", "_", "_", "_", "audio", "visual", "_", "train", "test", TRAILING),
+    ),
+    PickleLayout(
+        "cosmic-roberta-iemocap",
+        "iemocap",
+        "iemocap_features_roberta.pkl (COSMIC; text only, RoBERTa layer 1)",
+        ("speakers", "labels", "text", "_", "_", "_", "_", "train", "test", "validation"),
+    ),
+    PickleLayout(
+        "cosmic-roberta-meld",
+        "meld",
+        "meld_features_roberta.pkl (COSMIC; text only, RoBERTa layer 1)",
+        ("speakers", "labels", "_", "text", "_", "_", "_", "_", "train", "test", "validation"),
+    ),
+    PickleLayout(
+        "cosmic-transcripts-iemocap",
+        "iemocap",
+        "iemocap.pkl (COSMIC feature-extraction transcripts)",
+        ("speakers", "labels", "sentences", "train", "test", "validation"),
+    ),
+    PickleLayout(
+        "cosmic-transcripts-meld",
+        "meld",
+        "meld.pkl (COSMIC feature-extraction transcripts)",
+        ("speakers", "labels", "_", "sentences", "train", "test", "validation"),
+    ),
+)
 
 
 def file_fingerprint(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def speaker_ids(per_dialogue: dict) -> dict[str, list[int]]:
-    """Speakers as ints: letters ('M'/'F') map in sorted order, one-hot vectors to their argmax."""
-    letters = sorted({s for seq in per_dialogue.values() for s in seq if isinstance(s, str)})
-    index = {letter: i for i, letter in enumerate(letters)}
-    return {
-        str(d): [index[s] if isinstance(s, str) else int(np.argmax(s)) for s in seq]
-        for d, seq in per_dialogue.items()
-    }
+def detect_layout(path: Path, content: object) -> PickleLayout:
+    """The layout whose item count and item kinds (id list vs per-dialogue dict) the content has."""
+    if not isinstance(content, (tuple, list)):
+        raise BenchmarkError(
+            f"{path}: unknown pickle layout ({type(content).__name__}); expected the tuple a MERC "
+            "dataloader unpacks (see benchmark/data/pickles.py for the known layouts)"
+        )
+    for layout in LAYOUTS:
+        if len(layout.fields) == len(content) and all(
+            _fits(field, item) for field, item in zip(layout.fields, content, strict=True)
+        ):
+            return layout
+    known = ", ".join(f"{layout.origin}: {len(layout.fields)} items" for layout in LAYOUTS)
+    raise BenchmarkError(f"{path}: unknown pickle layout ({len(content)} items); known layouts are {known}")
+
+
+def load_pickle_source(path: Path, name: str, family: str) -> MercDataset:
+    content = load_pickle(path)
+    layout = detect_layout(path, content)
+    if layout.family != family:
+        raise BenchmarkError(
+            f"{path}: this is {layout.origin}, a {layout.family.upper()} file, not {family.upper()}: "
+            f"import it with --dataset {layout.family}"
+        )
+    items = {field: item for field, item in zip(layout.fields, content, strict=True) if field != IGNORED}
+    features = {m: _str_keys(items[m]) for m in layout.modalities}
+    notes = [f"layout {layout.name}: {layout.origin}"]
+    kind = "transcripts"
+    if features:
+        dims = {m: _first_dim(features[m]) for m in layout.modalities}
+        lineage = TEXT_DIM_LINEAGE.get(dims["text"])
+        if lineage is None:
+            raise BenchmarkError(
+                f"{path}: unknown feature lineage: text features of dim {dims['text']}; known: "
+                + ", ".join(f"{d} ({n})" for d, n in TEXT_DIM_LINEAGE.items())
+            )
+        kind = f"feature-pickle:{lineage}"
+        notes.append(f"lineage {lineage}: " + ", ".join(f"{m} {d}" for m, d in dims.items()))
+    split_ids, split_note = _split_ids(items, set(_str_keys(items["labels"])))
+    notes.append(split_note)
+    absent = [m for m in MODALITIES if m not in layout.modalities]
+    if not features:
+        notes.append("no feature modalities: text is kept as raw sentences (column 'sentences')")
+    elif absent:
+        notes.append(f"absent modalities (no column, not zero-filled): {', '.join(absent)}")
+    splits, found_dims = build_splits(
+        str(path),
+        split_ids,
+        _speaker_ids(_str_keys(items["speakers"])),
+        _str_keys(items["labels"]),
+        features,
+        len(CLASS_NAMES[family]),
+        sentences=None if features else _str_keys(items["sentences"]),
+    )
+    meta = DatasetMeta(
+        name=name,
+        family=family,
+        classes=CLASS_NAMES[family],
+        feature_dims=found_dims,
+        n_speakers=_n_speakers(splits),
+        source=str(path),
+        source_kind=kind,
+        fingerprint=file_fingerprint(path),
+        synthetic=False,
+        notes=tuple(notes),
+    )
+    return MercDataset(meta, splits)
 
 
 def carve_validation(train_ids: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split training ids into (train, validation) with a fixed seed, independent of the ids' order."""
     ordered = sorted(train_ids)
     rng = np.random.default_rng(VALIDATION_CARVE_SEED)
     n_valid = max(1, round(VALIDATION_FRACTION * len(ordered)))
@@ -47,119 +181,79 @@ def carve_validation(train_ids: Sequence[str]) -> tuple[list[str], list[str]]:
     return [d for i, d in enumerate(ordered) if i not in chosen], valid
 
 
-def load_pickle_source(path: Path, name: str, family: str) -> MercDataset:
-    content = load_pickle(path)
-    if not isinstance(content, (tuple, list)):
-        raise BenchmarkError(
-            f"{path}: unknown pickle layout ({type(content).__name__}); expected a tuple of dicts"
-        )
-    if len(content) == 6 and family == "iemocap" or len(content) == 7 and family == "meld":
-        return _transcripts(path, content, name, family)
-    if len(content) in (9, 10, 12):
-        return _features(path, content, name, family)
-    raise BenchmarkError(
-        f"{path}: unknown pickle layout ({len(content)} items) for {family}: expected a COSMIC transcript pickle "
-        "(6 items IEMOCAP / 7 MELD) or a feature pickle (9, 10 or 12 items, see the README)"
+def _split_ids(items: dict, known: set[str]) -> tuple[dict[str, list[str]], str]:
+    train = [str(d) for d in items["train"]]
+    test = [str(d) for d in items["test"]]
+    if "validation" in items:
+        valid = [str(d) for d in items["validation"]]
+        return {"train": train, "validation": valid, "test": test}, "official train/validation/test split"
+    trailing = items.get(TRAILING)
+    if _is_id_list(trailing) and len(trailing):
+        valid = sorted(str(d) for d in trailing)
+        if set(valid) <= known and not set(valid) & set(test):
+            chosen = set(valid)
+            train = [d for d in train if d not in chosen]
+            return (
+                {"train": train, "validation": valid, "test": test},
+                f"official dev split from the last item: {len(valid)} dialogues",
+            )
+    train, valid = carve_validation(train)
+    return (
+        {"train": train, "validation": valid, "test": test},
+        f"no validation split in the file: carved {len(valid)} of the training dialogues "
+        f"(seed {VALIDATION_CARVE_SEED}): {', '.join(valid)}",
     )
 
 
-def _transcripts(path: Path, content: Sequence, name: str, family: str) -> MercDataset:
-    if family == "iemocap":
-        speakers, labels, sentences, train, test, valid = content
-    else:
-        speakers, labels, _sentiment, sentences, train, test, valid = content
-    source = str(path)
-    splits, dims = build_splits(
-        source,
-        {
-            "train": [str(d) for d in train],
-            "validation": [str(d) for d in valid],
-            "test": [str(d) for d in test],
-        },
-        speaker_ids(speakers),
-        _str_keys(labels),
-        {},
-        len(CLASS_NAMES[family]),
-        sentences=_str_keys(sentences),
-    )
-    meta = _meta(
-        path, name, family, "transcripts", dims, splits, ("text, audio and visual features are absent",)
-    )
-    return MercDataset(meta, splits)
+def _fits(field: str, item: object) -> bool:
+    """Whether `item` has the kind of content `field` holds, judged on its first utterance."""
+    if field == TRAILING:
+        return True
+    if field in ID_LIST_FIELDS:
+        return _is_id_list(item)
+    if not isinstance(item, Mapping):
+        return False
+    utterance = next((rows[0] for rows in item.values() if len(rows)), None)
+    if utterance is None or field == IGNORED:
+        return True
+    if field in MODALITIES:
+        return np.ndim(utterance) == 1 and not isinstance(utterance, str)
+    if field == "labels":  # a number: validation names non-integer labels per dialogue
+        return np.ndim(utterance) == 0 and not isinstance(utterance, str)
+    if field == "sentences":
+        return isinstance(utterance, str)
+    return isinstance(utterance, (str, int, np.integer)) or np.ndim(utterance) == 1  # speakers
 
 
-def _features(path: Path, content: Sequence, name: str, family: str) -> MercDataset:
-    if len(content) == 12:  # COSMIC's multimodal pickle: four RoBERTa layers; SDT trains on the first
-        _ids, speakers, labels, text, _r2, _r3, _r4, audio, visual, _sentences, train, test = content
-        extra = None
-    else:
-        _ids, speakers, labels, text, audio, visual, _sentences, train, test, *rest = content
-        extra = rest[0] if rest else None
-    if not isinstance(text, dict) or not text:
-        raise BenchmarkError(
-            f"{path}: unknown pickle layout: item 4 should be a dict of text features per dialogue"
-        )
-    first_utterance = next((rows[0] for rows in text.values() if len(rows)), None)  # robust to ragged rows
-    text_dim = np.asarray(first_utterance).shape[-1] if first_utterance is not None else None
-    lineage = TEXT_DIM_LINEAGE.get(text_dim)
-    if lineage is None:
-        raise BenchmarkError(
-            f"{path}: unknown feature lineage (text dim {text_dim}); known: "
-            + ", ".join(f"{d} ({n})" for d, n in TEXT_DIM_LINEAGE.items())
-        )
-    train_ids, test_ids = [str(d) for d in train], [str(d) for d in test]
-    notes: list[str] = [f"lineage {lineage} (text dim {text_dim})"]
-    valid_ids = _official_dev(extra, set(_str_keys(labels)), set(train_ids), set(test_ids))
-    if valid_ids is not None:
-        train_ids = [d for d in train_ids if d not in set(valid_ids)]
-        notes.append(f"official dev split: {len(valid_ids)} dialogues")
-    else:
-        train_ids, valid_ids = carve_validation(train_ids)
-        notes.append(
-            f"no validation split in the file: carved {len(valid_ids)} training dialogues "
-            f"(seed {VALIDATION_CARVE_SEED}): {', '.join(valid_ids)}"
-        )
-    features = {"text": _str_keys(text), "audio": _str_keys(audio), "visual": _str_keys(visual)}
-    splits, dims = build_splits(
-        str(path),
-        {"train": train_ids, "validation": valid_ids, "test": test_ids},
-        speaker_ids(speakers),
-        _str_keys(labels),
-        features,
-        len(CLASS_NAMES[family]),
-    )
-    return MercDataset(
-        _meta(path, name, family, f"feature-pickle:{lineage}", dims, splits, tuple(notes)), splits
-    )
+def _is_id_list(item: object) -> bool:
+    return isinstance(item, (list, tuple, set, frozenset, np.ndarray))
 
 
-def _official_dev(extra: object, known: set[str], train: set[str], test: set[str]) -> list[str] | None:
-    """A trailing id collection is MELD's dev split when its ids are dialogues of the file outside test."""
-    if not isinstance(extra, (list, tuple, set)) or not extra:
-        return None
-    ids = sorted(str(d) for d in extra)
-    if set(ids) <= known and not set(ids) & test:
-        return ids
+def _first_dim(per_dialogue: Mapping[str, object]) -> int | None:
+    """The dim of the first utterance found; disagreeing dims are reported by validation, per dialogue."""
+    for rows in per_dialogue.values():
+        if len(rows):
+            return int(np.asarray(rows[0]).shape[-1]) if np.ndim(rows[0]) else None
     return None
 
 
-def _str_keys(mapping: dict) -> dict:
+def _speaker_ids(per_dialogue: dict) -> dict[str, list[int]]:
+    """Speakers as ints: letters ('M'/'F' in IEMOCAP) in sorted order, one-hot vectors (MELD) by argmax,
+    ints as they are."""
+    letters = sorted({s for seq in per_dialogue.values() for s in seq if isinstance(s, str)})
+    index = {letter: i for i, letter in enumerate(letters)}
+
+    def speaker_id(speaker) -> int:
+        if isinstance(speaker, str):
+            return index[speaker]
+        return int(speaker) if np.ndim(speaker) == 0 else int(np.argmax(speaker))
+
+    return {d: [speaker_id(s) for s in seq] for d, seq in per_dialogue.items()}
+
+
+def _n_speakers(splits) -> int:
+    return 1 + max(max((max(s, default=0) for s in splits[split]["speakers"]), default=0) for split in SPLITS)
+
+
+def _str_keys(mapping: Mapping) -> dict:
     return {str(k): v for k, v in mapping.items()}
-
-
-def _meta(path, name, family, kind, dims, splits, notes) -> DatasetMeta:
-    n_speakers = (
-        max(max((max(s, default=0) for s in splits[split]["speakers"]), default=0) for split in splits) + 1
-    )
-    return DatasetMeta(
-        name=name,
-        family=family,
-        classes=CLASS_NAMES[family],
-        feature_dims=dims,
-        n_speakers=n_speakers,
-        source=str(path),
-        source_kind=kind,
-        fingerprint=file_fingerprint(path),
-        synthetic=False,
-        notes=tuple(notes),
-    )

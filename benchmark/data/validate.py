@@ -76,7 +76,7 @@ def _check_disjoint(source: str, split_ids: Mapping[str, Sequence[str]]) -> None
 
 
 def _labels(source: str, dialogue_id: str, labels: Mapping, n_classes: int) -> list[int]:
-    if dialogue_id not in labels:
+    if labels.get(dialogue_id) is None:  # a missing value, or a column the split's file lacked
         raise BenchmarkError(f"{source}: dialogue {dialogue_id!r} is listed in a split but has no labels")
     values = np.asarray(labels[dialogue_id])
     if values.size == 0:
@@ -97,7 +97,7 @@ def _labels(source: str, dialogue_id: str, labels: Mapping, n_classes: int) -> l
 
 
 def _aligned(source: str, dialogue_id: str, what: str, values: Mapping, n: int) -> list:
-    if dialogue_id not in values:
+    if values.get(dialogue_id) is None:
         raise BenchmarkError(f"{source}: dialogue {dialogue_id!r} has labels but no {what}")
     items = list(values[dialogue_id])
     if len(items) != n:
@@ -109,7 +109,7 @@ def _aligned(source: str, dialogue_id: str, what: str, values: Mapping, n: int) 
 
 
 def _feature_array(source: str, dialogue_id: str, modality: str, values: Mapping, n: int) -> np.ndarray:
-    if dialogue_id not in values:
+    if values.get(dialogue_id) is None:
         raise BenchmarkError(f"{source}: dialogue {dialogue_id!r} has labels but no {modality} features")
     try:
         array = np.asarray(values[dialogue_id], dtype=np.float32)

@@ -1,0 +1,90 @@
+"""The synthetic default (statistics, determinism, sizes), the cache, subsampling, summaries and collation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark import data
+from benchmark.data import synthetic
+from benchmark.data.collate import IGNORE_LABEL, collate_dialogues, dialogues_from_split
+
+
+@pytest.fixture(scope="module")
+def synthetic_iemocap():
+    """Generated once for the module: full-size generation is the slow part of these tests."""
+    return synthetic.generate("iemocap")
+
+
+def test_committed_synthetic_statistics_match_the_real_files(shared_data, home):
+    iemocap = data.load("iemocap", home, str(shared_data / "cosmic" / "iemocap.pkl"))
+    meld = data.load("meld", home, str(shared_data / "cosmic" / "meld.pkl"))
+    assert synthetic.statistics_from_transcripts(iemocap, meld) == synthetic.split_statistics()
+
+
+def test_generator_is_deterministic_per_seed():
+    first, again, other = (
+        synthetic.generate("meld", 3),
+        synthetic.generate("meld", 3),
+        synthetic.generate("meld", 4),
+    )
+    rows = [d.splits["test"].with_format("numpy")[:5] for d in (first, again, other)]
+    for modality in ("text", "audio", "visual", "labels", "speakers"):
+        assert all(np.array_equal(a, b) for a, b in zip(rows[0][modality], rows[1][modality], strict=True))
+    assert not np.array_equal(rows[0]["text"][0], rows[2]["text"][0])
+    assert first.meta.fingerprint == again.meta.fingerprint != other.meta.fingerprint
+
+
+def test_synthetic_has_real_sizes_dims_proportions_and_says_synthetic(synthetic_iemocap):
+    summary = data.summarize(synthetic_iemocap)
+    stats = synthetic.split_statistics()["iemocap"]
+    sizes = {s: (v["dialogues"], v["utterances"]) for s, v in summary["splits"].items()}
+    assert sizes == {"train": (108, 5163), "validation": (12, 647), "test": (31, 1623)}
+    assert [len(x) for x in synthetic_iemocap.splits["test"]["labels"]] == stats["test"]["dialogue_lengths"]
+    assert synthetic_iemocap.meta.feature_dims == {"text": 1024, "audio": 1582, "visual": 342}
+    assert synthetic_iemocap.splits["train"].features["audio"].dtype == "float32"
+    real = np.asarray(stats["train"]["class_counts"]) / sum(stats["train"]["class_counts"])
+    made = np.asarray(list(summary["splits"]["train"]["class_counts"].values())) / 5163
+    assert np.abs(real - made).max() < 0.05
+    assert summary["synthetic"] and summary["source_kind"] == "synthetic"
+    assert any("synthetic" in note for note in summary["notes"])
+
+
+def test_labels_persist_along_dialogues_so_context_helps(synthetic_iemocap):
+    labels = synthetic_iemocap.splits["train"]["labels"]
+    same_as_previous = np.mean(
+        [a == b for dialogue in labels for a, b in zip(dialogue[:-1], dialogue[1:], strict=True)]
+    )
+    counts = np.bincount(np.concatenate(labels)) / sum(len(x) for x in labels)
+    assert same_as_previous > (counts**2).sum() + 0.3  # far above what independent draws would give
+
+
+def test_second_load_hits_the_cache_and_leaves_no_temporary_folder(home, monkeypatch):
+    first = data.load("synthetic-meld", home)
+    monkeypatch.setattr(synthetic, "generate", lambda *a, **k: pytest.fail("regenerated despite the cache"))
+    again = data.load("synthetic-meld", home)
+    assert again.meta == first.meta and len(list(home.dataset_cache.iterdir())) == 1
+    assert [p for p in home.dataset_cache.iterdir() if p.name.startswith(".incoming")] == []
+
+
+def test_subsample_is_fixed_notes_itself_and_collate_pads_with_masks(synthetic_iemocap):
+    limits = {"train": 4, "validation": 2, "test": 2}
+    small = data.subsample(synthetic_iemocap, limits)
+    assert (
+        small.splits["train"]["dialogue_id"]
+        == data.subsample(synthetic_iemocap, limits).splits["train"]["dialogue_id"]
+    )
+    assert [len(small.splits[s]) for s in ("train", "validation", "test")] == [4, 2, 2]
+    assert any("subsampled" in note for note in small.meta.notes)
+    dialogues = dialogues_from_split(small.splits["train"], small.meta.modalities)
+    batch = collate_dialogues(dialogues)
+    lengths = [len(d.labels) for d in dialogues]
+    assert batch.features["audio"].shape == (4, max(lengths), 1582)
+    assert batch.mask.sum(1).tolist() == lengths
+    assert (batch.labels[~batch.mask] == IGNORE_LABEL).all() and (batch.labels[batch.mask] >= 0).all()
+    assert (batch.features["text"][~batch.mask] == 0).all()
+    assert torch.equal(batch.features["text"][0, : lengths[0]], dialogues[0].features["text"])
+    assert json.dumps(data.summarize(small))  # JSON-able, for run records
