@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from benchmark import data
+from benchmark.data import cache
 from benchmark.data.pickles import load_pickle_source
 from benchmark.errors import BenchmarkError
 from tests.data_fixtures import write_feature_pickle
@@ -35,7 +36,7 @@ def test_saved_datasets_folder_imports_caches_and_is_remembered(tmp_path, home, 
     original.splits.save_to_disk(str(tmp_path / "saved"))
     imported = data.load("iemocap", home, str(tmp_path / "saved"))
     assert imported.meta.source_kind == "datasets-folder" and _same_rows(imported, original)
-    assert (home.dataset_cache / imported.meta.fingerprint / "meta.json").exists()
+    assert (cache.folder(home, imported.meta.fingerprint) / "meta.json").exists()
     assert data.load("iemocap", home).meta.fingerprint == imported.meta.fingerprint
 
 

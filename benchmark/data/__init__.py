@@ -73,7 +73,7 @@ def load(name: str, home: Home, source: str | None = None) -> MercDataset:
                 f"dataset {name!r} has not been imported: run "
                 f"`python -m benchmark data --dataset {name} --source PATH_OR_HUB_ID`"
             )
-        return MercDataset.load(home.dataset_cache / fingerprint)
+        return MercDataset.load(cache.folder(home, fingerprint))
     dataset = import_source(source, name, spec.family)
     imported = cache.cached(home, dataset.meta.fingerprint, lambda: dataset)
     cache.remember_import(home, name, dataset.meta.fingerprint)

@@ -14,31 +14,38 @@ from benchmark.data.schema import MercDataset
 from benchmark.home import Home
 
 CURRENT_IMPORTS = "current.json"  # real dataset name -> fingerprint of its last import
+# Part of every cache folder's name: bump it when a loader makes different rows or meta from the same
+# input, so that imports cached by older code are made again instead of served stale.
+LOADER_VERSION = 2
+
+
+def folder(home: Home, fingerprint: str) -> Path:
+    return home.dataset_cache / f"{fingerprint}.v{LOADER_VERSION}"
 
 
 def cached(home: Home, fingerprint: str, make: Callable[[], MercDataset]) -> MercDataset:
     """The dataset cached under `fingerprint`, made (and cached) by `make` only when absent."""
-    folder = home.dataset_cache / fingerprint
-    if folder.exists():
-        return MercDataset.load(folder)
+    target = folder(home, fingerprint)
+    if target.exists():
+        return MercDataset.load(target)
     home.dataset_cache.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=home.dataset_cache, prefix=".incoming-"))
     try:
         make().save(temporary / "dataset")
         try:
-            os.rename(temporary / "dataset", folder)
+            os.rename(temporary / "dataset", target)
         except OSError:
-            if not folder.exists():  # a concurrent writer that won the rename is fine; anything else is not
+            if not target.exists():  # a concurrent writer that won the rename is fine; anything else is not
                 raise
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
-    return MercDataset.load(folder)
+    return MercDataset.load(target)
 
 
 def current_import(home: Home, name: str) -> str | None:
-    """The fingerprint last imported for `name`, if its cached folder still exists."""
+    """The fingerprint last imported for `name`, if this version's cached folder of it exists."""
     fingerprint = _current_imports(home).get(name)
-    if fingerprint is None or not (home.dataset_cache / fingerprint).exists():
+    if fingerprint is None or not folder(home, fingerprint).exists():
         return None
     return fingerprint
 
