@@ -83,6 +83,7 @@ def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRe
     config = {
         "model": key.model,
         "ablation": key.ablation,
+        "ablation_label": "full" if key.ablation == FULL_MODEL else ABLATIONS.get(key.ablation).label,
         "model_config": dataclasses.asdict(model.config),
         "train": dataclasses.asdict(train),
         "profile": profile.name,

@@ -1,0 +1,61 @@
+"""Tensor Fusion Network (Zadeh et al., 2017): per utterance, the outer product of [h_m; 1] over the
+modalities, so unimodal, bimodal and trimodal interactions are all explicit. Each modality is first
+projected to `fusion_width` so the product stays small ((fusion_width + 1) ** modalities terms).
+Uses whatever modalities the data has."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from baselines.common import ModalityContexts, require_modalities
+from benchmark.data.collate import Batch
+from benchmark.data.schema import DatasetMeta
+from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+
+
+@dataclass(frozen=True)
+class TFNConfig:
+    width: int
+    heads: int
+    layers: int
+    dropout: float
+    fusion_width: int = 16
+
+
+def with_one(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x, x.new_ones(*x.shape[:-1], 1)], dim=-1)
+
+
+class TensorFusion(MERCModel):
+    def __init__(self, config: TFNConfig, meta: DatasetMeta) -> None:
+        super().__init__()
+        self.config = config
+        dims = ModelDims(config.width, config.heads, config.layers, config.dropout)
+        self.contexts = ModalityContexts(meta, dims)
+        self.reduce = nn.ModuleDict(
+            {m: nn.Linear(config.width, config.fusion_width) for m in meta.modalities}
+        )
+        product = (config.fusion_width + 1) ** len(meta.modalities)
+        self.post = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(product, config.width), nn.ReLU())
+        self.classifier = nn.Linear(config.width, meta.n_classes)
+
+    def forward(self, batch: Batch) -> ModelOutput:
+        hidden = self.contexts(batch)
+        fused = None
+        for m in self.contexts.modalities:
+            factor = with_one(self.reduce[m](hidden[m]))
+            fused = factor if fused is None else (fused[..., :, None] * factor[..., None, :]).flatten(-2)
+        fused_hidden = self.post(fused)
+        return ModelOutput(self.classifier(fused_hidden), fused_hidden)
+
+
+@register_model("tfn", description="Tensor Fusion Network: outer product of (h, 1) across modalities")
+def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> TensorFusion:
+    require_modalities(meta, "tfn", 1)
+    return TensorFusion(make_config(TFNConfig, "tfn", overrides, **dataclasses.asdict(dims)), meta)
