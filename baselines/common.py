@@ -10,7 +10,7 @@ from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.errors import BenchmarkError
 from benchmark.modeling import ModelDims
-from summer.layers import DialogueTransformer, UtteranceEncoder
+from summer.layers import DialogueTransformer, modality_encoders
 
 
 class ModalityContexts(nn.Module):
@@ -19,12 +19,7 @@ class ModalityContexts(nn.Module):
     def __init__(self, meta: DatasetMeta, dims: ModelDims) -> None:
         super().__init__()
         self.modalities = meta.modalities
-        self.encoders = nn.ModuleDict(
-            {
-                m: UtteranceEncoder(meta.feature_dims[m], dims.width, meta.n_speakers, dims.dropout)
-                for m in self.modalities
-            }
-        )
+        self.encoders = modality_encoders(meta, dims.width, dims.dropout)
         self.contexts = nn.ModuleDict(
             {
                 m: DialogueTransformer(dims.width, dims.heads, dims.layers, dims.dropout)

@@ -21,7 +21,7 @@ from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
-from summer.layers import UtteranceEncoder
+from summer.layers import modality_encoders
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,7 @@ class GraphFusion(MERCModel):
         self.config = config
         self.modalities = meta.modalities
         w = config.width
-        self.encoders = nn.ModuleDict(
-            {
-                m: UtteranceEncoder(meta.feature_dims[m], w, meta.n_speakers, config.dropout)
-                for m in self.modalities
-            }
-        )
+        self.encoders = modality_encoders(meta, w, config.dropout)
         self.gcn = nn.ModuleList(nn.Linear(w, w) for _ in range(config.gcn_layers))
         self.dropout = nn.Dropout(config.dropout)
         self.readout = nn.Linear(2 * w * len(self.modalities), w)

@@ -16,7 +16,7 @@ from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
-from summer.layers import ContextLayer, DialogueTransformer, FeedForward, UtteranceEncoder
+from summer.layers import ContextLayer, DialogueTransformer, FeedForward, modality_encoders
 
 
 class MultimodalTransformer(MERCModel):
@@ -25,12 +25,7 @@ class MultimodalTransformer(MERCModel):
         self.config = config
         self.modalities = meta.modalities
         w = config.width
-        self.encoders = nn.ModuleDict(
-            {
-                m: UtteranceEncoder(meta.feature_dims[m], w, meta.n_speakers, config.dropout)
-                for m in self.modalities
-            }
-        )
+        self.encoders = modality_encoders(meta, w, config.dropout)
         self.crossmodal = nn.ModuleDict(
             {
                 f"{n}->{m}": ContextLayer(

@@ -10,6 +10,8 @@ import math
 import torch
 from torch import nn
 
+from benchmark.data.schema import DatasetMeta
+
 
 def sinusoidal_positions(length: int, width: int, device: torch.device | None = None) -> torch.Tensor:
     """[length, width] fixed sinusoidal encoding of the utterance index (Vaswani et al.)."""
@@ -89,3 +91,10 @@ class DialogueTransformer(nn.Module):
         for layer in self.layers:
             x, _ = layer(x, mask)
         return x
+
+
+def modality_encoders(meta: DatasetMeta, width: int, dropout: float) -> nn.ModuleDict:
+    """One `UtteranceEncoder` per modality the dataset has, keyed by modality."""
+    return nn.ModuleDict(
+        {m: UtteranceEncoder(meta.feature_dims[m], width, meta.n_speakers, dropout) for m in meta.modalities}
+    )

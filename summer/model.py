@@ -28,7 +28,7 @@ from benchmark.modeling import (
 )
 from summer.config import TEMPERATURE, SummerConfig
 from summer.fusion import ConcatFusion, HierarchicalFusion
-from summer.layers import ContextLayer, FeedForward, UtteranceEncoder
+from summer.layers import ContextLayer, FeedForward, modality_encoders
 from summer.moe import SparseDynamicMoE
 
 
@@ -37,12 +37,7 @@ class Summer(MERCModel):
         super().__init__()
         self.config = config
         self.modalities = meta.modalities
-        self.encoders = nn.ModuleDict(
-            {
-                m: UtteranceEncoder(meta.feature_dims[m], config.width, meta.n_speakers, config.dropout)
-                for m in self.modalities
-            }
-        )
+        self.encoders = modality_encoders(meta, config.width, config.dropout)
         self.intra = nn.ModuleDict({m: self._stack() for m in self.modalities})
         if config.use_hcmf:
             self.cross = nn.ModuleDict(
