@@ -21,7 +21,7 @@ from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
-from summer.layers import modality_encoders
+from summer.layers import Dropout, modality_encoders
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class GraphFusion(MERCModel):
         w = config.width
         self.encoders = modality_encoders(meta, w, config.dropout)
         self.gcn = nn.ModuleList(nn.Linear(w, w) for _ in range(config.gcn_layers))
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.readout = nn.Linear(2 * w * len(self.modalities), w)
         self.classifier = nn.Linear(w, meta.n_classes)
 

@@ -17,6 +17,7 @@ from baselines.common import ModalityContexts, require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from summer.layers import Dropout
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class TensorFusion(MERCModel):
             {m: nn.Linear(config.width, config.fusion_width) for m in meta.modalities}
         )
         product = (config.fusion_width + 1) ** len(meta.modalities)
-        self.post = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(product, config.width), nn.ReLU())
+        self.post = nn.Sequential(Dropout(config.dropout), nn.Linear(product, config.width), nn.ReLU())
         self.classifier = nn.Linear(config.width, meta.n_classes)
 
     def forward(self, batch: Batch) -> ModelOutput:

@@ -18,4 +18,7 @@ def seed_everything(seed: int, threads: int) -> torch.Generator:
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
+    # Deterministic mode also fills every new tensor with NaN, a debugging aid for kernels that read
+    # memory they never wrote; none of ours do, and at paper width it cost 7% of an epoch.
+    torch.utils.deterministic.fill_uninitialized_memory = False
     return torch.Generator().manual_seed(seed)

@@ -20,9 +20,13 @@ from benchmark.store import atomic_write, exclusive
 from benchmark.training import EpochCallback, train_model
 
 
-def teacher_key(request: TeacherRequest, dataset: MercDataset, dims: ModelDims, train: TrainConfig) -> dict:
+def teacher_key(
+    request: TeacherRequest, dataset: MercDataset, dims: ModelDims, train: TrainConfig, teacher: MERCModel
+) -> dict:
     return {
         "model": request.model,
+        # the parameter layout: weights cached by code that built the teacher otherwise are not reused
+        "parameter_layout": config_hash({name: list(p.shape) for name, p in teacher.state_dict().items()}),
         "overrides": dict(request.overrides),
         "data_fingerprint": dataset.meta.fingerprint,
         "data_notes": list(dataset.meta.notes),  # a subsample is other data than the whole
@@ -40,12 +44,12 @@ def obtain_teacher(
     on_epoch: EpochCallback | None = None,
 ) -> tuple[MERCModel, dict]:
     """The frozen trained teacher and its summary for the run record (key, hash, cache hit, metrics)."""
-    key = teacher_key(request, dataset, dims, train)
+    seed_everything(train.seed, train.threads)  # the teacher's initial weights depend on its seed alone
+    teacher = MODELS.get(request.model).build(dataset.meta, dims, request.overrides)
+    key = teacher_key(request, dataset, dims, train, teacher)
     digest = config_hash(key)
     weights = home.teacher_cache / f"{request.model}-{digest}.pt"
     summary_path = weights.with_suffix(".json")
-    seed_everything(train.seed, train.threads)  # the teacher's initial weights depend on its seed alone
-    teacher = MODELS.get(request.model).build(dataset.meta, dims, request.overrides)
     with exclusive(weights):
         cache_hit = weights.exists() and summary_path.exists()
         if not cache_hit:

@@ -16,9 +16,9 @@ class SoftmaxGate(nn.Module):
         self.score = nn.Linear(width * sources, sources)
 
     def forward(self, representations: list[torch.Tensor]) -> torch.Tensor:
-        stacked = torch.stack(representations, dim=-2)  # [B, T, S, d]
-        weights = self.score(torch.cat(representations, dim=-1)).softmax(dim=-1)  # [B, T, S]
-        return (weights[..., None] * stacked).sum(dim=-2)
+        stacked = torch.stack(representations, dim=-2)  # [B, T, S, d]; flattened, the concatenation
+        weights = self.score(stacked.flatten(-2)).softmax(dim=-1)  # [B, T, S]
+        return (weights[..., None, :] @ stacked).squeeze(-2)  # a matmul: a broadcast product is slower
 
 
 class HierarchicalFusion(nn.Module):

@@ -25,6 +25,20 @@ def sinusoidal_positions(length: int, width: int, device: torch.device | None = 
     return table
 
 
+class Dropout(nn.Module):
+    """Inverted dropout drawn with `torch.rand`. On the CPU, torch 2.13's `bernoulli_` (behind
+    `nn.Dropout`) is about 4x slower than `rand`, which made dropout a tenth of an epoch at paper width."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        return x * torch.rand_like(x).ge_(self.p).div_(1 - self.p)
+
+
 class UtteranceEncoder(nn.Module):
     """[choice, SDT-style] per-modality projection to the common width (a kernel-1 convolution is a
     linear layer), plus a learned speaker embedding and sinusoidal positions over the utterance index."""
@@ -33,7 +47,7 @@ class UtteranceEncoder(nn.Module):
         super().__init__()
         self.projection = nn.Linear(in_dim, width)
         self.speaker = nn.Embedding(max(n_speakers, 1), width)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, features: torch.Tensor, speakers: torch.Tensor) -> torch.Tensor:
         hidden = self.projection(features) + self.speaker(speakers)
@@ -42,40 +56,71 @@ class UtteranceEncoder(nn.Module):
 
 
 class FeedForward(nn.Module):
-    """The dense position-wise FFN (d -> d_ff -> d). Returns (output, auxiliary loss) like the MoE it
-    stands in for, so the two are interchangeable inside `ContextLayer`."""
+    """The dense position-wise FFN (d -> d_ff -> d) over packed utterances [N, d]. Returns (output,
+    auxiliary loss) like the MoE it stands in for, so the two are interchangeable inside `ContextLayer`."""
 
     def __init__(self, width: int, hidden: int, dropout: float) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(width, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, width)
+            nn.Linear(width, hidden), nn.GELU(), Dropout(dropout), nn.Linear(hidden, width)
         )
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.net(x), x.new_zeros(())
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net(tokens), tokens.new_zeros(())
 
 
 class ContextLayer(nn.Module):
     """Post-norm transformer layer over the dialogue. Queries come from `x`; keys and values from
     `context` (itself for intra-modal self-attention, another modality for cross-modal attention).
-    Padding is excluded through the key-padding mask, so real utterances never see padded ones."""
+    Padding is excluded through the key-padding mask, so real utterances never see padded ones.
 
-    def __init__(self, width: int, heads: int, dropout: float, ffn: nn.Module) -> None:
+    `ffn` None makes an attention-only block (attention, residual, norm).
+
+    Every position-wise step (projections, FFN or MoE, norms) runs on the real utterances only, packed
+    to [N, d]: a third of an IEMOCAP batch is padding. Only the attention scores need the [B, T] layout.
+    Padded positions of the output are zero."""
+
+    def __init__(self, width: int, heads: int, dropout: float, ffn: nn.Module | None) -> None:
         super().__init__()
-        self.attention = nn.MultiheadAttention(width, heads, dropout=dropout, batch_first=True)
+        self.heads = heads
+        self.query = nn.Linear(width, width)
+        self.key_value = nn.Linear(width, 2 * width)
+        self.attended = nn.Linear(width, width)
         self.ffn = ffn
         self.norm_attention = nn.LayerNorm(width)
-        self.norm_ffn = nn.LayerNorm(width)
-        self.dropout = nn.Dropout(dropout)
+        self.norm_ffn = nn.LayerNorm(width) if ffn is not None else None
+        self.attention_dropout = Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(
         self, x: torch.Tensor, mask: torch.Tensor, context: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        source = x if context is None else context
-        attended, _ = self.attention(x, source, source, key_padding_mask=~mask, need_weights=False)
-        x = self.norm_attention(x + self.dropout(attended))
-        transformed, aux_loss = self.ffn(x, mask)
-        return self.norm_ffn(x + self.dropout(transformed)), aux_loss
+        batch, length, width = x.shape
+        real = mask.flatten().nonzero().squeeze(1)
+        rows, steps = mask.nonzero(as_tuple=True)  # the same utterances, in the same order
+        tokens = x.flatten(0, 1).index_select(0, real)
+        source = tokens if context is None else context.flatten(0, 1).index_select(0, real)
+        head_width = width // self.heads
+
+        def split_heads(packed: torch.Tensor) -> torch.Tensor:  # [N, d] -> [B, heads, T, d / heads]
+            # written straight into the head-major layout the batched matmuls want: no transposed copy
+            padded = packed.new_zeros(batch, self.heads, length, head_width)
+            padded.permute(0, 2, 1, 3).index_put_((rows, steps), packed.view(-1, self.heads, head_width))
+            return padded
+
+        keys, values = self.key_value(source).chunk(2, dim=-1)
+        query = split_heads(self.query(tokens) / math.sqrt(head_width))
+        scores = (query @ split_heads(keys).transpose(-1, -2)).masked_fill(
+            ~mask[:, None, None, :], float("-inf")
+        )
+        weights = self.attention_dropout(scores.softmax(dim=-1))
+        attended = (weights @ split_heads(values)).permute(0, 2, 1, 3)[rows, steps].flatten(1)
+        tokens = self.norm_attention(tokens + self.dropout(self.attended(attended)))
+        aux_loss = tokens.new_zeros(())
+        if self.ffn is not None:
+            transformed, aux_loss = self.ffn(tokens)
+            tokens = self.norm_ffn(tokens + self.dropout(transformed))
+        return x.new_zeros(batch * length, width).index_copy_(0, real, tokens).view_as(x), aux_loss
 
 
 class DialogueTransformer(nn.Module):

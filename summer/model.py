@@ -98,7 +98,7 @@ class Summer(MERCModel):
         aux_losses: dict[str, torch.Tensor] = {}
         if self.config.use_sdmoe:
             aux_losses["moe_balance"] = self.config.lambda_moe * torch.stack(balance).mean()
-        if self.config.use_ikd:
+        if self.config.use_ikd and self.training:  # evaluation reads logits only: no teacher forward
             aux_losses.update(self._distillation(batch, fused, logits))
         return ModelOutput(logits=logits, hidden=fused, aux_losses=aux_losses)
 

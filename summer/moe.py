@@ -32,7 +32,7 @@ def balance_loss(probabilities: torch.Tensor, kept: torch.Tensor) -> torch.Tenso
 
 
 class SparseDynamicMoE(nn.Module):
-    """Drop-in for `FeedForward` inside `ContextLayer`: forward(x, mask) -> (y, balance loss)."""
+    """Drop-in for `FeedForward` inside `ContextLayer`: packed utterances [N, d] -> (y, balance loss)."""
 
     def __init__(
         self, width: int, hidden: int, experts: int, k_max: int, threshold: float, dropout: float
@@ -43,8 +43,7 @@ class SparseDynamicMoE(nn.Module):
         self.k_max = k_max
         self.threshold = threshold
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        tokens = x[mask]  # real utterances only: padding neither routes nor counts in the balance
+    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         probabilities = self.router(tokens).softmax(dim=-1)
         kept = dynamic_routing(probabilities, self.threshold, self.k_max)
         weights = probabilities * kept
@@ -53,6 +52,5 @@ class SparseDynamicMoE(nn.Module):
         for index, expert in enumerate(self.experts):
             routed = kept[:, index].nonzero().squeeze(1)
             if routed.numel():
-                mixed = mixed.index_add(0, routed, weights[routed, index, None] * expert(tokens[routed]))
-        output = x.new_zeros(x.shape).masked_scatter(mask[..., None], mixed)
-        return output, balance_loss(probabilities, kept)
+                mixed.index_add_(0, routed, weights[routed, index, None] * expert(tokens[routed]))
+        return mixed, balance_loss(probabilities, kept)

@@ -71,7 +71,7 @@ def test_patience_stops_early(home):
 
 
 def test_a_killed_run_leaves_no_record_and_a_rerun_completes(home, monkeypatch):
-    real_epoch = training._train_epoch
+    real_epoch = training.train_epoch
     epochs = []
 
     def dies_in_epoch_two(*args, **kwargs):
@@ -81,12 +81,12 @@ def test_a_killed_run_leaves_no_record_and_a_rerun_completes(home, monkeypatch):
         return real_epoch(*args, **kwargs)
 
     key = RunKey("text-teacher", "none", "synthetic-iemocap", "smoke", 0)
-    monkeypatch.setattr(training, "_train_epoch", dies_in_epoch_two)
+    monkeypatch.setattr(training, "train_epoch", dies_in_epoch_two)
     with pytest.raises(KeyboardInterrupt):
         runner.run_key(key, home)
     folder = RunStore(home).path(key).parent
     assert not [p for p in folder.iterdir() if p.suffix in (".json", ".tmp")]
-    monkeypatch.setattr(training, "_train_epoch", real_epoch)
+    monkeypatch.setattr(training, "train_epoch", real_epoch)
     assert runner.run_key(key, home).key == key
 
 
