@@ -1,5 +1,6 @@
-"""SUMMER: per-modality encoders, intra- and cross-modal context layers whose FFN is the SDMoE,
-hierarchical cross-modal fusion, a linear classifier, and distillation from a frozen unimodal teacher.
+"""SUMMER: per-modality encoders, intra-modal context layers whose FFN is the SDMoE, cross-modal
+attention between every pair, hierarchical cross-modal fusion, a linear classifier, and distillation
+from a frozen unimodal teacher.
 
 Uses the modalities the dataset has (fusion over two when one is absent); needs at least one.
 """
@@ -38,10 +39,14 @@ class Summer(MERCModel):
         self.config = config
         self.modalities = meta.modalities
         self.encoders = modality_encoders(meta, config.width, config.dropout)
-        self.intra = nn.ModuleDict({m: self._stack() for m in self.modalities})
+        self.intra = nn.ModuleDict({m: self._stack(with_ffn=True) for m in self.modalities})
         if config.use_hcmf:
+            # [choice, design "Context + SDMoE"] the SDMoE is the FFN of the L layers each modality has;
+            # the inter-modal layers (query m, key/value n) are attention blocks without an FFN. An
+            # SDMoE in all six directions as well would double the size (193M parameters at paper width
+            # against SDT's 91M) and the compute, for a part the paper does not describe.
             self.cross = nn.ModuleDict(
-                {f"{n}->{m}": self._stack() for n, m in permutations(self.modalities, 2)}
+                {f"{n}->{m}": self._stack(with_ffn=False) for n, m in permutations(self.modalities, 2)}
             )
             self.fusion: nn.Module = HierarchicalFusion(config.width, self.modalities)
         else:
@@ -51,12 +56,17 @@ class Summer(MERCModel):
             # "Interactive" [choice]: the student reaches the teacher's space through its own projection.
             self.latent_projection = nn.Linear(config.width, config.width)
         self._teacher: list[MERCModel] = []  # a list, so the teacher is no submodule: not trained, not saved
+        # The frozen teacher's (logits, hidden) per dialogue id: they never change, so each dialogue
+        # pays for one teacher forward per run, not one per epoch. Cleared when a teacher is attached.
+        self._teacher_outputs: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def _stack(self) -> nn.ModuleList:
+    def _stack(self, with_ffn: bool) -> nn.ModuleList:
         c = self.config
         hidden = c.ffn_multiplier * c.width
 
-        def ffn() -> nn.Module:
+        def ffn() -> nn.Module | None:
+            if not with_ffn:
+                return None
             if c.use_sdmoe:
                 return SparseDynamicMoE(c.width, hidden, c.experts, c.k_max, c.route_threshold, c.dropout)
             return FeedForward(c.width, hidden, c.dropout)
@@ -74,6 +84,7 @@ class Summer(MERCModel):
         teacher.eval()
         teacher.requires_grad_(False)
         self._teacher[:] = [teacher]
+        self._teacher_outputs.clear()
 
     def forward(self, batch: Batch) -> ModelOutput:
         mask = batch.mask
@@ -109,22 +120,38 @@ class Summer(MERCModel):
             raise RuntimeError(
                 "SUMMER with IKD needs its trained teacher: the trainer must call attach_teacher()"
             )
-        with torch.no_grad():
-            teacher = self._teacher[0](batch)
+        teacher_logits, teacher_hidden = self._teacher_targets(batch)
         mask = batch.mask
         c = self.config
         t = c.temperature
         kl = F.kl_div(
             F.log_softmax(logits[mask] / t, dim=-1),
-            F.softmax(teacher.logits[mask] / t, dim=-1),
+            F.softmax(teacher_logits / t, dim=-1),
             reduction="none",
         ).sum(dim=-1)
         terms = {"kd_logit": c.lambda_logit * t * t * kl.mean()}
         if c.use_latent_kd:
             student = F.normalize(self.latent_projection(fused[mask]), dim=-1)
-            target = F.normalize(teacher.hidden[mask], dim=-1)
+            target = F.normalize(teacher_hidden, dim=-1)
             terms["kd_latent"] = c.lambda_latent * (student - target).pow(2).sum(dim=-1).mean()
         return terms
+
+    def _teacher_targets(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The teacher's logits and hidden states for the batch's real utterances, packed like
+        `tensor[batch.mask]`; a forward only for the dialogues not seen before."""
+        lengths = batch.lengths.tolist()
+        unseen = [i for i, d in enumerate(batch.dialogue_ids) if d not in self._teacher_outputs]
+        if unseen:
+            with torch.no_grad():
+                output = self._teacher[0](batch.select(unseen))
+            for row, i in enumerate(unseen):
+                n = lengths[i]
+                self._teacher_outputs[batch.dialogue_ids[i]] = (
+                    output.logits[row, :n],
+                    output.hidden[row, :n],
+                )
+        logits, hidden = zip(*(self._teacher_outputs[d] for d in batch.dialogue_ids), strict=True)
+        return torch.cat(logits), torch.cat(hidden)
 
 
 @register_model(

@@ -87,4 +87,14 @@ def test_subsample_is_fixed_notes_itself_and_collate_pads_with_masks(synthetic_i
     assert (batch.labels[~batch.mask] == IGNORE_LABEL).all() and (batch.labels[batch.mask] >= 0).all()
     assert (batch.features["text"][~batch.mask] == 0).all()
     assert torch.equal(batch.features["text"][0, : lengths[0]], dialogues[0].features["text"])
+    shortest, longest = sorted(range(4), key=lengths.__getitem__)[:2]  # of the two: trimmed to `longest`
+    chosen = batch.select([longest, shortest])
+    assert chosen.dialogue_ids == [dialogues[longest].dialogue_id, dialogues[shortest].dialogue_id]
+    assert chosen.mask.shape == (2, lengths[longest]) and chosen.lengths.tolist() == [
+        lengths[longest],
+        lengths[shortest],
+    ]
+    assert torch.equal(
+        chosen.features["audio"][1, : lengths[shortest]], dialogues[shortest].features["audio"]
+    )
     assert json.dumps(data.summarize(small))  # JSON-able, for run records

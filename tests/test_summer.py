@@ -137,6 +137,22 @@ def test_logit_distillation_vanishes_when_student_matches_teacher():
     assert "kd_logit" not in model.eval()(batch).aux_losses  # evaluation skips the teacher's forward
 
 
+def test_the_frozen_teacher_runs_once_per_dialogue_and_again_after_a_new_attach():
+    model = with_teacher(build({"dropout": 0.0}))
+    dialogues = tiny_dialogues(tiny_meta())
+    calls = []
+    model._teacher[0].register_forward_hook(lambda _m, inputs, _o: calls.append(inputs[0].dialogue_ids))
+    first = model(collate_dialogues(dialogues))
+    again = model(collate_dialogues(dialogues[::-1]))  # other order, other padding: outputs from memory
+    assert calls == [[d.dialogue_id for d in dialogues]]
+    for term in ("kd_logit", "kd_latent"):
+        torch.testing.assert_close(first.aux_losses[term], again.aux_losses[term])
+    with_teacher(model)
+    model(collate_dialogues(dialogues[:1]))
+    assert len(calls) == 1  # the hook sits on the old teacher; the new one ran instead
+    assert list(model._teacher_outputs) == [dialogues[0].dialogue_id]
+
+
 def test_ikd_without_an_attached_teacher_is_a_clear_error():
     with pytest.raises(RuntimeError, match="attach_teacher"):
         build()(collate_dialogues(tiny_dialogues(tiny_meta())))
@@ -156,3 +172,9 @@ def test_every_modality_pair_gets_a_cross_modal_stack():
     assert set(build().cross.keys()) == {
         f"{a}->{b}" for a, b in itertools.permutations(("text", "audio", "visual"), 2)
     }
+
+
+def test_the_sdmoe_is_the_ffn_of_the_intra_modal_layers_and_cross_modal_layers_attend_only():
+    model = build()
+    assert all(isinstance(layer.ffn, SparseDynamicMoE) for stack in model.intra.values() for layer in stack)
+    assert all(layer.ffn is None for stack in model.cross.values() for layer in stack)

@@ -43,6 +43,18 @@ class Batch:
     def lengths(self) -> torch.Tensor:
         return self.mask.sum(dim=1)
 
+    def select(self, rows: Sequence[int]) -> Batch:
+        """The dialogues at `rows`, in that order, with their padding trimmed to the longest of them."""
+        index = torch.as_tensor(rows, dtype=torch.long)
+        length = int(self.lengths[index].max())
+        return Batch(
+            dialogue_ids=[self.dialogue_ids[i] for i in rows],
+            features={m: x[index, :length] for m, x in self.features.items()},
+            speakers=self.speakers[index, :length],
+            labels=self.labels[index, :length],
+            mask=self.mask[index, :length],
+        )
+
 
 def dialogues_from_split(split: datasets.Dataset, modalities: Sequence[str]) -> list[Dialogue]:
     """Decode an Arrow split once into tensors, so that epochs do not pay for Arrow decoding."""
