@@ -93,7 +93,8 @@ class Summer(MERCModel):
         def run(stack: nn.ModuleList, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
             for layer in stack:
                 x, aux = layer(x, mask, context)
-                balance.append(aux)
+                if layer.ffn is not None:  # attention-only layers have no balance term to average in
+                    balance.append(aux)
             return x
 
         encoded = {m: self.encoders[m](batch.features[m], batch.speakers) for m in self.modalities}

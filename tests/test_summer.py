@@ -127,6 +127,18 @@ def test_aux_losses_follow_the_switches_and_the_teacher_stays_out_of_the_student
     assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in build().parameters())
 
 
+def test_moe_balance_is_the_mean_over_the_sdmoe_layers_only():
+    model = with_teacher(build())
+    losses = []
+    for module in model.modules():
+        if isinstance(module, SparseDynamicMoE):
+            module.register_forward_hook(lambda _m, _i, output: losses.append(output[1]))
+    output = model(collate_dialogues(tiny_dialogues(tiny_meta())))
+    assert len(losses) == 3  # one SDMoE per modality; the cross-modal layers have none
+    expected = model.config.lambda_moe * torch.stack(losses).mean()
+    torch.testing.assert_close(output.aux_losses["moe_balance"], expected)
+
+
 def test_logit_distillation_vanishes_when_student_matches_teacher():
     model = with_teacher(build({"use_latent_kd": False, "dropout": 0.0}))
     batch = collate_dialogues(tiny_dialogues(tiny_meta()))
