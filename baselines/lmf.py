@@ -20,11 +20,7 @@ from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, r
 
 
 @dataclass(frozen=True)
-class LMFConfig:
-    width: int
-    heads: int
-    layers: int
-    dropout: float
+class LMFConfig(ModelDims):
     rank: int = 4
 
 
@@ -32,8 +28,7 @@ class LowRankFusion(MERCModel):
     def __init__(self, config: LMFConfig, meta: DatasetMeta) -> None:
         super().__init__()
         self.config = config
-        dims = ModelDims(config.width, config.heads, config.layers, config.dropout)
-        self.contexts = ModalityContexts(meta, dims)
+        self.contexts = ModalityContexts(meta, config)
         self.factors = nn.ParameterDict(
             {
                 m: nn.Parameter(

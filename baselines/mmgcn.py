@@ -25,11 +25,7 @@ from summer.layers import Dropout, modality_encoders
 
 
 @dataclass(frozen=True)
-class MMGCNConfig:
-    width: int
-    heads: int
-    layers: int
-    dropout: float
+class MMGCNConfig(ModelDims):
     gcn_layers: int = 4
     window: int = 10
     initial_residual: float = 0.1

@@ -16,7 +16,7 @@ from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
-from summer.layers import ContextLayer, DialogueTransformer, FeedForward, modality_encoders
+from summer.layers import DialogueTransformer, dense_layer, modality_encoders
 
 
 class MultimodalTransformer(MERCModel):
@@ -28,9 +28,7 @@ class MultimodalTransformer(MERCModel):
         self.encoders = modality_encoders(meta, w, config.dropout)
         self.crossmodal = nn.ModuleDict(
             {
-                f"{n}->{m}": ContextLayer(
-                    w, config.heads, config.dropout, FeedForward(w, 2 * w, config.dropout)
-                )
+                f"{n}->{m}": dense_layer(w, config.heads, config.dropout)
                 for n, m in permutations(self.modalities, 2)
             }
         )

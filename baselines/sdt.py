@@ -20,15 +20,11 @@ from benchmark.data.collate import IGNORE_LABEL, Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from summer.config import TEMPERATURE
-from summer.layers import ContextLayer, FeedForward
+from summer.layers import dense_layer
 
 
 @dataclass(frozen=True)
-class SDTConfig:
-    width: int
-    heads: int
-    layers: int
-    dropout: float
+class SDTConfig(ModelDims):
     temperature: float
     gamma_modality_ce: float = 1.0
     gamma_self_distillation: float = 1.0
@@ -40,12 +36,10 @@ class SelfDistillationTransformer(MERCModel):
         self.config = config
         self.modalities = meta.modalities
         w = config.width
-        self.intra = ModalityContexts(meta, ModelDims(w, config.heads, config.layers, config.dropout))
+        self.intra = ModalityContexts(meta, config)
         self.inter = nn.ModuleDict(
             {
-                f"{n}->{m}": ContextLayer(
-                    w, config.heads, config.dropout, FeedForward(w, 2 * w, config.dropout)
-                )
+                f"{n}->{m}": dense_layer(w, config.heads, config.dropout)
                 for n, m in permutations(self.modalities, 2)
             }
         )

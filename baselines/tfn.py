@@ -21,11 +21,7 @@ from summer.layers import Dropout
 
 
 @dataclass(frozen=True)
-class TFNConfig:
-    width: int
-    heads: int
-    layers: int
-    dropout: float
+class TFNConfig(ModelDims):
     fusion_width: int = 16
 
 
@@ -37,8 +33,7 @@ class TensorFusion(MERCModel):
     def __init__(self, config: TFNConfig, meta: DatasetMeta) -> None:
         super().__init__()
         self.config = config
-        dims = ModelDims(config.width, config.heads, config.layers, config.dropout)
-        self.contexts = ModalityContexts(meta, dims)
+        self.contexts = ModalityContexts(meta, config)
         self.reduce = nn.ModuleDict(
             {m: nn.Linear(config.width, config.fusion_width) for m in meta.modalities}
         )

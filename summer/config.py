@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmark.modeling import ModelDims
+
 # Distillation temperature per dataset family [choice: SDT's values, design "Interactive Knowledge Distillation"]
 TEMPERATURE = {"iemocap": 1.0, "meld": 8.0}
 
 
 @dataclass(frozen=True)
-class SummerConfig:
-    width: int
-    heads: int
-    layers: int
-    dropout: float
+class SummerConfig(ModelDims):
     temperature: float
     use_sdmoe: bool = True
     use_hcmf: bool = True

@@ -123,14 +123,17 @@ class ContextLayer(nn.Module):
         return x.new_zeros(batch * length, width).index_copy_(0, real, tokens).view_as(x), aux_loss
 
 
+def dense_layer(width: int, heads: int, dropout: float) -> ContextLayer:
+    """A `ContextLayer` with the dense FFN (d_ff = 2d): the transformer layer of the baselines."""
+    return ContextLayer(width, heads, dropout, FeedForward(width, 2 * width, dropout))
+
+
 class DialogueTransformer(nn.Module):
-    """A stack of self-attention `ContextLayer`s with dense FFNs: the context model of the baselines."""
+    """A stack of self-attention `dense_layer`s: the context model of the baselines and the teacher."""
 
     def __init__(self, width: int, heads: int, layers: int, dropout: float) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(
-            ContextLayer(width, heads, dropout, FeedForward(width, 2 * width, dropout)) for _ in range(layers)
-        )
+        self.layers = nn.ModuleList(dense_layer(width, heads, dropout) for _ in range(layers))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:

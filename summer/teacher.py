@@ -18,11 +18,7 @@ from summer.layers import DialogueTransformer, UtteranceEncoder
 
 
 @dataclass(frozen=True)
-class TeacherConfig:
-    width: int
-    heads: int
-    layers: int
-    dropout: float
+class TeacherConfig(ModelDims):
     modality: str = "text"
 
 
