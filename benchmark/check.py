@@ -9,15 +9,14 @@ gate demands exact equality; elsewhere it allows the tolerance.
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmark.errors import BenchmarkError
+from benchmark.files import atomic_write_json
 from benchmark.records import RunKey, RunRecord
 
 REFERENCE_SCHEMA_VERSION = 1
@@ -197,8 +196,4 @@ def read_reference(path: Path) -> dict[str, Any]:
 
 
 def write_reference(path: Path, reference: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False) as handle:
-        json.dump(reference, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(handle.name, path)
+    atomic_write_json(path, reference, indent=2, sort_keys=True)

@@ -13,10 +13,10 @@ import torch
 
 from benchmark.config import TrainConfig, config_hash
 from benchmark.data.schema import MercDataset
+from benchmark.files import atomic_write, atomic_write_json, exclusive
 from benchmark.home import Home
 from benchmark.modeling import MODELS, MERCModel, ModelDims, TeacherRequest
 from benchmark.seeding import seed_everything
-from benchmark.store import atomic_write, exclusive
 from benchmark.training import EpochCallback, train_model
 
 
@@ -62,7 +62,7 @@ def obtain_teacher(
                 "validation_weighted_f1": result.validation.weighted_f1,
                 "test_weighted_f1": result.test.weighted_f1,
             }
-            atomic_write(summary_path, lambda path: path.write_text(json.dumps(summary, indent=1)))
+            atomic_write_json(summary_path, summary)
         summary = json.loads(summary_path.read_text())
         teacher.load_state_dict(torch.load(weights, weights_only=True))
     teacher.eval().requires_grad_(False)

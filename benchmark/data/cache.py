@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmark.data.schema import MercDataset
+from benchmark.files import atomic_write_json
 from benchmark.home import Home
 
 CURRENT_IMPORTS = "current.json"  # real dataset name -> fingerprint of its last import
@@ -52,9 +53,7 @@ def current_import(home: Home, name: str) -> str | None:
 
 def remember_import(home: Home, name: str, fingerprint: str) -> None:
     current = _current_imports(home) | {name: fingerprint}
-    with tempfile.NamedTemporaryFile("w", dir=home.dataset_cache, delete=False, suffix=".tmp") as handle:
-        json.dump(current, handle, indent=2)
-    os.replace(handle.name, home.dataset_cache / CURRENT_IMPORTS)
+    atomic_write_json(home.dataset_cache / CURRENT_IMPORTS, current, indent=2)
 
 
 def _current_imports(home: Home) -> dict[str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.files import atomic_write
 from benchmark.home import Home
 from benchmark.records import RunRecord
 from benchmark.report import plots
@@ -19,7 +20,6 @@ from benchmark.report.load import load_records
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
 from benchmark.report.stats import BOOTSTRAP_SEED, DEFAULT_RESAMPLES
 from benchmark.report.tables import comparison_table, main_table, variants_of
-from benchmark.store import atomic_write
 
 
 def write_reports(

@@ -12,7 +12,7 @@ def load_records(runs: Path) -> tuple[list[RunRecord], list[str]]:
     records, skipped = [], []
     for path in sorted(runs.rglob("*.json")) if runs.exists() else []:
         if path.name.startswith("."):
-            continue  # a write in progress (see benchmark.store.atomic_write)
+            continue  # a write in progress (see benchmark.files.atomic_write)
         try:
             records.append(RunRecord.from_json(json.loads(path.read_text())))
         except (OSError, ValueError, KeyError, TypeError) as err:

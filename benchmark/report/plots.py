@@ -11,9 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmark.files import atomic_write  # noqa: E402
 from benchmark.records import FULL_MODEL  # noqa: E402
 from benchmark.report.tables import Variant  # noqa: E402
-from benchmark.store import atomic_write  # noqa: E402
 
 # SUMMER's claim is about minority and easily confused classes: these are highlighted.
 CLAIMED_CLASSES = {"happy", "excited", "frustrated", "angry", "fear", "disgust"}
