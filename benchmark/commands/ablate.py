@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import statistics
 
 from rich.console import Console
 from rich.table import Table
@@ -13,6 +12,7 @@ from benchmark.commands._options import add_training_options
 from benchmark.home import resolve_home
 from benchmark.progress import run_keys
 from benchmark.records import FULL_MODEL
+from benchmark.report.stats import mean_and_std
 from benchmark.runner import DEFAULT_DATASETS, plan
 
 
@@ -55,5 +55,5 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _mean_std(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.4f} ± {spread:.4f} (n={len(values)})"
+    mean, spread = mean_and_std(values)
+    return f"{mean:.4f} ± {spread:.4f} (n={len(values)})"

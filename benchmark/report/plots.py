@@ -13,7 +13,8 @@ import numpy as np  # noqa: E402
 
 from benchmark.files import atomic_write  # noqa: E402
 from benchmark.records import FULL_MODEL  # noqa: E402
-from benchmark.report.tables import Variant  # noqa: E402
+from benchmark.report.stats import mean_and_std  # noqa: E402
+from benchmark.report.tables import SUMMER, Variant, full_summer  # noqa: E402
 
 # SUMMER's claim is about minority and easily confused classes: these are highlighted.
 CLAIMED_CLASSES = {"happy", "excited", "frustrated", "angry", "fear", "disgust"}
@@ -33,8 +34,7 @@ def per_class_bars(variants: list[Variant], classes: list[str], title: str, path
     width = 0.8 / len(shown)
     x = np.arange(len(classes))
     for i, variant in enumerate(shown):
-        means = [statistics.mean(variant.values(c)) for c in classes]
-        errors = [statistics.stdev(variant.values(c)) if len(variant.records) > 1 else 0 for c in classes]
+        means, errors = zip(*(mean_and_std(variant.values(c)) for c in classes), strict=True)
         axes.bar(x + i * width, means, width, yerr=errors, capsize=2, label=variant.label)
     axes.set_xticks(x + 0.4 - width / 2, classes)
     axes.set_ylabel("test F1 (%), mean ± std over seeds")
@@ -44,8 +44,8 @@ def per_class_bars(variants: list[Variant], classes: list[str], title: str, path
 
 
 def ablation_deltas(variants: list[Variant], classes: list[str], title: str, path: Path) -> Path | None:
-    full = next((v for v in variants if v.name == "summer"), None)
-    ablated = [v for v in variants if v.model == "summer" and v.ablation != FULL_MODEL]
+    full = full_summer(variants)
+    ablated = [v for v in variants if v.model == SUMMER and v.ablation != FULL_MODEL]
     if full is None or not ablated:
         return None
     figure, axes = plt.subplots(figsize=(max(8, 1.4 * len(classes) + 2), 4.8))

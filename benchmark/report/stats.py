@@ -4,6 +4,7 @@ counts, so the cost is one matrix product per model, not a loop over utterances.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,6 +14,11 @@ from benchmark.records import Predictions
 
 BOOTSTRAP_SEED = 0
 DEFAULT_RESAMPLES = 2000
+
+
+def mean_and_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation over seeds; a single seed has no spread (0)."""
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def dialogue_confusions(predictions: Predictions, n_classes: int, order: Sequence[str]) -> np.ndarray:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from benchmark.records import FULL_MODEL, Predictions, RunRecord
 from benchmark.report.paper import PaperNumbers, verdict
-from benchmark.report.stats import bootstrap_interval, paired_bootstrap
+from benchmark.report.stats import bootstrap_interval, mean_and_std, paired_bootstrap
 
 SUMMER = "summer"
 ABLATION_ORDER = ("sdmoe", "hcmf", "ikd", "latent")  # the paper's ablation table order
@@ -62,9 +62,12 @@ def _ablation_rank(ablation: str) -> int:
     return ABLATION_ORDER.index(ablation) if ablation in ABLATION_ORDER else len(ABLATION_ORDER)
 
 
+def full_summer(variants: list[Variant]) -> Variant | None:
+    return next((v for v in variants if v.name == SUMMER), None)
+
+
 def mean_std(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.2f} ± {spread:.2f}"
+    return "{:.2f} ± {:.2f}".format(*mean_and_std(values))
 
 
 def main_table(
@@ -102,7 +105,7 @@ def comparison_table(
     variants: list[Variant], n_classes: int, resamples: int, ablations: bool
 ) -> pd.DataFrame:
     """Full SUMMER minus each rival (ablations=False) or each ablation (True), paired dialogue bootstrap."""
-    full = next((v for v in variants if v.name == SUMMER), None)
+    full = full_summer(variants)
     if full is None:
         return pd.DataFrame()
     others = [v for v in variants if v is not full and (v.model == SUMMER) == ablations]
