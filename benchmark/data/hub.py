@@ -12,7 +12,7 @@ from pathlib import Path
 import datasets
 
 from benchmark.data.schema import CLASS_NAMES, MODALITIES, SPLITS, DatasetMeta, MercDataset
-from benchmark.data.validate import build_splits
+from benchmark.data.validate import build_splits, speaker_count
 from benchmark.errors import BenchmarkError
 
 DATA_FILE_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json"}
@@ -95,13 +95,12 @@ def _canonical(splits, source: str, kind: str, name: str, family: str, fingerpri
         len(CLASS_NAMES[family]),
         sentences=merged["sentences"] if texts else None,
     )
-    n_speakers = int(max(int(max(s, default=0)) for s in merged["speakers"].values())) + 1
     meta = DatasetMeta(
         name=name,
         family=family,
         classes=CLASS_NAMES[family],
         feature_dims=dims,
-        n_speakers=n_speakers,
+        n_speakers=speaker_count(built),
         source=source,
         source_kind=kind,
         fingerprint=fingerprint,

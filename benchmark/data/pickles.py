@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.data.safe_pickle import load_pickle
-from benchmark.data.schema import CLASS_NAMES, MODALITIES, SPLITS, DatasetMeta, MercDataset
-from benchmark.data.validate import build_splits
+from benchmark.data.schema import CLASS_NAMES, MODALITIES, DatasetMeta, MercDataset
+from benchmark.data.validate import build_splits, speaker_count
 from benchmark.errors import BenchmarkError
 
 # Feature pickles without a validation split: this fraction of training dialogues is carved out with
@@ -161,7 +161,7 @@ def load_pickle_source(path: Path, name: str, family: str) -> MercDataset:
         family=family,
         classes=CLASS_NAMES[family],
         feature_dims=found_dims,
-        n_speakers=_n_speakers(splits),
+        n_speakers=speaker_count(splits),
         source=str(path),
         source_kind=kind,
         fingerprint=file_fingerprint(path),
@@ -249,10 +249,6 @@ def _speaker_ids(per_dialogue: dict) -> dict[str, list[int]]:
         return int(speaker) if np.ndim(speaker) == 0 else int(np.argmax(speaker))
 
     return {d: [speaker_id(s) for s in seq] for d, seq in per_dialogue.items()}
-
-
-def _n_speakers(splits) -> int:
-    return 1 + max(max((max(s, default=0) for s in splits[split]["speakers"]), default=0) for split in SPLITS)
 
 
 def _str_keys(mapping: Mapping) -> dict:

@@ -61,6 +61,11 @@ def build_splits(
     ), dims
 
 
+def speaker_count(splits: datasets.DatasetDict) -> int:
+    """1 + the largest speaker id in any split: the size of the speaker embedding table."""
+    return 1 + max(max((max(s, default=0) for s in splits[split]["speakers"]), default=0) for split in SPLITS)
+
+
 def _check_disjoint(source: str, split_ids: Mapping[str, Sequence[str]]) -> None:
     seen: dict[str, str] = {}
     for split in SPLITS:
