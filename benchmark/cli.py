@@ -28,28 +28,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, help_text in COMMANDS.items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module = _command_module(name)
-        if module is not None:
-            module.add_arguments(command_parser)
+        _command_module(name).add_arguments(command_parser)
         command_parser.set_defaults(_command=name)
     return parser
 
 
 def _command_module(name: str):
-    try:
-        return importlib.import_module(f"benchmark.commands.{name}")
-    except ModuleNotFoundError as err:
-        if err.name == f"benchmark.commands.{name}":
-            return None
-        raise
+    return importlib.import_module(f"benchmark.commands.{name}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = _command_module(args._command)
     try:
-        if module is None:
-            raise BenchmarkError(f"'{args._command}' is not built yet in this version of summer-bench")
         return int(module.main(args) or 0)
     except BenchmarkError as err:
         print(f"error: {err}", file=sys.stderr)

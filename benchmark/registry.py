@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 from benchmark.errors import BenchmarkError
@@ -22,12 +22,6 @@ class Registry(Generic[T]):
         self._items[name] = item
         return item
 
-    def register(self, name: str) -> Callable[[T], T]:
-        def decorate(item: T) -> T:
-            return self.add(name, item)
-
-        return decorate
-
     def get(self, name: str) -> T:
         try:
             return self._items[name]
@@ -39,12 +33,6 @@ class Registry(Generic[T]):
 
     def items(self) -> Iterator[tuple[str, T]]:
         return iter(self._items.items())
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._items
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 def unknown_name_message(kind: str, name: str, valid: list[str]) -> str:

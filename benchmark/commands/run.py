@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 
 from rich.console import Console
 
@@ -12,6 +11,7 @@ from benchmark.commands._options import add_training_options
 from benchmark.errors import BenchmarkError
 from benchmark.home import resolve_home
 from benchmark.progress import run_keys
+from benchmark.report import write_reports
 from benchmark.runner import DEFAULT_DATASETS, plan
 
 
@@ -39,11 +39,6 @@ def main(args: argparse.Namespace) -> int:
             f"test oracle {record.test_oracle_weighted_f1:.4f})"
         )
     console.print(f"{len(records)} run records under {home.runs}")
-    if importlib.util.find_spec("benchmark.report") is None:
-        console.print("reports: not built yet in this version; the run records above are complete")
-    else:
-        from benchmark.report import write_reports  # a later layer: imported only when it exists
-
-        for path in write_reports(home):
-            console.print(f"wrote {path}")
+    for path in write_reports(home):
+        console.print(f"wrote {path}")
     return 0
