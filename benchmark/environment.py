@@ -54,12 +54,12 @@ def machine_fingerprint(threads: int) -> dict[str, object]:
 
 
 def environment(threads: int) -> dict[str, object]:
+    """Software and machine; the run's device and precision come from `Execution.describe()`."""
     return {
         "git_commit": git_commit(),
         "python": sys.version.split()[0],
         "numpy": numpy.__version__,
         "scikit_learn": sklearn.__version__,
         "platform": platform.platform(),
-        "device": "cpu",
         **machine_fingerprint(threads),
     }

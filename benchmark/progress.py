@@ -14,13 +14,19 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from benchmark.execution import CPU, Execution
 from benchmark.home import Home
 from benchmark.records import RunKey, RunRecord
 from benchmark.runner import run_key
 
 
 def run_keys(
-    keys: Sequence[RunKey], home: Home, *, force: bool = False, console: Console | None = None
+    keys: Sequence[RunKey],
+    home: Home,
+    *,
+    force: bool = False,
+    console: Console | None = None,
+    execution: Execution = CPU,
 ) -> list[RunRecord]:
     records = []
     columns = (
@@ -47,6 +53,6 @@ def run_keys(
                     status=f"loss {loss:.3f}  validation wF1 {validation_f1:.3f}",
                 )
 
-            records.append(run_key(key, home, force=force, on_epoch=on_epoch))
+            records.append(run_key(key, home, force=force, on_epoch=on_epoch, execution=execution))
             progress.advance(runs)
     return records

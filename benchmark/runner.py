@@ -7,12 +7,16 @@ import resource
 import time
 from collections.abc import Iterable, Sequence
 
+import torch
+
 from benchmark import data
 from benchmark.catalog import ABLATIONS, DATASETS, MODELS
-from benchmark.config import PROFILES, config_hash
+from benchmark.config import PROFILES, Profile, TrainConfig, config_hash
+from benchmark.data.schema import MercDataset
 from benchmark.environment import environment
+from benchmark.execution import CPU, Execution
 from benchmark.home import Home
-from benchmark.modeling import count_parameters
+from benchmark.modeling import TeacherRequest, count_parameters
 from benchmark.records import FULL_MODEL, RunKey, RunRecord
 from benchmark.seeding import seed_everything
 from benchmark.store import RunStore
@@ -52,33 +56,75 @@ def plan(
 
 
 def run_key(
-    key: RunKey, home: Home, *, force: bool = False, on_epoch: EpochCallback | None = None
+    key: RunKey,
+    home: Home,
+    *,
+    force: bool = False,
+    on_epoch: EpochCallback | None = None,
+    execution: Execution = CPU,
 ) -> RunRecord:
     """Train one run and store its record, unless a record exists (then return it) and `force` is off."""
     store = RunStore(home)
     with store.lock(key):
-        existing = None if force else store.read(key)
+        existing = None if force else reusable_record(key, home)
         if existing is not None:
             return existing
-        store.write(_train_key(key, home, on_epoch))
+        store.write(train_run(key, home, on_epoch, execution))
         return store.read(key)  # as stored: callers see the same types whether it was trained now or before
 
 
-def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRecord:
+def reusable_record(key: RunKey, home: Home) -> RunRecord | None:
+    """The stored record a sweep returns instead of training `key` again, if there is one."""
+    return RunStore(home).read(key)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunInputs:
+    """What a run key resolves to before anything trains: its data, sizes and training settings."""
+
+    profile: Profile
+    dataset: MercDataset
+    train: TrainConfig
+    overrides: dict
+
+
+def run_inputs(key: RunKey, home: Home, threads: int | None = None) -> RunInputs:
+    """`threads`: torch threads instead of the profile's (`Execution.threads`)."""
     profile = PROFILES.get(key.profile)
-    spec = DATASETS.get(key.dataset)
     dataset = data.subsample(data.load(key.dataset, home), profile.max_dialogues)
-    train = profile.train_config(spec.family, key.seed)
+    train = profile.train_config(DATASETS.get(key.dataset).family, key.seed)
+    if threads is not None:
+        train = dataclasses.replace(train, threads=threads)
     overrides = {} if key.ablation == FULL_MODEL else dict(ABLATIONS.get(key.ablation).overrides)
-    seed_everything(train.seed, train.threads)  # the model's initial weights depend on the seed alone
-    model = MODELS.get(key.model).build(dataset.meta, profile.dims, overrides)
+    return RunInputs(profile, dataset, train, overrides)
+
+
+def teacher_request_of(key: RunKey, inputs: RunInputs) -> TeacherRequest | None:
+    """The teacher a run will ask for, read off the model built on the meta device (no memory, no
+    arithmetic), so a sweep can train each teacher once before the runs that share it."""
+    with torch.device("meta"):
+        model = MODELS.get(key.model).build(inputs.dataset.meta, inputs.profile.dims, inputs.overrides)
+    return model.teacher_request()
+
+
+def train_run(
+    key: RunKey, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
+) -> RunRecord:
+    """Train one run (its teacher first, or from the teacher cache) and return its record, unstored."""
+    inputs = run_inputs(key, home, execution.threads)
+    profile, dataset, train = inputs.profile, inputs.dataset, inputs.train
+    # the model's initial weights depend on the seed alone, whatever the device it then moves to
+    seed_everything(train.seed, train.threads, execution.deterministic)
+    model = MODELS.get(key.model).build(dataset.meta, profile.dims, inputs.overrides)
     teacher_summary = None
     request = model.teacher_request()
     if request is not None:
-        teacher, teacher_summary = obtain_teacher(request, dataset, profile.dims, train, home)
+        teacher, teacher_summary = obtain_teacher(
+            request, dataset, profile.dims, train, home, execution=execution
+        )
         model.attach_teacher(teacher)
     started = time.perf_counter()
-    result = train_model(model, dataset, train, on_epoch)
+    result = train_model(model, dataset, train, on_epoch, execution)
     train_seconds = time.perf_counter() - started
     config = {
         "model": key.model,
@@ -88,13 +134,14 @@ def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRe
         "train": dataclasses.asdict(train),
         "profile": profile.name,
         "max_dialogues": profile.max_dialogues,
+        "precision": execution.precision,
     }
     return RunRecord(
         key=key,
         config=config,
         config_hash=config_hash(config),
         data=dataset.meta.to_json(),
-        environment=environment(train.threads),
+        environment=environment(train.threads) | execution.describe(),
         parameters=count_parameters(model),
         best_epoch=result.best_epoch,
         validation=result.validation,

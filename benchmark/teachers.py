@@ -13,6 +13,7 @@ import torch
 
 from benchmark.config import TrainConfig, config_hash
 from benchmark.data.schema import MercDataset
+from benchmark.execution import CPU, Execution
 from benchmark.files import atomic_write, atomic_write_json, exclusive
 from benchmark.home import Home
 from benchmark.modeling import MODELS, MERCModel, ModelDims, TeacherRequest
@@ -21,8 +22,15 @@ from benchmark.training import EpochCallback, train_model
 
 
 def teacher_key(
-    request: TeacherRequest, dataset: MercDataset, dims: ModelDims, train: TrainConfig, teacher: MERCModel
+    request: TeacherRequest,
+    dataset: MercDataset,
+    dims: ModelDims,
+    train: TrainConfig,
+    teacher: MERCModel,
+    precision: str,
 ) -> dict:
+    """Everything the trained weights depend on; the device is not among them (the same seed trains
+    the same teacher, up to the device's arithmetic), the precision is."""
     return {
         "model": request.model,
         # the parameter layout: weights cached by code that built the teacher otherwise are not reused
@@ -32,7 +40,18 @@ def teacher_key(
         "data_notes": list(dataset.meta.notes),  # a subsample is other data than the whole
         "dims": dataclasses.asdict(dims),
         "train": dataclasses.asdict(train),
+        "precision": precision,
     }
+
+
+def teacher_digest(
+    request: TeacherRequest, dataset: MercDataset, dims: ModelDims, train: TrainConfig, precision: str
+) -> str:
+    """The cache identity of the teacher `obtain_teacher` would return, without training or memory: the
+    teacher is built on the meta device, where only shapes exist."""
+    with torch.device("meta"):
+        teacher = MODELS.get(request.model).build(dataset.meta, dims, request.overrides)
+    return config_hash(teacher_key(request, dataset, dims, train, teacher, precision))
 
 
 def obtain_teacher(
@@ -42,18 +61,21 @@ def obtain_teacher(
     train: TrainConfig,
     home: Home,
     on_epoch: EpochCallback | None = None,
+    execution: Execution = CPU,
 ) -> tuple[MERCModel, dict]:
-    """The frozen trained teacher and its summary for the run record (key, hash, cache hit, metrics)."""
-    seed_everything(train.seed, train.threads)  # the teacher's initial weights depend on its seed alone
+    """The frozen trained teacher, on the execution's device, and its summary for the run record (key,
+    hash, cache hit, metrics). One process trains a given teacher; the others wait and load it."""
+    # the teacher's initial weights depend on its seed alone
+    seed_everything(train.seed, train.threads, execution.deterministic)
     teacher = MODELS.get(request.model).build(dataset.meta, dims, request.overrides)
-    key = teacher_key(request, dataset, dims, train, teacher)
+    key = teacher_key(request, dataset, dims, train, teacher, execution.precision)
     digest = config_hash(key)
     weights = home.teacher_cache / f"{request.model}-{digest}.pt"
     summary_path = weights.with_suffix(".json")
     with exclusive(weights):
         cache_hit = weights.exists() and summary_path.exists()
         if not cache_hit:
-            result = train_model(teacher, dataset, train, on_epoch)
+            result = train_model(teacher, dataset, train, on_epoch, execution)
             atomic_write(weights, lambda path: torch.save(result.best_state, path))
             summary = {
                 "key": key,
@@ -64,6 +86,6 @@ def obtain_teacher(
             }
             atomic_write_json(summary_path, summary)
         summary = json.loads(summary_path.read_text())
-        teacher.load_state_dict(torch.load(weights, weights_only=True))
-    teacher.eval().requires_grad_(False)
+        teacher.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    teacher.to(execution.torch_device).eval().requires_grad_(False)
     return teacher, summary | {"cache_hit": cache_hit}

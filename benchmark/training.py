@@ -3,11 +3,14 @@
 Loss = cross-entropy over real utterances + the model's own (already weighted) auxiliary terms.
 The epoch with the best validation weighted-F1 is the result; the best test weighted-F1 over all epochs
 is kept apart as the "test oracle", the figure most MERC papers report.
+
+Device placement happens here and nowhere else: the model (with its attached teacher) moves to the
+execution's device once, each batch is collated on the CPU and moved over, and the selected weights
+are kept on the CPU so that stored weights load anywhere.
 """
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ import torch.nn.functional as F
 from benchmark.config import TrainConfig
 from benchmark.data.collate import IGNORE_LABEL, Dialogue, collate_dialogues, dialogues_from_split
 from benchmark.data.schema import MercDataset
+from benchmark.execution import CPU, Execution
 from benchmark.metrics import PredictionCollector
 from benchmark.modeling import MERCModel
 from benchmark.records import EpochLog, Predictions, SplitMetrics
@@ -37,7 +41,7 @@ class TrainingResult:
     test_oracle_weighted_f1: float
     test_oracle_epoch: int
     curves: list[EpochLog]
-    best_state: dict[str, torch.Tensor]  # the weights of the selected epoch
+    best_state: dict[str, torch.Tensor]  # the weights of the selected epoch, on the CPU
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -45,9 +49,14 @@ class TrainingResult:
 
 
 def train_model(
-    model: MERCModel, dataset: MercDataset, config: TrainConfig, on_epoch: EpochCallback | None = None
+    model: MERCModel,
+    dataset: MercDataset,
+    config: TrainConfig,
+    on_epoch: EpochCallback | None = None,
+    execution: Execution = CPU,
 ) -> TrainingResult:
-    order_generator = seed_everything(config.seed, config.threads)
+    order_generator = seed_everything(config.seed, config.threads, execution.deterministic)
+    model.to(execution.torch_device)
     splits = {s: dialogues_from_split(dataset.splits[s], dataset.meta.modalities) for s in dataset.splits}
     classes = dataset.meta.classes
     optimizer = make_optimizer(model, config)
@@ -56,9 +65,9 @@ def train_model(
     oracle = (-1.0, 0)
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
-        loss, terms = train_epoch(model, splits["train"], optimizer, config, order_generator)
-        validation, _ = evaluate(model, splits["validation"], config.batch_size, classes)
-        test, predictions = evaluate(model, splits["test"], config.batch_size, classes)
+        loss, terms = train_epoch(model, splits["train"], optimizer, config, order_generator, execution)
+        validation, _ = evaluate(model, splits["validation"], config.batch_size, classes, execution)
+        test, predictions = evaluate(model, splits["test"], config.batch_size, classes, execution)
         curves.append(
             EpochLog(
                 epoch, loss, terms, validation.weighted_f1, test.weighted_f1, time.perf_counter() - started
@@ -69,7 +78,9 @@ def train_model(
         if test.weighted_f1 > oracle[0]:
             oracle = (test.weighted_f1, epoch)
         if best is None or validation.weighted_f1 > best[0]:
-            state = copy.deepcopy(model.state_dict())
+            state = {
+                name: tensor.detach().to("cpu", copy=True) for name, tensor in model.state_dict().items()
+            }
             best = (validation.weighted_f1, epoch, validation, test, predictions, state)
         elif config.patience and epoch - best[1] >= config.patience:
             break
@@ -79,39 +90,53 @@ def train_model(
 
 
 def evaluate(
-    model: MERCModel, dialogues: list[Dialogue], batch_size: int, classes: tuple[str, ...]
+    model: MERCModel,
+    dialogues: list[Dialogue],
+    batch_size: int,
+    classes: tuple[str, ...],
+    execution: Execution = CPU,
 ) -> tuple[SplitMetrics, Predictions]:
     model.eval()
     collector = PredictionCollector()
     with torch.no_grad():
         for start in range(0, len(dialogues), batch_size):
             batch = collate_dialogues(dialogues[start : start + batch_size])
-            collector.update(batch, model(batch).logits)
+            with execution.autocast():
+                logits = model(batch.to(execution.torch_device)).logits
+            collector.update(batch, logits.float().cpu())
     return collector.compute(classes), collector.predictions()
 
 
 def train_epoch(
-    model: MERCModel, dialogues: list[Dialogue], optimizer, config: TrainConfig, generator: torch.Generator
+    model: MERCModel,
+    dialogues: list[Dialogue],
+    optimizer,
+    config: TrainConfig,
+    generator: torch.Generator,
+    execution: Execution = CPU,
 ) -> tuple[float, dict[str, float]]:
     """One pass over `dialogues` in an order drawn from `generator`: (mean loss, mean of each term)."""
     model.train()
     order = torch.randperm(len(dialogues), generator=generator).tolist()
-    sums: dict[str, float] = {}
+    sums: dict[str, torch.Tensor] = {}  # on the device, in float64: no host sync per step
     batches = 0
     for start in range(0, len(order), config.batch_size):
         batch = collate_dialogues([dialogues[i] for i in order[start : start + config.batch_size]])
-        output = model(batch)
-        ce = F.cross_entropy(output.logits.flatten(0, 1), batch.labels.flatten(), ignore_index=IGNORE_LABEL)
-        loss = ce + sum(output.aux_losses.values(), torch.zeros(()))
+        batch = batch.to(execution.torch_device)
+        with execution.autocast():
+            output = model(batch)
+            logits = output.logits.float()  # the loss in float32 whatever the matrix products used
+            ce = F.cross_entropy(logits.flatten(0, 1), batch.labels.flatten(), ignore_index=IGNORE_LABEL)
+            loss = ce + sum(output.aux_losses.values(), torch.zeros((), device=ce.device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
         for name, value in {"loss": loss, "ce": ce, **output.aux_losses}.items():
-            sums[name] = sums.get(name, 0.0) + float(value.detach())
+            sums[name] = sums.get(name, 0.0) + value.detach().double()
         batches += 1
-    means = {name: total / batches for name, total in sums.items()}
+    means = {name: float(total) / batches for name, total in sums.items()}
     return means.pop("loss"), means
 
 

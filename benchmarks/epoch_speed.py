@@ -7,7 +7,11 @@ trainer's own functions. The teacher is attached untrained (its forward costs th
 includes distillation. The first epoch routes nearly every utterance to two experts (the router starts
 out uniform), so it is the slowest.
 
+On a GPU (`--device cuda`, optionally `--precision bf16`) the same epochs run there and the peak GPU
+memory is printed beside the process's RSS.
+
     python benchmarks/epoch_speed.py [--epochs 3] [--dataset synthetic-iemocap --dataset synthetic-meld]
+                                     [--device cpu|cuda] [--precision fp32|bf16]
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ import time
 from pathlib import Path
 
 
-def measure(dataset_name: str, epochs: int, home_root: str) -> dict:
+def measure(dataset_name: str, epochs: int, home_root: str, device: str, precision: str) -> dict:
+    import torch
+
     from benchmark import data
     from benchmark.catalog import DATASETS, MODELS
     from benchmark.config import PROFILES
     from benchmark.data.collate import dialogues_from_split
+    from benchmark.execution import resolve_execution
     from benchmark.home import Home
     from benchmark.modeling import count_parameters
     from benchmark.seeding import seed_everything
@@ -33,25 +40,32 @@ def measure(dataset_name: str, epochs: int, home_root: str) -> dict:
     profile = PROFILES.get("paper")
     dataset = data.load(dataset_name, Home(Path(home_root)))
     train = profile.train_config(DATASETS.get(dataset_name).family, 0)
-    order = seed_everything(train.seed, train.threads)
-    model = MODELS.get("summer").build(dataset.meta, profile.dims, {})
-    model.attach_teacher(MODELS.get("text-teacher").build(dataset.meta, profile.dims, {}))
+    execution = resolve_execution(device, precision)
+    order = seed_everything(train.seed, train.threads, execution.deterministic)
+    model = MODELS.get("summer").build(dataset.meta, profile.dims, {}).to(execution.torch_device)
+    teacher = MODELS.get("text-teacher").build(dataset.meta, profile.dims, {})
+    model.attach_teacher(teacher.to(execution.torch_device))
     splits = {s: dialogues_from_split(dataset.splits[s], dataset.meta.modalities) for s in dataset.splits}
     optimizer = make_optimizer(model, train)
     training, evaluation = [], []
     for _ in range(epochs):
         started = time.perf_counter()
-        train_epoch(model, splits["train"], optimizer, train, order)
+        train_epoch(model, splits["train"], optimizer, train, order, execution)
+        if execution.is_cuda:
+            torch.cuda.synchronize()
         training.append(time.perf_counter() - started)
         started = time.perf_counter()
         for split in ("validation", "test"):
-            evaluate(model, splits[split], train.batch_size, dataset.meta.classes)
+            evaluate(model, splits[split], train.batch_size, dataset.meta.classes, execution)
         evaluation.append(time.perf_counter() - started)
     return {
         "dataset": dataset_name,
         "parameters": count_parameters(model),
         "batch_size": train.batch_size,
         "threads": train.threads,
+        "device": execution.describe()["device_name"],
+        "precision": execution.precision,
+        "peak_gpu_gb": torch.cuda.max_memory_allocated() / 1024**3 if execution.is_cuda else None,
         "utterances": sum(len(d.labels) for d in splits["train"]),
         "training": training,
         "evaluation": evaluation,
@@ -65,19 +79,22 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--dataset", action="append")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as home, context.Pool(1, maxtasksperchild=1) as pool:
         for name in args.dataset or ["synthetic-iemocap", "synthetic-meld"]:
-            figures = pool.apply(measure, (name, args.epochs, home))
+            figures = pool.apply(measure, (name, args.epochs, home, args.device, args.precision))
             print(
                 f"{figures['dataset']}: SUMMER paper width, {figures['parameters']:,} parameters, "
                 f"{figures['utterances']:,} training utterances, batch {figures['batch_size']}, "
-                f"{figures['threads']} threads\n"
+                f"{figures['threads']} threads, {figures['device']}, {figures['precision']}\n"
                 f"  training pass s/epoch: {', '.join(f'{s:.2f}' for s in figures['training'])}\n"
                 f"  evaluation (validation + test) s/epoch: "
                 f"{', '.join(f'{s:.2f}' for s in figures['evaluation'])}\n"
                 f"  peak RSS {figures['peak_rss_gb']:.2f} GB"
+                + (f", peak GPU memory {figures['peak_gpu_gb']:.2f} GB" if figures["peak_gpu_gb"] else "")
             )
 
 

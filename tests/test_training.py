@@ -94,7 +94,7 @@ def test_existing_record_is_skipped_and_force_replaces_it(home, monkeypatch):
     key = RunKey("text-teacher", "none", "synthetic-meld", "smoke", 0)
     first = runner.run_key(key, home)
     monkeypatch.setattr(
-        runner, "_train_key", lambda *a: pytest.fail("trained again although the record exists")
+        runner, "train_run", lambda *a: pytest.fail("trained again although the record exists")
     )
     assert runner.run_key(key, home) == first
     monkeypatch.undo()

@@ -19,3 +19,33 @@ def add_training_options(parser: argparse.ArgumentParser, default_profile: str =
     parser.add_argument(
         "--home", help="results/cache/reports folder (default: $SUMMER_BENCH_HOME or the project)"
     )
+    placement = parser.add_argument_group("where runs compute")
+    placement.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA when torch sees a GPU), cpu, cuda or cuda:N (default auto)",
+    )
+    placement.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "bf16"),
+        help="bf16: autocast matrix products to bfloat16, CUDA only (default fp32)",
+    )
+    placement.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="on CUDA, deterministic kernels for bit-identical reruns (slower); the CPU always is",
+    )
+    placement.add_argument(
+        "--threads", type=int, help="torch threads per run instead of the profile's 2 (part of the config)"
+    )
+    placement.add_argument(
+        "--executor",
+        default="local",
+        choices=("local", "ray"),
+        help="local: one run after another in this process (default); ray: runs as Ray tasks",
+    )
+    placement.add_argument(
+        "--address",
+        help="with --executor ray: the cluster to join (e.g. ray://head:10001); default: a local one",
+    )

@@ -9,8 +9,8 @@ from rich.table import Table
 
 from benchmark.catalog import ABLATIONS
 from benchmark.commands._options import add_training_options
+from benchmark.executors import Placement, run_sweep
 from benchmark.home import resolve_home
-from benchmark.progress import run_keys
 from benchmark.records import FULL_MODEL
 from benchmark.report.stats import mean_and_std
 from benchmark.runner import DEFAULT_DATASETS, plan
@@ -27,7 +27,8 @@ def main(args: argparse.Namespace) -> int:
     ablation = ABLATIONS.get(args.drop)
     datasets = args.dataset or DEFAULT_DATASETS
     keys = plan([ablation.model], datasets, args.profile, args.seeds, [FULL_MODEL, ablation.name])
-    records = {r.key: r for r in run_keys(keys, resolve_home(args.home), force=args.force)}
+    placement = Placement.from_args(args)
+    records = {r.key: r for r in run_sweep(keys, resolve_home(args.home), placement, force=args.force)}
     console = Console()
     for dataset in datasets:
         table = Table(

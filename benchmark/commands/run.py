@@ -9,8 +9,8 @@ from rich.console import Console
 from benchmark.catalog import MODELS
 from benchmark.commands._options import add_training_options
 from benchmark.errors import BenchmarkError
+from benchmark.executors import Placement, run_sweep
 from benchmark.home import resolve_home
-from benchmark.progress import run_keys
 from benchmark.report import write_reports
 from benchmark.runner import DEFAULT_DATASETS, plan
 
@@ -31,7 +31,7 @@ def main(args: argparse.Namespace) -> int:
     keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation)
     home = resolve_home(args.home)
     console = Console()
-    records = run_keys(keys, home, force=args.force)
+    records = run_sweep(keys, home, Placement.from_args(args), force=args.force)
     for record in records:
         console.print(
             f"{record.key.variant:>22} {record.key.dataset:>18} seed {record.key.seed}: "

@@ -45,7 +45,7 @@ class Batch:
 
     def select(self, rows: Sequence[int]) -> Batch:
         """The dialogues at `rows`, in that order, with their padding trimmed to the longest of them."""
-        index = torch.as_tensor(rows, dtype=torch.long)
+        index = torch.as_tensor(rows, dtype=torch.long, device=self.mask.device)
         length = int(self.lengths[index].max())
         return Batch(
             dialogue_ids=[self.dialogue_ids[i] for i in rows],

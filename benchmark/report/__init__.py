@@ -6,6 +6,7 @@ and the paper-numbers file, sorted, without timestamps, so the same records give
 
 from __future__ import annotations
 
+import collections
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
@@ -129,16 +130,25 @@ def _provenance(records: list[RunRecord], synthetic: bool) -> list[str]:
     commits = sorted({r.environment["git_commit"] for r in records})
     versions = sorted({f"torch {r.environment['torch']}, python {r.environment['python']}" for r in records})
     parameters = {r.key.variant: r.parameters for r in records}
+    placements = collections.Counter(_placement(r.environment) for r in records)
     lines += [
         f"- data: {first.data['source']} [{first.data['source_kind']}], fingerprint `{first.data['fingerprint'][:16]}`",
         f"- profile: {first.key.profile}; seeds: {', '.join(map(str, seeds))}; runs: {len(records)}",
         f"- git commit(s): {', '.join(commits)}",
         f"- versions: {'; '.join(versions)}",
+        "- ran on: " + "; ".join(f"{where} ({count} runs)" for where, count in sorted(placements.items())),
         f"- compute: {sum(r.train_seconds for r in records) / 60:.1f} min of training "
         f"(median {statistics.median(r.seconds_per_epoch for r in records):.1f} s per epoch)",
         "- parameters: " + ", ".join(f"{name} {count:,}" for name, count in sorted(parameters.items())),
     ]
     return lines
+
+
+def _placement(environment: dict) -> str:
+    """Device, precision and determinism of a run, as its record states them."""
+    name = environment.get("device_name", environment.get("device", "cpu"))
+    deterministic = "deterministic" if environment.get("deterministic", True) else "not deterministic"
+    return f"{name}, {environment.get('precision', 'fp32')}, {deterministic}"
 
 
 def _markdown_table(table: pd.DataFrame) -> list[str]:

@@ -1,0 +1,91 @@
+"""Where a run computes and at what precision: the `--device`, `--precision` and `--deterministic` options.
+
+The model, its batches, its teacher and the teacher's cached outputs all live on one device, which the
+trainer chooses; models never name a device themselves. What a run record says about it comes from
+`Execution.describe()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+
+from benchmark.errors import BenchmarkError
+
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class Execution:
+    device: str = "cpu"  # resolved: "cpu" or "cuda:N", never "auto"
+    precision: str = "fp32"  # "bf16": autocast of matrix products to bfloat16 (CUDA only)
+    # Bit-identical reruns: always on the CPU (it costs little there); on CUDA only when asked, since
+    # deterministic kernels (cuBLAS workspace, no cuDNN autotuning, deterministic scatter) are slower.
+    deterministic: bool = True
+    # torch threads per run, instead of the profile's (a TrainConfig field, so part of the config hash)
+    threads: int | None = None
+
+    @property
+    def torch_device(self) -> torch.device:
+        return torch.device(self.device)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.torch_device.type == "cuda"
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "bf16":
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def describe(self) -> dict[str, object]:
+        """The run record's account of where it ran."""
+        described: dict[str, object] = {
+            "device": self.device,
+            "device_name": torch.cuda.get_device_name(self.torch_device) if self.is_cuda else "cpu",
+            "precision": self.precision,
+            "deterministic": self.deterministic,
+        }
+        if self.is_cuda:
+            described["cuda"] = torch.version.cuda
+        return described
+
+
+CPU = Execution()
+
+
+def resolve_execution(
+    device: str = "auto", precision: str = "fp32", deterministic: bool = False, threads: int | None = None
+) -> Execution:
+    """`--device auto|cpu|cuda|cuda:N`, `--precision fp32|bf16`, `--deterministic`, `--threads` into a
+    checked Execution: auto is CUDA when torch sees a GPU, else the CPU. Anything that cannot run here is
+    a one-line error."""
+    if threads is not None and threads < 1:
+        raise BenchmarkError(f"--threads {threads}: give at least 1")
+    if precision not in PRECISIONS:
+        raise BenchmarkError(f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        chosen = torch.device(device)
+    except RuntimeError:
+        raise BenchmarkError(f"--device {device!r} is not a device: use auto, cpu, cuda or cuda:N") from None
+    if chosen.type == "cpu":
+        if precision != "fp32":
+            raise BenchmarkError(f"--precision {precision} needs a CUDA device; on the CPU use fp32")
+        return Execution("cpu", "fp32", True, threads)
+    if chosen.type != "cuda":
+        raise BenchmarkError(f"--device {device!r} is not supported: use auto, cpu, cuda or cuda:N")
+    if not torch.cuda.is_available():
+        raise BenchmarkError(
+            f"--device {device}: torch {torch.__version__} sees no CUDA device here; use --device cpu or auto"
+        )
+    index = chosen.index if chosen.index is not None else torch.cuda.current_device()
+    if index >= torch.cuda.device_count():
+        raise BenchmarkError(
+            f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here (cuda:0 to "
+            f"cuda:{torch.cuda.device_count() - 1})"
+        )
+    return Execution(f"cuda:{index}", precision, deterministic, threads)

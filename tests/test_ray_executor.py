@@ -1,0 +1,125 @@
+"""The Ray executor on a local 2-CPU cluster: its records equal the local executor's to the last digit,
+a worker killed mid-run still yields every record once, and a restarted sweep trains nothing twice."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+
+import psutil
+import pytest
+import ray
+
+from benchmark.cli import main
+from benchmark.executors import Placement, run_sweep
+from benchmark.home import Home
+from benchmark.runner import plan
+from benchmark.store import RunStore
+
+KEYS = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0, 1], ablations=["none"])
+LOCAL = Placement(device="cpu", threads=1)
+ON_RAY = Placement(device="cpu", threads=1, executor="ray")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def local_records(tmp_path_factory):
+    return run_sweep(KEYS, Home(tmp_path_factory.mktemp("local")), LOCAL)
+
+
+@pytest.fixture(scope="module")
+def ray_home(tmp_path_factory):
+    return Home(tmp_path_factory.mktemp("ray"))
+
+
+def _kill_first_run_task(killed: list[int], stop: threading.Event) -> None:
+    """SIGKILL the first worker process seen executing a run task (Ray titles it `ray::_run_task`)."""
+    while not stop.is_set():
+        for process in psutil.process_iter(["cmdline"]):
+            if (process.info["cmdline"] or [""])[0] == "ray::_run_task":
+                os.kill(process.pid, signal.SIGKILL)
+                killed.append(process.pid)
+                return
+        time.sleep(0.02)
+
+
+def _comparable(record) -> dict:
+    curves = [{k: v for k, v in vars(epoch).items() if k != "seconds"} for epoch in record.curves]
+    return {
+        "config_hash": record.config_hash,
+        "best_epoch": record.best_epoch,
+        "validation": record.validation,
+        "test": record.test,
+        "predictions": record.predictions,
+        "test_oracle": record.test_oracle_weighted_f1,
+        "curves": curves,
+    }
+
+
+def test_a_killed_worker_still_yields_every_record_once_equal_to_the_local_executor(
+    cluster, local_records, ray_home, capsys
+):
+    killed: list[int] = []
+    stop = threading.Event()
+    killer = threading.Thread(target=_kill_first_run_task, args=(killed, stop))
+    killer.start()
+    try:
+        records = run_sweep(KEYS, ray_home, ON_RAY)
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no run task was seen running, so none was killed"
+    assert "after its worker died (attempt 2)" in capsys.readouterr().err
+    assert [r.key for r in records] == KEYS
+    stored = sorted(RunStore(ray_home).root.rglob("seed-*.json"))
+    assert len(stored) == len(KEYS)
+    for local, distributed in zip(local_records, records, strict=True):
+        assert _comparable(distributed) == _comparable(local), local.key
+    # each seed's teacher was trained once, by its teacher task; the runs found it in the cache
+    summer_runs = [r for r in records if r.key.model == "summer"]
+    assert all(r.teacher["cache_hit"] for r in summer_runs)
+    assert len(list(ray_home.teacher_cache.glob("*.pt"))) == 2
+
+
+def test_a_restarted_sweep_trains_only_what_is_missing(cluster, ray_home):
+    store = RunStore(ray_home)
+    before = {key: store.path(key).stat().st_mtime_ns for key in KEYS}
+    assert [r.key for r in run_sweep(KEYS, ray_home, ON_RAY)] == KEYS
+    assert {key: store.path(key).stat().st_mtime_ns for key in KEYS} == before
+
+    lost = KEYS[-1]  # as if the sweep had been stopped before this run finished
+    store.path(lost).unlink()
+    run_sweep(KEYS, ray_home, ON_RAY)
+    after = {key: store.path(key).stat().st_mtime_ns for key in KEYS}
+    assert {k: v for k, v in after.items() if k != lost} == {k: v for k, v in before.items() if k != lost}
+    assert store.read(lost) is not None
+
+
+def test_a_run_failing_on_its_worker_ends_the_sweep_in_one_line(cluster, tmp_path, capsys):
+    broken = Placement(device="cpu", threads=1, executor="ray", precision="bf16")  # bf16 needs CUDA
+    code = main(
+        ["run", "--model", "early-fusion", "--dataset", "synthetic-iemocap", "--profile", "smoke"]
+        + ["--seeds", "0", "--executor", "ray", "--home", str(tmp_path), "--precision", broken.precision]
+    )
+    assert code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("error: ") and "--precision bf16 needs a CUDA device" in error
+
+
+def test_address_without_ray_and_a_gpu_index_with_ray_are_refused(tmp_path, capsys):
+    for extra, message in (
+        (["--address", "ray://nowhere:10001"], "--address names a Ray cluster: give it with --executor ray"),
+        (["--executor", "ray", "--device", "cuda:1"], "Ray assigns each task its GPU; use --device cuda"),
+    ):
+        code = main(["run", "--model", "early-fusion", "--home", str(tmp_path), *extra])
+        assert code == 2
+        assert message in capsys.readouterr().err
