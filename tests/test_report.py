@@ -155,3 +155,17 @@ def test_verdict_against_transcribed_paper_numbers():
         row["Δ"]
         == f"{np.mean([100 * fixture_record('summer', s).test.weighted_f1 for s in (0, 1)]) - 74:+.2f}"
     )
+
+
+def test_claims_json_and_index_survive_a_narrowed_report(results_home):
+    write_reports(results_home, resamples=50)
+    folder = results_home.reports / "synthetic-iemocap-fast"
+    summary = json.loads((folder / "claims.json").read_text())
+    verdicts = {row["claim"]: row["verdict"] for row in summary["claims"]}
+    assert verdicts["distillation-helps"] in ("supported", "inconclusive", "not supported")
+    assert summary["confidence"] == 0.95 and summary["synthetic"] is True and summary["runs"] == 10
+    # a report narrowed to another dataset rewrites the index but keeps every report already written
+    write_reports(results_home, datasets=["synthetic-meld"], resamples=50)
+    index = (results_home.reports / "index.md").read_text()
+    assert "(synthetic-iemocap-fast/report.md): 10 runs" in index
+    assert "## Claims" in index and "Distillation from the unimodal teacher" in index

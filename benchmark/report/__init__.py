@@ -6,20 +6,25 @@ and the paper-numbers file, sorted, without timestamps, so the same records give
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
-from benchmark.files import atomic_write
+from benchmark.catalog import ABLATIONS, MODELS
+from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
 from benchmark.records import RunRecord
 from benchmark.report import plots
+from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
 from benchmark.report.load import load_records
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
-from benchmark.report.stats import BOOTSTRAP_SEED, DEFAULT_RESAMPLES
-from benchmark.report.tables import comparison_table, main_table, variants_of
+from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
+from benchmark.report.tables import SUMMER, comparison_table, main_table, variants_of
+
+CLAIMS_FILE = "claims.json"
 
 
 def write_reports(
@@ -40,28 +45,68 @@ def write_reports(
             groups.setdefault((record.key.dataset, record.key.profile), []).append(record)
     paper = read_paper_numbers()
     written = []
-    index = ["# summer-bench reports", ""]
     for (dataset, profile), group in sorted(groups.items()):
         folder = home.reports / f"{dataset}-{profile}"
-        markdown, tables = render(group, dataset, profile, paper, resamples, folder)
+        claims = claim_rows(
+            group,
+            [name for name in MODELS.names() if name != SUMMER],
+            [name for name, ablation in ABLATIONS.items() if ablation.model == SUMMER],
+            resamples,
+            BOOTSTRAP_SEED,
+        )
+        markdown, tables = render(group, dataset, profile, paper, resamples, folder, claims)
         written += _write_text(folder / "report.md", markdown)
         for name, table in tables.items():
             written += _write_text(folder / f"{name}.csv", table.to_csv(index=False))
-        synthetic = " (synthetic data, not a reproduction)" if group[0].data["synthetic"] else ""
-        index.append(
-            f"- [{dataset}, profile {profile}]({folder.name}/report.md): {len(group)} runs{synthetic}"
-        )
-    if skipped:
-        index += [
-            "",
-            f"{len(skipped)} record file(s) skipped as unreadable: see the report command's output.",
-        ]
-    written += _write_text(home.reports / "index.md", "\n".join(index) + "\n")
+        summary = {
+            "dataset": dataset,
+            "profile": profile,
+            "runs": len(group),
+            "synthetic": bool(group[0].data["synthetic"]),
+            "confidence": CONFIDENCE,
+            "resamples": resamples,
+            "bootstrap_seed": BOOTSTRAP_SEED,
+            "rule": VERDICT_RULE,
+            "claims": [row.to_json() for row in claims],
+        }
+        atomic_write_json(folder / CLAIMS_FILE, summary, indent=1, sort_keys=True)
+        written.append(folder / CLAIMS_FILE)
+    written += _write_text(home.reports / "index.md", _index(home.reports, skipped))
     return written
 
 
+def _index(reports: Path, skipped: list[str]) -> str:
+    """Every report on disk, whichever ones this call rewrote: a narrowed report drops none."""
+    summaries = [json.loads(path.read_text()) for path in sorted(reports.glob(f"*/{CLAIMS_FILE}"))]
+    lines = ["# summer-bench reports", ""]
+    for summary in summaries:
+        synthetic = " (synthetic data, not a reproduction)" if summary["synthetic"] else ""
+        name = f"{summary['dataset']}-{summary['profile']}"
+        lines.append(
+            f"- [{summary['dataset']}, profile {summary['profile']}]({name}/report.md): {summary['runs']} runs{synthetic}"
+        )
+    if summaries:
+        lines += ["", "## Claims", "", summaries[0]["rule"], ""]
+        rows = [
+            row for summary in summaries for row in claims_table([ClaimRow(**r) for r in summary["claims"]])
+        ]
+        lines += _markdown_table(pd.DataFrame(rows))
+    if skipped:
+        lines += [
+            "",
+            f"{len(skipped)} record file(s) skipped as unreadable: see the report command's output.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def render(
-    records: list[RunRecord], dataset: str, profile: str, paper: PaperNumbers, resamples: int, folder: Path
+    records: list[RunRecord],
+    dataset: str,
+    profile: str,
+    paper: PaperNumbers,
+    resamples: int,
+    folder: Path,
+    claims: list[ClaimRow],
 ) -> tuple[str, dict[str, pd.DataFrame]]:
     first = records[0]
     classes = list(first.data["classes"])
@@ -84,7 +129,14 @@ def render(
             for v in variants
         ),
     ]
-    lines = [f"# {title}", "", *_provenance(records, synthetic), ""]
+    lines = [f"# {title}", ""]
+    if synthetic:
+        lines += [
+            "**synthetic data, not a reproduction**: made by summer-bench's generator to exercise the suite.",
+            "",
+        ]
+    lines += ["## Claims", "", VERDICT_RULE, "", *_markdown_table(pd.DataFrame(claims_table(claims)))]
+    lines += ["", "## Provenance", "", *_provenance(records), ""]
     lines += ["## Main table: test F1 per class, accuracy and weighted-F1 (%)", ""]
     lines += [
         "Mean ± std over seeds (n seeds). Each run's epoch is chosen on the validation split; `wF1 test-oracle`",
@@ -117,14 +169,9 @@ def _comparison_text(table: pd.DataFrame, resamples: int) -> list[str]:
     ]
 
 
-def _provenance(records: list[RunRecord], synthetic: bool) -> list[str]:
+def _provenance(records: list[RunRecord]) -> list[str]:
     first = records[0]
     lines = []
-    if synthetic:
-        lines += [
-            "**synthetic data, not a reproduction**: made by summer-bench's generator to exercise the suite.",
-            "",
-        ]
     seeds = sorted({r.key.seed for r in records})
     commits = sorted({r.environment["git_commit"] for r in records})
     versions = sorted({f"torch {r.environment['torch']}, python {r.environment['python']}" for r in records})
