@@ -7,11 +7,15 @@ import resource
 import time
 from collections.abc import Iterable, Sequence
 
+import torch
+
 from benchmark import data
 from benchmark.catalog import ABLATIONS, DATASETS, MODELS
 from benchmark.config import PROFILES, config_hash
 from benchmark.environment import environment
+from benchmark.files import atomic_write
 from benchmark.home import Home
+from benchmark.modality_removal import evaluate_without_modalities
 from benchmark.modeling import count_parameters
 from benchmark.records import FULL_MODEL, RunKey, RunRecord
 from benchmark.seeding import seed_everything
@@ -60,11 +64,15 @@ def run_key(
         existing = None if force else store.read(key)
         if existing is not None:
             return existing
-        store.write(_train_key(key, home, on_epoch))
+        record, weights = _train_key(key, home, on_epoch)
+        atomic_write(store.weights_path(key), lambda temporary: torch.save(weights, temporary))
+        store.write(record)  # after the weights: a stored record always has them beside it
         return store.read(key)  # as stored: callers see the same types whether it was trained now or before
 
 
-def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRecord:
+def _train_key(
+    key: RunKey, home: Home, on_epoch: EpochCallback | None
+) -> tuple[RunRecord, dict[str, torch.Tensor]]:
     profile = PROFILES.get(key.profile)
     spec = DATASETS.get(key.dataset)
     dataset = data.subsample(data.load(key.dataset, home), profile.max_dialogues)
@@ -80,6 +88,8 @@ def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRe
     started = time.perf_counter()
     result = train_model(model, dataset, train, on_epoch)
     train_seconds = time.perf_counter() - started
+    model.load_state_dict(result.best_state)
+    missing_modalities = evaluate_without_modalities(model, dataset, train.batch_size)
     config = {
         "model": key.model,
         "ablation": key.ablation,
@@ -89,7 +99,7 @@ def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRe
         "profile": profile.name,
         "max_dialogues": profile.max_dialogues,
     }
-    return RunRecord(
+    record = RunRecord(
         key=key,
         config=config,
         config_hash=config_hash(config),
@@ -107,4 +117,6 @@ def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRe
         train_seconds=train_seconds,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         teacher=teacher_summary,
+        missing_modalities=missing_modalities,
     )
+    return record, result.best_state

@@ -1,4 +1,5 @@
-"""Run records on disk: one JSON per run key, written whole or not at all, one writer per key."""
+"""Run records on disk: one JSON per run key, written whole or not at all, one writer per key; beside
+it the run's validation-selected weights (`seed-N.pt`), written by the runner."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ class RunStore:
     def read(self, key: RunKey) -> RunRecord | None:
         path = self.path(key)
         return RunRecord.from_json(json.loads(path.read_text())) if path.exists() else None
+
+    def weights_path(self, key: RunKey) -> Path:
+        """The validation-selected weights (a torch state dict) beside the record."""
+        return self.path(key).with_suffix(".pt")
 
     def write(self, record: RunRecord) -> Path:
         path = self.path(record.key)

@@ -20,9 +20,11 @@ from benchmark.records import RunRecord
 from benchmark.report import plots
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
 from benchmark.report.load import load_records
+from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
 from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
 from benchmark.report.tables import SUMMER, comparison_table, main_table, variants_of
+from benchmark.store import RunStore
 
 CLAIMS_FILE = "claims.json"
 
@@ -54,7 +56,8 @@ def write_reports(
             resamples,
             BOOTSTRAP_SEED,
         )
-        markdown, tables = render(group, dataset, profile, paper, resamples, folder, claims)
+        weights = [RunStore(home).weights_path(r.key) for r in group]
+        markdown, tables = render(group, dataset, profile, paper, resamples, folder, claims, weights)
         written += _write_text(folder / "report.md", markdown)
         for name, table in tables.items():
             written += _write_text(folder / f"{name}.csv", table.to_csv(index=False))
@@ -107,6 +110,7 @@ def render(
     resamples: int,
     folder: Path,
     claims: list[ClaimRow],
+    weight_files: list[Path],
 ) -> tuple[str, dict[str, pd.DataFrame]]:
     first = records[0]
     classes = list(first.data["classes"])
@@ -116,12 +120,13 @@ def render(
         "main_table": main_table(variants, classes, family, synthetic, paper, resamples),
         "ablation_table": comparison_table(variants, len(classes), resamples, ablations=True),
         "rivals_table": comparison_table(variants, len(classes), resamples, ablations=False),
+        "missing_modality_table": missing_modality_table(variants),
     }
     title = f"{dataset} ({profile})"
     figures = [
         plots.per_class_bars(variants, classes, f"Per-class test F1, {title}", folder / "per_class_f1.png"),
         plots.ablation_deltas(
-            variants, classes, f"Ablations vs full SUMMER, {title}", folder / "ablation_delta.png"
+            variants, classes, f"Full SUMMER − each ablation, {title}", folder / "ablation_delta.png"
         ),
         plots.training_curves(variants, f"Validation weighted-F1 per epoch, {title}", folder / "curves.png"),
         *(
@@ -148,6 +153,8 @@ def render(
         *_markdown_table(tables["main_table"]),
         "",
     ]
+    lines += ["## Missing modalities at test time", ""]
+    lines += missing_modality_markdown(tables["missing_modality_table"], weight_files)
     lines += ["## Ablations: full SUMMER minus each ablation", ""]
     lines += _comparison_text(tables["ablation_table"], resamples)
     lines += ["## SUMMER vs the baselines", ""]
