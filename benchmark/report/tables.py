@@ -67,7 +67,9 @@ def full_summer(variants: list[Variant]) -> Variant | None:
 
 
 def mean_std(values: list[float]) -> str:
-    return "{:.2f} ± {:.2f}".format(*mean_and_std(values))
+    """Mean ± std over seeds; one seed has no spread to show."""
+    mean, spread = mean_and_std(values)
+    return f"{mean:.2f} ± {spread:.2f}" if len(values) > 1 else f"{mean:.2f}"
 
 
 def main_table(
