@@ -23,7 +23,14 @@ from benchmark.report.load import load_records
 from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
 from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
-from benchmark.report.tables import SUMMER, comparison_table, main_table, variants_of
+from benchmark.report.tables import (
+    SUMMER,
+    comparison_table,
+    formatted_comparison,
+    main_table,
+    numeric_table,
+    variants_of,
+)
 from benchmark.store import RunStore
 
 CLAIMS_FILE = "claims.json"
@@ -117,7 +124,7 @@ def render(
     family, synthetic = first.data["family"], first.data["synthetic"]
     variants = variants_of(records)
     tables = {
-        "main_table": main_table(variants, classes, family, synthetic, paper, resamples),
+        "metrics_table": numeric_table(variants, classes),
         "ablation_table": comparison_table(variants, len(classes), resamples, ablations=True),
         "rivals_table": comparison_table(variants, len(classes), resamples, ablations=False),
         "missing_modality_table": missing_modality_table(variants),
@@ -142,7 +149,7 @@ def render(
         ]
     lines += ["## Claims", "", VERDICT_RULE, "", *_markdown_table(pd.DataFrame(claims_table(claims)))]
     lines += ["", "## Provenance", "", *_provenance(records), ""]
-    lines += ["## Main table: test F1 per class, accuracy and weighted-F1 (%)", ""]
+    lines += ["## Main table: test F1 per class, accuracy, weighted-F1 and macro-F1 (%)", ""]
     lines += [
         "Mean ± std over seeds (n seeds). Each run's epoch is chosen on the validation split; `wF1 test-oracle`",
         "is the best test epoch, as most published MERC numbers are chosen, shown for comparison only.",
@@ -150,7 +157,7 @@ def render(
         if not paper.numbers.get(family)
         else "Paper numbers with their source.",
         "",
-        *_markdown_table(tables["main_table"]),
+        *_markdown_table(main_table(variants, classes, family, synthetic, paper, resamples)),
         "",
     ]
     lines += ["## Missing modalities at test time", ""]
@@ -171,7 +178,7 @@ def _comparison_text(table: pd.DataFrame, resamples: int) -> list[str]:
         f"Paired bootstrap over test dialogues, pooled over seeds: {resamples} resamples, seed {BOOTSTRAP_SEED}; "
         "p is one-sided (H1: SUMMER is better).",
         "",
-        *_markdown_table(table),
+        *_markdown_table(formatted_comparison(table)),
         "",
     ]
 
