@@ -1,5 +1,6 @@
 """`python -m benchmark <command>`: each command is one module in benchmark/commands/ exposing
-`add_arguments(parser)` and `main(args) -> int`."""
+`add_arguments(parser)` and `main(args) -> int`. Command modules import torch, pandas and the models
+inside `main`, so that `--help` answers at once."""
 
 from __future__ import annotations
 
@@ -44,6 +45,16 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.main(args) or 0)
     except BenchmarkError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: every finished run is stored; the same command resumes from there",
+            file=sys.stderr,
+        )
+        return 130
+    except OSError as err:
+        where = f": {err.filename}" if err.filename else ""
+        print(f"error: {err.strerror or err}{where}: choose a writable folder with --home", file=sys.stderr)
         return 2
 
 

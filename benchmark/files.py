@@ -3,6 +3,7 @@ teacher cache, run store, gate, reports."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -10,7 +11,12 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock
+
+def _user_mode() -> int:
+    """0o666 less the process's umask: what open() would have given a new file (mkstemp gives 0o600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -21,6 +27,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(handle)
     try:
         write(Path(temporary))
+        os.chmod(temporary, _user_mode())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -34,7 +41,23 @@ def atomic_write_json(path: Path, content: dict, *, indent: int = 1, sort_keys: 
 
 @contextmanager
 def exclusive(path: Path):
-    """Hold the lock file beside `path`: a second process on the same key waits here."""
+    """Hold the lock file beside `path`: a second process on the same key waits here. The holder
+    removes the lock file before it lets go, so none is left behind, finished or failed; a waiter
+    that then wins the lock of a removed file sees that and takes the current one instead."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
+    lock = Path(str(path) + ".lock")
+    while True:
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT, _user_mode())
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            current = os.stat(lock).st_ino == os.fstat(handle).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(handle)
+    try:
         yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(handle)

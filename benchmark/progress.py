@@ -19,6 +19,17 @@ from benchmark.home import Home
 from benchmark.records import RunKey, RunRecord
 from benchmark.runner import run_key
 
+# Width of a console that is not a terminal (a pipe, a file): wide enough that no name is ever cut.
+UNBOUNDED_WIDTH = 10_000
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A terminal's console as it is; elsewhere one that neither wraps lines nor shortens table cells."""
+    console = Console(stderr=stderr)
+    if console.is_terminal:
+        return console
+    return Console(stderr=stderr, width=UNBOUNDED_WIDTH, soft_wrap=True)
+
 
 def run_keys(
     keys: Sequence[RunKey],
@@ -28,6 +39,9 @@ def run_keys(
     console: Console | None = None,
     execution: Execution = CPU,
 ) -> list[RunRecord]:
+    """Train (or reuse) each run with a live display; away from a terminal, where a live display shows
+    nothing until the end, one line per finished run instead."""
+    console = console or make_console(stderr=True)
     records = []
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -37,7 +51,7 @@ def run_keys(
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console or Console(stderr=True), transient=False) as progress:
+    with Progress(*columns, console=console, transient=False) as progress:
         runs = progress.add_task("runs", total=len(keys), status="")
         epochs = progress.add_task("epochs", total=None, status="")
         for index, key in enumerate(keys, 1):
@@ -53,6 +67,12 @@ def run_keys(
                     status=f"loss {loss:.3f}  validation wF1 {validation_f1:.3f}",
                 )
 
-            records.append(run_key(key, home, force=force, on_epoch=on_epoch, execution=execution))
+            record = run_key(key, home, force=force, on_epoch=on_epoch, execution=execution)
+            records.append(record)
             progress.advance(runs)
+            if not console.is_terminal:
+                console.print(
+                    f"run {index}/{len(keys)} done: {label}: test weighted-F1 {100 * record.test.weighted_f1:.2f}%",
+                    highlight=False,
+                )
     return records

@@ -77,6 +77,8 @@ class RunRecord:
     train_seconds: float  # whole run, teacher excluded
     peak_rss_mb: float
     teacher: dict[str, Any] | None = None  # the teacher's cache key and its own test metrics, if any
+    # test metrics with modalities removed, at the selected weights (benchmark.modality_removal)
+    missing_modalities: dict[str, dict[str, Any]] = field(default_factory=dict)
     schema_version: int = RECORD_SCHEMA_VERSION
     notes: list[str] = field(default_factory=list)
 

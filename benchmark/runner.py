@@ -16,6 +16,7 @@ from benchmark.data.schema import MercDataset
 from benchmark.environment import environment
 from benchmark.execution import CPU, Execution
 from benchmark.home import Home
+from benchmark.modality_removal import evaluate_without_modalities
 from benchmark.modeling import TeacherRequest, count_parameters
 from benchmark.records import FULL_MODEL, RunKey, RunRecord
 from benchmark.seeding import seed_everything
@@ -69,7 +70,7 @@ def run_key(
         existing = None if force else reusable_record(key, home)
         if existing is not None:
             return existing
-        store.write(train_run(key, home, on_epoch, execution))
+        store.save(*train_run(key, home, on_epoch, execution))
         return store.read(key)  # as stored: callers see the same types whether it was trained now or before
 
 
@@ -109,8 +110,9 @@ def teacher_request_of(key: RunKey, inputs: RunInputs) -> TeacherRequest | None:
 
 def train_run(
     key: RunKey, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
-) -> RunRecord:
-    """Train one run (its teacher first, or from the teacher cache) and return its record, unstored."""
+) -> tuple[RunRecord, dict[str, torch.Tensor]]:
+    """Train one run (its teacher first, or from the teacher cache): its record and its validation-selected
+    weights (on the CPU), unstored."""
     inputs = run_inputs(key, home, execution.threads)
     profile, dataset, train = inputs.profile, inputs.dataset, inputs.train
     # the model's initial weights depend on the seed alone, whatever the device it then moves to
@@ -126,6 +128,8 @@ def train_run(
     started = time.perf_counter()
     result = train_model(model, dataset, train, on_epoch, execution)
     train_seconds = time.perf_counter() - started
+    model.load_state_dict(result.best_state)
+    missing_modalities = evaluate_without_modalities(model, dataset, train.batch_size, execution)
     config = {
         "model": key.model,
         "ablation": key.ablation,
@@ -136,7 +140,7 @@ def train_run(
         "max_dialogues": profile.max_dialogues,
         "precision": execution.precision,
     }
-    return RunRecord(
+    record = RunRecord(
         key=key,
         config=config,
         config_hash=config_hash(config),
@@ -154,4 +158,6 @@ def train_run(
         train_seconds=train_seconds,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         teacher=teacher_summary,
+        missing_modalities=missing_modalities,
     )
+    return record, result.best_state

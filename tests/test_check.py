@@ -83,3 +83,20 @@ def test_a_model_missing_from_the_reference_fails():
     reference = {"deterministic_on": {}, "entries": {}}
     findings = check.compare(reference, [_record_like(0.6)], machine_fingerprint(2))
     assert findings[0].failed and "not in the reference" in findings[0].reason
+
+
+def test_tolerance_is_bounded_away_from_the_reference_machine():
+    fingerprint = machine_fingerprint(2)
+    wide = {
+        "deterministic_on": fingerprint | {"cpu": "another"},
+        "entries": {
+            "synthetic-iemocap/summer": {
+                "metrics": {"weighted_f1": 0.6, "accuracy": 0.5, "macro_f1": 0.4},
+                "tolerance": {"weighted_f1": 0.136, "accuracy": 0.136, "macro_f1": 0.136},
+            }
+        },
+    }
+    findings = check.compare(wide, [_record_like(0.6 - 0.13)], fingerprint)
+    assert [f.metric for f in findings if f.failed] == ["weighted_f1"]
+    assert all(f.tolerance == check.TOLERANCE_CEILING for f in findings)
+    assert not any(f.failed for f in check.compare(wide, [_record_like(0.6 - 0.04)], fingerprint))

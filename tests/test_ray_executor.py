@@ -82,6 +82,7 @@ def test_a_killed_worker_still_yields_every_record_once_equal_to_the_local_execu
     assert [r.key for r in records] == KEYS
     stored = sorted(RunStore(ray_home).root.rglob("seed-*.json"))
     assert len(stored) == len(KEYS)
+    assert all(RunStore(ray_home).weights_path(key).exists() for key in KEYS)
     for local, distributed in zip(local_records, records, strict=True):
         assert _comparable(distributed) == _comparable(local), local.key
     # each seed's teacher was trained once, by its teacher task; the runs found it in the cache

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from benchmark.data.schema import CLASS_NAMES
+from benchmark.modality_removal import CONDITIONS
 from benchmark.records import EpochLog, Predictions, RunKey, RunRecord, SplitMetrics
 from benchmark.report import write_reports
 from benchmark.report.stats import paired_bootstrap, weighted_f1_from_confusions
@@ -59,6 +60,14 @@ def fixture_record(variant: str, seed: int) -> RunRecord:
         seconds_per_epoch=1.5,
         train_seconds=4.5,
         peak_rss_mb=100.0,
+        missing_modalities={
+            condition: {
+                "weighted_f1": test.weighted_f1 - 0.05 * drop,
+                "macro_f1": test.macro_f1 - 0.05 * drop,
+                "how": "absent" if drop == 0 or model == "summer" else "zero-filled",
+            }
+            for drop, condition in enumerate(CONDITIONS)
+        },
     )
 
 
@@ -83,9 +92,16 @@ def test_report_matches_the_golden_markdown(results_home):
         "ablation_delta.png",
         "curves.png",
         "confusion_summer.png",
-        "main_table.csv",
+        "metrics_table.csv",
     ):
         assert (folder / name).stat().st_size > 0
+    import pandas as pd
+
+    metrics = pd.read_csv(folder / "metrics_table.csv")
+    for column in ("weighted_f1 mean", "weighted_f1 std", "macro_f1 mean", "n", "happy mean"):
+        assert pd.api.types.is_numeric_dtype(metrics[column]), column
+    ablations = pd.read_csv(folder / "ablation_table.csv")
+    assert ablations["Δ wF1 (SUMMER − it)"].between(ablations["low"], ablations["high"]).all()
     assert "synthetic data, not a reproduction" in (results_home.reports / "index.md").read_text()
 
 
@@ -155,3 +171,17 @@ def test_verdict_against_transcribed_paper_numbers():
         row["Δ"]
         == f"{np.mean([100 * fixture_record('summer', s).test.weighted_f1 for s in (0, 1)]) - 74:+.2f}"
     )
+
+
+def test_claims_json_and_index_survive_a_narrowed_report(results_home):
+    write_reports(results_home, resamples=50)
+    folder = results_home.reports / "synthetic-iemocap-fast"
+    summary = json.loads((folder / "claims.json").read_text())
+    verdicts = {row["claim"]: row["verdict"] for row in summary["claims"]}
+    assert verdicts["distillation-helps"] in ("supported", "inconclusive", "not supported")
+    assert summary["confidence"] == 0.95 and summary["synthetic"] is True and summary["runs"] == 10
+    # a report narrowed to another dataset rewrites the index but keeps every report already written
+    write_reports(results_home, datasets=["synthetic-meld"], resamples=50)
+    index = (results_home.reports / "index.md").read_text()
+    assert "(synthetic-iemocap-fast/report.md): 10 runs" in index
+    assert "## Claims" in index and "Distillation from the unimodal teacher" in index

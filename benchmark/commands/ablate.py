@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-from rich.table import Table
-
-from benchmark.catalog import ABLATIONS
 from benchmark.commands._options import add_training_options
 from benchmark.executors import Placement, run_sweep
 from benchmark.home import resolve_home
-from benchmark.records import FULL_MODEL
-from benchmark.report.stats import mean_and_std
-from benchmark.runner import DEFAULT_DATASETS, plan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,31 +17,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from benchmark.catalog import ABLATIONS
+    from benchmark.progress import make_console
+    from benchmark.records import FULL_MODEL
+    from benchmark.runner import DEFAULT_DATASETS, plan
+
     ablation = ABLATIONS.get(args.drop)
     datasets = args.dataset or DEFAULT_DATASETS
     keys = plan([ablation.model], datasets, args.profile, args.seeds, [FULL_MODEL, ablation.name])
     placement = Placement.from_args(args)
     records = {r.key: r for r in run_sweep(keys, resolve_home(args.home), placement, force=args.force)}
-    console = Console()
+    console = make_console()
     for dataset in datasets:
         table = Table(
-            title=f"{ablation.model} vs {ablation.label} on {dataset} ({args.profile}): test weighted-F1"
+            title=f"{ablation.model} vs {ablation.label} on {dataset} ({args.profile}): test weighted-F1 (%)"
         )
-        for column in ("seed", "full", ablation.label, "difference"):
+        for column in ("seed", "full", ablation.label, "full − ablation (points)"):
             table.add_column(column, justify="right")
         differences = []
         full_scores, ablated_scores = [], []
         for key in (k for k in keys if k.dataset == dataset and k.ablation == FULL_MODEL):
-            full = records[key].test.weighted_f1
+            full = 100 * records[key].test.weighted_f1
             ablated = next(
-                r.test.weighted_f1
+                100 * r.test.weighted_f1
                 for k, r in records.items()
                 if k.dataset == dataset and k.seed == key.seed and k.ablation == ablation.name
             )
             full_scores.append(full)
             ablated_scores.append(ablated)
             differences.append(full - ablated)
-            table.add_row(str(key.seed), f"{full:.4f}", f"{ablated:.4f}", f"{full - ablated:+.4f}")
+            table.add_row(str(key.seed), f"{full:.2f}", f"{ablated:.2f}", f"{full - ablated:+.2f}")
         table.add_row("mean ± std", *(_mean_std(v) for v in (full_scores, ablated_scores, differences)))
         console.print(table)
     console.print(f"dropped: {ablation.description}")
@@ -56,5 +56,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _mean_std(values: list[float]) -> str:
-    mean, spread = mean_and_std(values)
-    return f"{mean:.4f} ± {spread:.4f} (n={len(values)})"
+    from benchmark.report.tables import mean_std
+
+    return f"{mean_std(values)} (n={len(values)})"

@@ -6,14 +6,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from benchmark import check
-from benchmark.catalog import MODELS
-from benchmark.config import PROFILES
-from benchmark.environment import machine_fingerprint
 from benchmark.errors import BenchmarkError
 from benchmark.home import REFERENCE_DIR, Home, resolve_home
-from benchmark.progress import run_keys
-from benchmark.runner import DEFAULT_DATASETS, plan
 
 GATE_PROFILE = "smoke"
 SPREAD_SEEDS = (0, 1, 2)  # --update measures the seed spread the tolerances come from on these
@@ -34,6 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from benchmark import check
+    from benchmark.catalog import MODELS
+    from benchmark.config import PROFILES
+    from benchmark.environment import machine_fingerprint
+    from benchmark.progress import run_keys
+    from benchmark.runner import DEFAULT_DATASETS, plan
+
     models = args.model or MODELS.names()
     datasets = args.dataset or list(DEFAULT_DATASETS)
     threads = PROFILES.get(GATE_PROFILE).train["iemocap"].threads
@@ -54,6 +55,11 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _update(path: Path, models, datasets, home: Home, fingerprint: dict) -> int:
+    from benchmark import check
+    from benchmark.catalog import MODELS
+    from benchmark.progress import run_keys
+    from benchmark.runner import DEFAULT_DATASETS, plan
+
     old = check.read_reference(path) if path.exists() else None
     if old is not None and (set(models) != set(MODELS.names()) or set(datasets) != set(DEFAULT_DATASETS)):
         raise BenchmarkError("check --update rewrites the whole reference: drop --model/--dataset")

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-from rich.table import Table
-
-from benchmark import data
 from benchmark.home import resolve_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, help=f"one of: {', '.join(data.DATASETS.names())}")
+    parser.add_argument(
+        "--dataset", required=True, help="a registered dataset name (see `python -m benchmark list`)"
+    )
     parser.add_argument(
         "--source",
         help="a .pkl feature/transcript pickle, a saved `datasets` folder, a folder of train/validation/test "
@@ -25,9 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from benchmark import data
+    from benchmark.progress import make_console
+
     dataset = data.load(args.dataset, resolve_home(args.home), args.source)
     summary = data.summarize(dataset)
-    console = Console()
+    console = make_console()
     kind = "[bold red]synthetic[/]" if summary["synthetic"] else "real"
     console.print(f"[bold]{summary['name']}[/] ({kind}) from {summary['source']}", highlight=False)
     console.print(f"source kind: {summary['source_kind']}; lineage: {summary['lineage'] or 'none'}")

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-from rich.table import Table
-
-from benchmark.catalog import ABLATIONS, DATASETS, MODELS
-from benchmark.config import PROFILES
-from benchmark.data.schema import CLASS_NAMES, DatasetMeta
 from benchmark.errors import BenchmarkError
-from benchmark.modeling import count_parameters
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +14,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    console = Console()
+    from rich.table import Table
+
+    from benchmark.catalog import ABLATIONS, DATASETS, MODELS
+    from benchmark.config import PROFILES
+    from benchmark.progress import make_console
+
+    console = make_console()
     datasets = Table("dataset", "family", "kind", "feature dims", "description", title="datasets")
     for name, spec in DATASETS.items():
         dims = ", ".join(f"{m} {d}" for m, d in spec.feature_dims.items())
@@ -49,6 +48,11 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _parameters(model: str, family: str) -> str:
+    from benchmark.catalog import DATASETS, MODELS
+    from benchmark.config import PROFILES
+    from benchmark.data.schema import CLASS_NAMES, DatasetMeta
+    from benchmark.modeling import count_parameters
+
     spec = DATASETS.get(f"synthetic-{family}")
     meta = DatasetMeta(
         name=spec.name,

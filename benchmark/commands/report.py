@@ -5,24 +5,33 @@ from __future__ import annotations
 import argparse
 
 from benchmark.home import resolve_home
-from benchmark.report import write_reports
-from benchmark.report.stats import DEFAULT_RESAMPLES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", action="append", help="only these datasets (repeatable)")
     parser.add_argument("--profile", action="append", help="only these profiles (repeatable)")
-    parser.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples")
+    parser.add_argument("--resamples", type=int, help="bootstrap resamples (default 2000)")
     parser.add_argument(
         "--home", help="results/cache/reports folder (default: $SUMMER_BENCH_HOME or the project)"
     )
 
 
 def main(args: argparse.Namespace) -> int:
+    from benchmark.catalog import DATASETS
+    from benchmark.config import PROFILES
+    from benchmark.report import write_reports
+    from benchmark.report.stats import DEFAULT_RESAMPLES
+
+    for name in args.dataset or ():
+        DATASETS.get(name)  # a typo is a did-you-mean error, before anything is rewritten
+    for name in args.profile or ():
+        PROFILES.get(name)
     home = resolve_home(args.home)
-    written = write_reports(home, args.dataset, args.profile, args.resamples)
+    written = write_reports(home, args.dataset, args.profile, args.resamples or DEFAULT_RESAMPLES)
     for path in written:
         print(f"wrote {path}")
-    if len(written) == 1:
-        print(f"no run records under {home.runs}: train some with `python -m benchmark run`")
+    if not any(path.name == "report.md" for path in written):
+        print(
+            f"no run records for these datasets and profiles under {home.runs}: train some with `python -m benchmark run`"
+        )
     return 0

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
-from benchmark.catalog import MODELS
 from benchmark.commands._options import add_training_options
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
 from benchmark.home import resolve_home
-from benchmark.report import write_reports
-from benchmark.runner import DEFAULT_DATASETS, plan
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="every registered model, with SUMMER's ablations")
-    parser.add_argument("--model", action="append", help="model name (repeatable)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        help="model name (repeatable); `--model summer` also trains each of SUMMER's registered ablations "
+        "(4 more runs per dataset and seed with the built-in ones) unless --ablation narrows it",
+    )
     parser.add_argument(
         "--ablation", action="append", help="for SUMMER: 'none' (full) or a component to drop (repeatable)"
     )
@@ -25,20 +25,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from benchmark.catalog import MODELS
+    from benchmark.progress import make_console
+    from benchmark.report import write_reports
+    from benchmark.runner import DEFAULT_DATASETS, plan
+
     if not args.all and not args.model:
         raise BenchmarkError("name the models with --model NAME (repeatable) or train everything with --all")
     models = MODELS.names() if args.all else args.model
     keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation)
     home = resolve_home(args.home)
-    console = Console()
+    console = make_console()
+    console.print(plan_summary(keys), highlight=False)
     records = run_sweep(keys, home, Placement.from_args(args), force=args.force)
     for record in records:
         console.print(
             f"{record.key.variant:>22} {record.key.dataset:>18} seed {record.key.seed}: "
-            f"test weighted-F1 {record.test.weighted_f1:.4f} (epoch {record.best_epoch} by validation; "
-            f"test oracle {record.test_oracle_weighted_f1:.4f})"
+            f"test weighted-F1 {100 * record.test.weighted_f1:.2f}% (epoch {record.best_epoch} by validation; "
+            f"test oracle {100 * record.test_oracle_weighted_f1:.2f}%)",
+            highlight=False,
         )
     console.print(f"{len(records)} run records under {home.runs}")
     for path in write_reports(home):
         console.print(f"wrote {path}")
     return 0
+
+
+def plan_summary(keys) -> str:
+    """What will train, per model: `summer` names the ablations it brings along."""
+    variants: dict[str, list[str]] = {}
+    for key in keys:
+        names = variants.setdefault(key.model, [])
+        if key.variant not in names:
+            names.append(key.variant)
+    parts = []
+    for model, names in variants.items():
+        ablated = [n.removeprefix(f"{model}-no-") for n in names if n != model]
+        full = "full" if model in names else ""
+        parts.append(
+            f"{model} ({', '.join(filter(None, [full, *(f'without {a}' for a in ablated)]))})"
+            if ablated
+            else model
+        )
+    runs = len(keys)
+    return f"plan: {runs} run{'s' if runs != 1 else ''}: " + "; ".join(parts)

@@ -6,8 +6,8 @@
    meta device, groups the runs by the teacher's cache identity and submits one teacher task per
    teacher; the runs that share it are submitted with that task as a dependency, so Ray starts them
    once the teacher is in the teacher cache.
-3. [choice] The driver alone writes run records: a task returns its record and the driver stores it with
-   the run store's atomic write and lock. A task that dies half-way therefore leaves nothing, its retry
+3. [choice] The driver alone writes run records: a task returns its record and weights, and the driver
+   stores them with the run store's atomic writes and lock. A task that dies half-way therefore leaves nothing, its retry
    cannot write twice, and the results folder need not be reachable from the workers.
 4. A task whose worker dies is retried by Ray (`WORKER_RETRIES`); a task that raises (bad input, a bug)
    is not, and its error is reported once the other runs are stored.
@@ -139,13 +139,14 @@ def _collect(ray, runs: dict, events, store: RunStore) -> dict[RunKey, RunRecord
             for ref in ready:
                 key = runs[ref]
                 try:
-                    record = RunRecord.from_json(ray.get(ref))
+                    raw, weights = ray.get(ref)
+                    record = RunRecord.from_json(raw)
                 except ray.exceptions.RayError as err:
                     failures.append(f"{_label(key)}: {_cause(err)}")
                     display.failed(key, _cause(err))
                     continue
                 with store.lock(key):
-                    store.write(record)
+                    store.save(record, weights)
                 finished[key] = record
                 display.finished(key, record)
     if failures:
@@ -178,14 +179,17 @@ def _teacher_task(key: RunKey, home_root: str, placement: Placement, events) -> 
     obtain_teacher(request, inputs.dataset, inputs.profile.dims, inputs.train, home, execution=execution)
 
 
-def _run_task(key: RunKey, home_root: str, placement: Placement, events, *_teacher_in_cache) -> dict:
+def _run_task(
+    key: RunKey, home_root: str, placement: Placement, events, *_teacher_in_cache
+) -> tuple[dict, dict]:
     home, execution = _worker_home_and_execution(home_root, placement)
     events.put(("running", key, None))
 
     def on_epoch(epoch: int, total: int, loss: float, validation_f1: float) -> None:
         events.put(("epoch", key, (epoch, total, loss, validation_f1)))
 
-    return train_run(key, home, on_epoch, execution).to_json()
+    record, weights = train_run(key, home, on_epoch, execution)
+    return record.to_json(), weights
 
 
 class _SweepDisplay:

@@ -7,20 +7,34 @@ and the paper-numbers file, sorted, without timestamps, so the same records give
 from __future__ import annotations
 
 import collections
+import json
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
-from benchmark.files import atomic_write
+from benchmark.catalog import ABLATIONS, MODELS
+from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
 from benchmark.records import RunRecord
 from benchmark.report import plots
+from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
 from benchmark.report.load import load_records
+from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
-from benchmark.report.stats import BOOTSTRAP_SEED, DEFAULT_RESAMPLES
-from benchmark.report.tables import comparison_table, main_table, variants_of
+from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
+from benchmark.report.tables import (
+    SUMMER,
+    comparison_table,
+    formatted_comparison,
+    main_table,
+    numeric_table,
+    variants_of,
+)
+from benchmark.store import RunStore
+
+CLAIMS_FILE = "claims.json"
 
 
 def write_reports(
@@ -41,43 +55,86 @@ def write_reports(
             groups.setdefault((record.key.dataset, record.key.profile), []).append(record)
     paper = read_paper_numbers()
     written = []
-    index = ["# summer-bench reports", ""]
     for (dataset, profile), group in sorted(groups.items()):
         folder = home.reports / f"{dataset}-{profile}"
-        markdown, tables = render(group, dataset, profile, paper, resamples, folder)
+        claims = claim_rows(
+            group,
+            [name for name in MODELS.names() if name != SUMMER],
+            [name for name, ablation in ABLATIONS.items() if ablation.model == SUMMER],
+            resamples,
+            BOOTSTRAP_SEED,
+        )
+        weights = [RunStore(home).weights_path(r.key) for r in group]
+        markdown, tables = render(group, dataset, profile, paper, resamples, folder, claims, weights)
         written += _write_text(folder / "report.md", markdown)
         for name, table in tables.items():
             written += _write_text(folder / f"{name}.csv", table.to_csv(index=False))
-        synthetic = " (synthetic data, not a reproduction)" if group[0].data["synthetic"] else ""
-        index.append(
-            f"- [{dataset}, profile {profile}]({folder.name}/report.md): {len(group)} runs{synthetic}"
-        )
-    if skipped:
-        index += [
-            "",
-            f"{len(skipped)} record file(s) skipped as unreadable: see the report command's output.",
-        ]
-    written += _write_text(home.reports / "index.md", "\n".join(index) + "\n")
+        summary = {
+            "dataset": dataset,
+            "profile": profile,
+            "runs": len(group),
+            "synthetic": bool(group[0].data["synthetic"]),
+            "confidence": CONFIDENCE,
+            "resamples": resamples,
+            "bootstrap_seed": BOOTSTRAP_SEED,
+            "rule": VERDICT_RULE,
+            "claims": [row.to_json() for row in claims],
+        }
+        atomic_write_json(folder / CLAIMS_FILE, summary, indent=1, sort_keys=True)
+        written.append(folder / CLAIMS_FILE)
+    written += _write_text(home.reports / "index.md", _index(home.reports, skipped))
     return written
 
 
+def _index(reports: Path, skipped: list[str]) -> str:
+    """Every report on disk, whichever ones this call rewrote: a narrowed report drops none."""
+    summaries = [json.loads(path.read_text()) for path in sorted(reports.glob(f"*/{CLAIMS_FILE}"))]
+    lines = ["# summer-bench reports", ""]
+    for summary in summaries:
+        synthetic = " (synthetic data, not a reproduction)" if summary["synthetic"] else ""
+        name = f"{summary['dataset']}-{summary['profile']}"
+        lines.append(
+            f"- [{summary['dataset']}, profile {summary['profile']}]({name}/report.md): {summary['runs']} runs{synthetic}"
+        )
+    if summaries:
+        lines += ["", "## Claims", "", summaries[0]["rule"], ""]
+        rows = [
+            row for summary in summaries for row in claims_table([ClaimRow(**r) for r in summary["claims"]])
+        ]
+        lines += _markdown_table(pd.DataFrame(rows))
+    if skipped:
+        lines += [
+            "",
+            f"{len(skipped)} record file(s) skipped as unreadable: see the report command's output.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def render(
-    records: list[RunRecord], dataset: str, profile: str, paper: PaperNumbers, resamples: int, folder: Path
+    records: list[RunRecord],
+    dataset: str,
+    profile: str,
+    paper: PaperNumbers,
+    resamples: int,
+    folder: Path,
+    claims: list[ClaimRow],
+    weight_files: list[Path],
 ) -> tuple[str, dict[str, pd.DataFrame]]:
     first = records[0]
     classes = list(first.data["classes"])
     family, synthetic = first.data["family"], first.data["synthetic"]
     variants = variants_of(records)
     tables = {
-        "main_table": main_table(variants, classes, family, synthetic, paper, resamples),
+        "metrics_table": numeric_table(variants, classes),
         "ablation_table": comparison_table(variants, len(classes), resamples, ablations=True),
         "rivals_table": comparison_table(variants, len(classes), resamples, ablations=False),
+        "missing_modality_table": missing_modality_table(variants),
     }
     title = f"{dataset} ({profile})"
     figures = [
         plots.per_class_bars(variants, classes, f"Per-class test F1, {title}", folder / "per_class_f1.png"),
         plots.ablation_deltas(
-            variants, classes, f"Ablations vs full SUMMER, {title}", folder / "ablation_delta.png"
+            variants, classes, f"Full SUMMER − each ablation, {title}", folder / "ablation_delta.png"
         ),
         plots.training_curves(variants, f"Validation weighted-F1 per epoch, {title}", folder / "curves.png"),
         *(
@@ -85,8 +142,15 @@ def render(
             for v in variants
         ),
     ]
-    lines = [f"# {title}", "", *_provenance(records, synthetic), ""]
-    lines += ["## Main table: test F1 per class, accuracy and weighted-F1 (%)", ""]
+    lines = [f"# {title}", ""]
+    if synthetic:
+        lines += [
+            "**synthetic data, not a reproduction**: made by summer-bench's generator to exercise the suite.",
+            "",
+        ]
+    lines += ["## Claims", "", VERDICT_RULE, "", *_markdown_table(pd.DataFrame(claims_table(claims)))]
+    lines += ["", "## Provenance", "", *_provenance(records), ""]
+    lines += ["## Main table: test F1 per class, accuracy, weighted-F1 and macro-F1 (%)", ""]
     lines += [
         "Mean ± std over seeds (n seeds). Each run's epoch is chosen on the validation split; `wF1 test-oracle`",
         "is the best test epoch, as most published MERC numbers are chosen, shown for comparison only.",
@@ -94,9 +158,11 @@ def render(
         if not paper.numbers.get(family)
         else "Paper numbers with their source.",
         "",
-        *_markdown_table(tables["main_table"]),
+        *_markdown_table(main_table(variants, classes, family, synthetic, paper, resamples)),
         "",
     ]
+    lines += ["## Missing modalities at test time", ""]
+    lines += missing_modality_markdown(tables["missing_modality_table"], weight_files)
     lines += ["## Ablations: full SUMMER minus each ablation", ""]
     lines += _comparison_text(tables["ablation_table"], resamples)
     lines += ["## SUMMER vs the baselines", ""]
@@ -113,19 +179,14 @@ def _comparison_text(table: pd.DataFrame, resamples: int) -> list[str]:
         f"Paired bootstrap over test dialogues, pooled over seeds: {resamples} resamples, seed {BOOTSTRAP_SEED}; "
         "p is one-sided (H1: SUMMER is better).",
         "",
-        *_markdown_table(table),
+        *_markdown_table(formatted_comparison(table)),
         "",
     ]
 
 
-def _provenance(records: list[RunRecord], synthetic: bool) -> list[str]:
+def _provenance(records: list[RunRecord]) -> list[str]:
     first = records[0]
     lines = []
-    if synthetic:
-        lines += [
-            "**synthetic data, not a reproduction**: made by summer-bench's generator to exercise the suite.",
-            "",
-        ]
     seeds = sorted({r.key.seed for r in records})
     commits = sorted({r.environment["git_commit"] for r in records})
     versions = sorted({f"torch {r.environment['torch']}, python {r.environment['python']}" for r in records})

@@ -14,6 +14,7 @@ from benchmark.records import Predictions
 
 BOOTSTRAP_SEED = 0
 DEFAULT_RESAMPLES = 2000
+CONFIDENCE = 0.95  # of every interval the reports print, and of the claims' verdicts
 
 
 def mean_and_std(values: Sequence[float]) -> tuple[float, float]:
@@ -32,22 +33,26 @@ def dialogue_confusions(predictions: Predictions, n_classes: int, order: Sequenc
     return counts
 
 
-def weighted_f1_from_confusions(confusions: np.ndarray, n_classes: int) -> np.ndarray:
-    """[..., C*C] confusion counts -> [...] support-weighted F1 (scikit-learn's, zero_division=0)."""
+def per_class_f1_from_confusions(confusions: np.ndarray, n_classes: int) -> np.ndarray:
+    """[..., C*C] confusion counts (row = true class) -> [..., C] F1 per class (zero_division=0)."""
     matrix = confusions.reshape(*confusions.shape[:-1], n_classes, n_classes)
     true_positive = np.diagonal(matrix, axis1=-2, axis2=-1)
-    support = matrix.sum(-1)
-    predicted = matrix.sum(-2)
-    denominator = support + predicted
-    f1 = np.divide(2 * true_positive, denominator, out=np.zeros_like(true_positive), where=denominator > 0)
+    denominator = matrix.sum(-1) + matrix.sum(-2)
+    return np.divide(2 * true_positive, denominator, out=np.zeros_like(true_positive), where=denominator > 0)
+
+
+def weighted_f1_from_confusions(confusions: np.ndarray, n_classes: int) -> np.ndarray:
+    """[..., C*C] confusion counts -> [...] support-weighted F1 (scikit-learn's, zero_division=0)."""
+    support = confusions.reshape(*confusions.shape[:-1], n_classes, n_classes).sum(-1)
     total = support.sum(-1)
-    return np.divide((f1 * support).sum(-1), total, out=np.zeros_like(total), where=total > 0)
+    weighted = (per_class_f1_from_confusions(confusions, n_classes) * support).sum(-1)
+    return np.divide(weighted, total, out=np.zeros_like(total), where=total > 0)
 
 
 @dataclass(frozen=True)
 class PairedDifference:
     mean_difference: float  # weighted-F1 of A minus B on the observed test set, mean over seeds
-    low: float  # 95% percentile interval of the resampled differences
+    low: float  # CONFIDENCE percentile interval of the resampled differences
     high: float
     p_value: float  # one-sided, H1: A > B; the share of resampled differences <= 0
     resamples: int
@@ -58,11 +63,6 @@ def _resample_weights(n_dialogues: int, resamples: int, seed: int) -> np.ndarray
     """[R, D]: how often each dialogue is drawn in each resample (with replacement)."""
     draws = np.random.default_rng(seed).integers(0, n_dialogues, size=(resamples, n_dialogues))
     return np.stack([np.bincount(row, minlength=n_dialogues) for row in draws]).astype(float)
-
-
-def _scores(weights: np.ndarray, counts: np.ndarray, n_classes: int) -> np.ndarray:
-    """[R] weighted-F1 per resample, the mean over seeds; counts [S, D, C*C]."""
-    return weighted_f1_from_confusions(np.einsum("rd,sdk->rsk", weights, counts), n_classes).mean(-1)
 
 
 def _seed_counts(
@@ -77,14 +77,9 @@ def bootstrap_interval(
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
 ) -> tuple[float, float]:
-    """95% percentile interval of one model's weighted-F1 (mean over seeds) under dialogue resampling."""
-    seeds = sorted(predictions)
-    order = sorted(predictions[seeds[0]].dialogue_ids)
-    counts = _seed_counts(predictions, seeds, n_classes, order)
-    low, high = np.percentile(
-        _scores(_resample_weights(len(order), resamples, seed), counts, n_classes), [2.5, 97.5]
-    )
-    return float(low), float(high)
+    """CONFIDENCE percentile interval of one model's weighted-F1 (mean over seeds) under dialogue resampling."""
+    pooled = resample_confusions({"model": predictions}, n_classes, resamples, seed)
+    return interval(weighted_f1_from_confusions(pooled.resampled[:, 0], n_classes).mean(-1))
 
 
 def paired_bootstrap(
@@ -95,16 +90,55 @@ def paired_bootstrap(
     seed: int = BOOTSTRAP_SEED,
 ) -> PairedDifference:
     """A vs B over the seeds both have; the same dialogue resample is applied to every seed and model."""
-    seeds = sorted(a.keys() & b.keys())
+    pooled = resample_confusions({"a": a, "b": b}, n_classes, resamples, seed)
+    observed, resampled = (
+        weighted_f1_from_confusions(c[:, 0], n_classes).mean(-1)
+        - weighted_f1_from_confusions(c[:, 1], n_classes).mean(-1)
+        for c in (pooled.observed, pooled.resampled)
+    )
+    low, high = interval(resampled)
+    return PairedDifference(
+        float(observed[0]), low, high, float((resampled <= 0).mean()), resamples, len(pooled.seeds)
+    )
+
+
+def interval(resampled: np.ndarray) -> tuple[float, float]:
+    """The CONFIDENCE percentile interval of resampled statistics."""
+    tail = 100 * (1 - CONFIDENCE) / 2
+    low, high = np.percentile(resampled, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class PooledConfusions:
+    """Confusion counts of several models on the seeds they share, summed over test dialogues:
+    `observed` [1, M, S, C*C] on the test set as it is, `resampled` [R, M, S, C*C] with the same
+    dialogue resample applied to every model and seed (the pairing)."""
+
+    models: tuple[str, ...]
+    seeds: tuple[int, ...]
+    observed: np.ndarray
+    resampled: np.ndarray
+
+
+def resample_confusions(
+    predictions: dict[str, dict[int, Predictions]],
+    n_classes: int,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> PooledConfusions:
+    """Model name -> seed -> test predictions, to pooled confusion counts; raises ValueError when the
+    models share no seed."""
+    models = tuple(predictions)
+    seeds = sorted(set.intersection(*(set(p) for p in predictions.values())))
     if not seeds:
         raise ValueError("no seed in common")
-    order = sorted(a[seeds[0]].dialogue_ids)
-    a_counts, b_counts = (_seed_counts(p, seeds, n_classes, order) for p in (a, b))
+    order = sorted(predictions[models[0]][seeds[0]].dialogue_ids)
+    counts = np.stack([_seed_counts(predictions[m], seeds, n_classes, order) for m in models])  # [M, S, D, K]
     weights = _resample_weights(len(order), resamples, seed)
-    observed = np.ones((1, len(order)))
-    difference = float((_scores(observed, a_counts, n_classes) - _scores(observed, b_counts, n_classes))[0])
-    resampled = _scores(weights, a_counts, n_classes) - _scores(weights, b_counts, n_classes)
-    low, high = np.percentile(resampled, [2.5, 97.5])
-    return PairedDifference(
-        difference, float(low), float(high), float((resampled <= 0).mean()), resamples, len(seeds)
+    return PooledConfusions(
+        models,
+        tuple(seeds),
+        np.einsum("msdk->msk", counts)[None],
+        np.einsum("rd,msdk->rmsk", weights, counts),
     )

@@ -9,7 +9,7 @@ import pandas as pd
 
 from benchmark.records import FULL_MODEL, Predictions, RunRecord
 from benchmark.report.paper import PaperNumbers, verdict
-from benchmark.report.stats import bootstrap_interval, mean_and_std, paired_bootstrap
+from benchmark.report.stats import CONFIDENCE, bootstrap_interval, mean_and_std, paired_bootstrap
 
 SUMMER = "summer"
 ABLATION_ORDER = ("sdmoe", "hcmf", "ikd", "latent")  # the paper's ablation table order
@@ -67,7 +67,9 @@ def full_summer(variants: list[Variant]) -> Variant | None:
 
 
 def mean_std(values: list[float]) -> str:
-    return "{:.2f} ± {:.2f}".format(*mean_and_std(values))
+    """Mean ± std over seeds; one seed has no spread to show."""
+    mean, spread = mean_and_std(values)
+    return f"{mean:.2f} ± {spread:.2f}" if len(values) > 1 else f"{mean:.2f}"
 
 
 def main_table(
@@ -84,6 +86,7 @@ def main_table(
         row |= {name: mean_std(variant.values(name)) for name in classes}
         row["Acc"] = mean_std(variant.values("accuracy"))
         row["wF1"] = mean_std(variant.values("weighted_f1"))
+        row["macro-F1"] = mean_std(variant.values("macro_f1"))
         row["wF1 test-oracle"] = mean_std(variant.values("test_oracle"))
         cell = paper.value(family, variant.name, "weighted_f1")
         if cell is None:
@@ -101,10 +104,26 @@ def main_table(
     return pd.DataFrame(rows)
 
 
+def numeric_table(variants: list[Variant], classes: list[str]) -> pd.DataFrame:
+    """Every variant's metrics as numbers for a CSV: `<metric> mean` and `<metric> std` (percent; std
+    empty for one seed) and `n` seeds."""
+    rows = []
+    for variant in variants:
+        row: dict[str, object] = {"model": variant.label, "variant": variant.name, "n": len(variant.records)}
+        for metric in [*classes, "accuracy", "weighted_f1", "macro_f1", "test_oracle"]:
+            values = variant.values(metric)
+            mean, spread = mean_and_std(values)
+            row[f"{metric} mean"] = mean
+            row[f"{metric} std"] = spread if len(values) > 1 else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def comparison_table(
     variants: list[Variant], n_classes: int, resamples: int, ablations: bool
 ) -> pd.DataFrame:
-    """Full SUMMER minus each rival (ablations=False) or each ablation (True), paired dialogue bootstrap."""
+    """Full SUMMER minus each rival (ablations=False) or each ablation (True), paired dialogue bootstrap;
+    numbers in percent points."""
     full = full_summer(variants)
     if full is None:
         return pd.DataFrame()
@@ -114,14 +133,35 @@ def comparison_table(
         if not full.predictions.keys() & other.predictions.keys():
             continue
         result = paired_bootstrap(full.predictions, other.predictions, n_classes, resamples)
+        scores = other.values("weighted_f1")
+        mean, spread = mean_and_std(scores)
         rows.append(
             {
                 "SUMMER vs": other.label,
-                "wF1 of it": mean_std(other.values("weighted_f1")),
-                "Δ wF1 (SUMMER − it)": f"{100 * result.mean_difference:+.2f}",
-                "95% interval": f"[{100 * result.low:+.2f}, {100 * result.high:+.2f}]",
-                "one-sided p": f"{result.p_value:.3f}",
+                "its wF1 mean": mean,
+                "its wF1 std": spread if len(scores) > 1 else None,
+                "n": len(scores),
+                "Δ wF1 (SUMMER − it)": 100 * result.mean_difference,
+                "low": 100 * result.low,
+                "high": 100 * result.high,
+                "one-sided p": result.p_value,
                 "seeds": result.seeds,
             }
         )
     return pd.DataFrame(rows)
+
+
+def formatted_comparison(table: pd.DataFrame) -> pd.DataFrame:
+    """The comparison table as the Markdown report prints it."""
+    return pd.DataFrame(
+        {
+            "SUMMER vs": row["SUMMER vs"],
+            "wF1 of it": f"{row['its wF1 mean']:.2f}"
+            + ("" if pd.isna(row["its wF1 std"]) else f" ± {row['its wF1 std']:.2f}"),
+            "Δ wF1 (SUMMER − it)": f"{row['Δ wF1 (SUMMER − it)']:+.2f}",
+            f"{CONFIDENCE:.0%} interval": f"[{row['low']:+.2f}, {row['high']:+.2f}]",
+            "one-sided p": f"{row['one-sided p']:.3f}",
+            "seeds": row["seeds"],
+        }
+        for _, row in table.iterrows()
+    )

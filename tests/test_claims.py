@@ -1,0 +1,176 @@
+"""Claim rows from hand-made records whose answer is known: each verdict, the inconclusive case included."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from benchmark.data.schema import CLASS_NAMES
+from benchmark.metrics import split_metrics
+from benchmark.records import EpochLog, Predictions, RunKey, RunRecord
+from benchmark.report.claims import (
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+    NOT_RUN,
+    NOT_SUPPORTED,
+    SUPPORTED,
+    claim_rows,
+    decide,
+)
+
+IEMOCAP = list(CLASS_NAMES["iemocap"])  # happy, sad, neutral, angry, excited, frustrated
+RIVALS = ["tfn", "text-teacher"]
+ABLATIONS = ["sdmoe", "ikd"]
+
+
+def make_predictions(mistakes: dict[int, tuple[float, int]], seed: int, dialogues: int = 40) -> Predictions:
+    """Every class equally often; class c is predicted as mistakes[c][1] with probability mistakes[c][0],
+    otherwise correctly."""
+    rng = np.random.default_rng(seed)
+    labels, predicted = [], []
+    for _ in range(dialogues):
+        row = rng.integers(0, len(IEMOCAP), size=12).tolist()
+        labels.append(row)
+        predicted.append(
+            [mistakes[y][1] if y in mistakes and rng.random() < mistakes[y][0] else y for y in row]
+        )
+    return Predictions([f"d{i:02d}" for i in range(dialogues)], labels, predicted)
+
+
+def make_record(variant: str, seed: int, predictions: Predictions, family: str = "iemocap") -> RunRecord:
+    model, _, ablation = variant.partition("-no-")
+    classes = IEMOCAP if family == "iemocap" else list(CLASS_NAMES["meld"])
+    test = split_metrics(np.concatenate(predictions.labels), np.concatenate(predictions.predicted), classes)
+    return RunRecord(
+        key=RunKey(model, ablation or "none", f"synthetic-{family}", "fast", seed),
+        config={},
+        config_hash="0" * 16,
+        data={"family": family, "classes": classes, "synthetic": True},
+        environment={},
+        parameters=1,
+        best_epoch=1,
+        validation=test,
+        test=test,
+        test_oracle_weighted_f1=test.weighted_f1,
+        test_oracle_epoch=1,
+        curves=[EpochLog(1, 1.0, {}, test.weighted_f1, test.weighted_f1, 1.0)],
+        predictions=predictions,
+        seconds_per_epoch=1.0,
+        train_seconds=1.0,
+        peak_rss_mb=1.0,
+    )
+
+
+HAPPY, SAD, NEUTRAL, ANGRY, EXCITED, FRUSTRATED = range(6)
+# SUMMER errs a little everywhere; the rival mistakes most happy utterances for excited, and angry for
+# frustrated: SUMMER wins on the minority class happy and the confusable pairs shrink.
+SUMMER_ERRORS = {c: (0.1, (c + 1) % 6) for c in range(6)}
+RIVAL_ERRORS = SUMMER_ERRORS | {HAPPY: (0.6, EXCITED), ANGRY: (0.4, FRUSTRATED)}
+
+
+def records_for(variants: dict[str, dict], seeds=(0, 1), family="iemocap") -> list[RunRecord]:
+    return [
+        make_record(name, seed, make_predictions(errors, seed), family)
+        for name, errors in variants.items()
+        for seed in seeds
+    ]
+
+
+def rows_by_claim(records, rivals=RIVALS, ablations=ABLATIONS):
+    return {row.claim: row for row in claim_rows(records, rivals, ablations, resamples=300, seed=0)}
+
+
+@pytest.fixture(scope="module")
+def known():
+    variants = {
+        "summer": SUMMER_ERRORS,
+        "tfn": RIVAL_ERRORS,
+        # the teacher is worse than tfn everywhere: its claim is not supported
+        "text-teacher": RIVAL_ERRORS | {SAD: (0.5, NEUTRAL), NEUTRAL: (0.5, SAD)},
+        # removing IKD hurts much more than removing SDMoE
+        "summer-no-ikd": SUMMER_ERRORS | {SAD: (0.5, NEUTRAL), FRUSTRATED: (0.5, ANGRY)},
+        "summer-no-sdmoe": SUMMER_ERRORS | {SAD: (0.15, NEUTRAL)},
+    }
+    return rows_by_claim(records_for(variants))
+
+
+def test_summer_beats_every_rival(known):
+    row = known["beats-every-rival"]
+    assert row.verdict == SUPPORTED and row.low > 0 and "tfn" in row.evidence
+    assert row.verdict_cell == "supported (synthetic data, not a reproduction)"
+    assert "synthetic" in row.data and "seeds 0,1" in row.data
+
+
+def test_a_win_on_the_minority_class_supports_the_minority_claim(known):
+    row = known["largest-gains-on-minority-classes"]
+    assert row.verdict == SUPPORTED and row.estimate > 20
+    assert re.search(r"happy \(\d+\.\d% of test\) ΔF1 \+\d", row.evidence)  # its share of the test set
+
+
+def test_a_shrinking_confusion_pair_supports_the_confusion_claim(known):
+    row = known["less-confusion-of-similar-emotions"]
+    assert row.verdict == SUPPORTED and row.estimate > 10
+    assert "happy↔excited" in row.evidence and "angry↔frustrated" in row.evidence
+
+
+def test_the_ablation_order_decides_the_ikd_claim(known):
+    assert known["removing-ikd-costs-most"].verdict == SUPPORTED
+    assert known["distillation-helps"].verdict == SUPPORTED
+    reversed_order = {
+        "summer": SUMMER_ERRORS,
+        "summer-no-ikd": SUMMER_ERRORS | {SAD: (0.15, NEUTRAL)},
+        "summer-no-sdmoe": SUMMER_ERRORS | {SAD: (0.5, NEUTRAL), FRUSTRATED: (0.5, ANGRY)},
+    }
+    row = rows_by_claim(records_for(reversed_order))["removing-ikd-costs-most"]
+    assert row.verdict == NOT_SUPPORTED and row.high < 0
+    assert row.evidence.startswith("cost (SUMMER − row): sdmoe")
+
+
+def test_a_worse_teacher_does_not_support_the_teacher_claim(known):
+    row = known["text-teacher-beats-other-rivals"]
+    assert row.verdict == NOT_SUPPORTED and row.high < 0
+
+
+def test_identical_models_are_inconclusive():
+    same = {
+        name: SUMMER_ERRORS for name in ("summer", "tfn", "text-teacher", "summer-no-ikd", "summer-no-sdmoe")
+    }
+    rows = rows_by_claim(records_for(same))
+    for claim in ("beats-every-rival", "largest-gains-on-minority-classes", "distillation-helps"):
+        assert rows[claim].verdict == INCONCLUSIVE, claim
+        assert rows[claim].low <= 0 <= rows[claim].high
+
+
+def test_missing_runs_name_the_command_that_makes_them():
+    rows = rows_by_claim(records_for({"summer": SUMMER_ERRORS, "tfn": RIVAL_ERRORS}))
+    ikd = rows["distillation-helps"]
+    assert ikd.verdict == NOT_RUN and ikd.estimate is None
+    assert ikd.command == "python -m benchmark ablate --drop ikd --dataset synthetic-iemocap --profile fast"
+    assert rows["removing-ikd-costs-most"].command.startswith("python -m benchmark run --model summer")
+    # the rival that was run is judged, the unrun teacher keeps a supported margin from being "supported"
+    assert rows["beats-every-rival"].verdict == INCONCLUSIVE and rows["beats-every-rival"].low > 0
+    assert "--model text-teacher" in rows["beats-every-rival"].command
+
+
+def test_meld_names_no_confusion_pair():
+    meld = {"summer": {}, "tfn": {2: (0.5, 0)}, "text-teacher": {}}
+    rows = rows_by_claim(records_for(meld, family="meld"))
+    assert rows["less-confusion-of-similar-emotions"].verdict == NOT_APPLICABLE
+    assert "fear, disgust" in rows["largest-gains-on-minority-classes"].statement
+
+
+@pytest.mark.parametrize(
+    "low, high, complete, expected",
+    [
+        (0.1, 2.0, True, SUPPORTED),
+        (0.1, 2.0, False, INCONCLUSIVE),
+        (-0.1, 2.0, True, INCONCLUSIVE),
+        (-3.0, -0.5, True, NOT_SUPPORTED),
+        (-3.0, -0.5, False, NOT_SUPPORTED),
+        (0.0, 0.0, True, INCONCLUSIVE),
+    ],
+)
+def test_decision_rule(low, high, complete, expected):
+    assert decide(low, high, complete) == expected

@@ -1,0 +1,42 @@
+"""Missing modalities at test time, from the weights each run keeps beside its record."""
+
+from __future__ import annotations
+
+import torch
+
+from benchmark import data, runner
+from benchmark.catalog import MODELS
+from benchmark.config import PROFILES
+from benchmark.data.collate import dialogues_from_split
+from benchmark.modality_removal import ABSENT, CONDITIONS, ZERO_FILLED, evaluate_without_modalities
+from benchmark.records import RunKey
+from benchmark.store import RunStore
+from benchmark.training import evaluate
+
+SMOKE = PROFILES.get("smoke")
+
+
+def test_stored_weights_reproduce_the_record_and_removal_is_recorded(home):
+    key = RunKey("text-teacher", "none", "synthetic-iemocap", "smoke", 0)
+    record = runner.run_key(key, home)
+    dataset = data.subsample(data.load(key.dataset, home), SMOKE.max_dialogues)
+    model = MODELS.get(key.model).build(dataset.meta, SMOKE.dims, {})
+    model.load_state_dict(torch.load(RunStore(home).weights_path(key)))
+    test = dialogues_from_split(dataset.splits["test"], dataset.meta.modalities)
+    metrics, _ = evaluate(model, test, 8, dataset.meta.classes)
+    assert metrics == record.test  # the kept weights are the validation-selected ones
+    removed = record.missing_modalities
+    assert list(removed) == list(CONDITIONS)
+    assert removed["all three"]["weighted_f1"] == record.test.weighted_f1
+    # the text teacher never reads audio: absent audio changes nothing; it cannot run without text
+    assert removed["without audio"] == removed["all three"] | {"how": ABSENT}
+    assert removed["without text"]["how"] == ZERO_FILLED
+    assert removed["without text"]["weighted_f1"] < record.test.weighted_f1
+
+
+def test_a_fusion_model_that_needs_every_modality_is_zero_filled_and_says_so(home):
+    dataset = data.subsample(data.load("synthetic-iemocap", home), SMOKE.max_dialogues)
+    model = MODELS.get("tfn").build(dataset.meta, SMOKE.dims, {})
+    results = evaluate_without_modalities(model, dataset, 8)
+    assert results["all three"]["how"] == ABSENT
+    assert {results[c]["how"] for c in CONDITIONS if c != "all three"} == {ZERO_FILLED}
