@@ -6,24 +6,27 @@ import dataclasses
 import resource
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from benchmark import data
 from benchmark.catalog import ABLATIONS, DATASETS, MODELS
-from benchmark.config import PROFILES, config_hash
+from benchmark.config import PROFILES, TrainConfig, config_hash
+from benchmark.data.schema import MercDataset
 from benchmark.environment import environment
 from benchmark.home import Home
-from benchmark.modeling import count_parameters
+from benchmark.modeling import STUDY, MERCModel, count_parameters
 from benchmark.records import FULL_MODEL, RunKey, RunRecord
 from benchmark.seeding import seed_everything
 from benchmark.store import RunStore
 from benchmark.teachers import obtain_teacher
-from benchmark.training import EpochCallback, train_model
+from benchmark.training import EpochCallback, TrainingResult, train_model
 
 DEFAULT_DATASETS = ("synthetic-iemocap", "synthetic-meld")
 
 
 def ablations_of(model: str) -> list[str]:
-    return [name for name, ablation in ABLATIONS.items() if ablation.model == model]
+    """The ablation rows of `model` (paper's and suite's); study variants are the `study` command's."""
+    return [name for name, a in ABLATIONS.items() if a.model == model and a.origin != STUDY]
 
 
 def plan(
@@ -64,7 +67,21 @@ def run_key(
         return store.read(key)  # as stored: callers see the same types whether it was trained now or before
 
 
-def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRecord:
+@dataclass(frozen=True)
+class TrainedRun:
+    """A run's trained model (its validation-selected weights loaded) and what its record needs."""
+
+    model: MERCModel
+    dataset: MercDataset
+    train: TrainConfig
+    result: TrainingResult
+    train_seconds: float
+    teacher_summary: dict | None
+
+
+def train_run(key: RunKey, home: Home, on_epoch: EpochCallback | None = None) -> TrainedRun:
+    """Load the data, build the model, get its teacher and train: what a run record and a study
+    that needs the trained model (the t-SNE of fused features) both start from."""
     profile = PROFILES.get(key.profile)
     spec = DATASETS.get(key.dataset)
     dataset = data.subsample(data.load(key.dataset, home), profile.max_dialogues)
@@ -80,11 +97,20 @@ def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRe
     started = time.perf_counter()
     result = train_model(model, dataset, train, on_epoch)
     train_seconds = time.perf_counter() - started
+    model.load_state_dict(result.best_state)
+    return TrainedRun(model, dataset, train, result, train_seconds, teacher_summary)
+
+
+def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRecord:
+    run = train_run(key, home, on_epoch)
+    profile, result, train = PROFILES.get(key.profile), run.result, run.train
+    ablation = None if key.ablation == FULL_MODEL else ABLATIONS.get(key.ablation)
     config = {
         "model": key.model,
         "ablation": key.ablation,
-        "ablation_label": "full" if key.ablation == FULL_MODEL else ABLATIONS.get(key.ablation).label,
-        "model_config": dataclasses.asdict(model.config),
+        "ablation_label": "full" if ablation is None else ablation.label,
+        "ablation_origin": None if ablation is None else ablation.origin,
+        "model_config": dataclasses.asdict(run.model.config),
         "train": dataclasses.asdict(train),
         "profile": profile.name,
         "max_dialogues": profile.max_dialogues,
@@ -93,9 +119,9 @@ def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRe
         key=key,
         config=config,
         config_hash=config_hash(config),
-        data=dataset.meta.to_json(),
+        data=run.dataset.meta.to_json(),
         environment=environment(train.threads),
-        parameters=count_parameters(model),
+        parameters=count_parameters(run.model),
         best_epoch=result.best_epoch,
         validation=result.validation,
         test=result.test,
@@ -104,7 +130,7 @@ def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRe
         curves=result.curves,
         predictions=result.predictions,
         seconds_per_epoch=result.seconds_per_epoch,
-        train_seconds=train_seconds,
+        train_seconds=run.train_seconds,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        teacher=teacher_summary,
+        teacher=run.teacher_summary,
     )

@@ -101,7 +101,12 @@ def train_epoch(
     for start in range(0, len(order), config.batch_size):
         batch = collate_dialogues([dialogues[i] for i in order[start : start + config.batch_size]])
         output = model(batch)
-        ce = F.cross_entropy(output.logits.flatten(0, 1), batch.labels.flatten(), ignore_index=IGNORE_LABEL)
+        ce = F.cross_entropy(
+            output.logits.flatten(0, 1),
+            batch.labels.flatten(),
+            ignore_index=IGNORE_LABEL,
+            label_smoothing=output.label_smoothing,
+        )
         loss = ce + sum(output.aux_losses.values(), torch.zeros(()))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,13 +1,14 @@
-"""Seconds per training epoch and peak memory of SUMMER at the `paper` profile's width.
+"""Seconds per training epoch and peak memory of SUMMER and of the SDT-style baseline at the `paper`
+profile's width, measured in the same run so that the two figures share the machine's load.
 
-Targets on the 2-core CI-class machine: under 20 s per IEMOCAP training epoch, peak RSS under 4 GB on
-MELD. Each dataset runs in its own process so its peak RSS is its own. The training pass and the
-evaluation of validation and test (which the trainer runs after every epoch) are timed apart, with the
-trainer's own functions. The teacher is attached untrained (its forward costs the same), so the figure
-includes distillation. The first epoch routes nearly every utterance to two experts (the router starts
-out uniform), so it is the slowest.
+Targets on the 2-core CI-class machine: a SUMMER IEMOCAP training epoch at most 1.5x SDT's, peak RSS
+under 4 GB on MELD. Each (model, dataset) runs in its own process so its peak RSS is its own. The
+training pass and the evaluation of validation and test (which the trainer runs after every epoch) are
+timed apart, with the trainer's own functions. SUMMER's teacher is attached untrained (its forward costs
+the same), so the figure includes distillation and the teacher-guided attention.
 
     python benchmarks/epoch_speed.py [--epochs 3] [--dataset synthetic-iemocap --dataset synthetic-meld]
+        [--model summer --model sdt]
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 
-def measure(dataset_name: str, epochs: int, home_root: str) -> dict:
+def measure(model_name: str, dataset_name: str, epochs: int, home_root: str) -> dict:
     from benchmark import data
     from benchmark.catalog import DATASETS, MODELS
     from benchmark.config import PROFILES
@@ -34,8 +35,10 @@ def measure(dataset_name: str, epochs: int, home_root: str) -> dict:
     dataset = data.load(dataset_name, Home(Path(home_root)))
     train = profile.train_config(DATASETS.get(dataset_name).family, 0)
     order = seed_everything(train.seed, train.threads)
-    model = MODELS.get("summer").build(dataset.meta, profile.dims, {})
-    model.attach_teacher(MODELS.get("text-teacher").build(dataset.meta, profile.dims, {}))
+    model = MODELS.get(model_name).build(dataset.meta, profile.dims, {})
+    request = model.teacher_request()
+    if request is not None:
+        model.attach_teacher(MODELS.get(request.model).build(dataset.meta, profile.dims, request.overrides))
     splits = {s: dialogues_from_split(dataset.splits[s], dataset.meta.modalities) for s in dataset.splits}
     optimizer = make_optimizer(model, train)
     training, evaluation = [], []
@@ -48,6 +51,7 @@ def measure(dataset_name: str, epochs: int, home_root: str) -> dict:
             evaluate(model, splits[split], train.batch_size, dataset.meta.classes)
         evaluation.append(time.perf_counter() - started)
     return {
+        "model": model_name,
         "dataset": dataset_name,
         "parameters": count_parameters(model),
         "batch_size": train.batch_size,
@@ -65,20 +69,32 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--dataset", action="append")
+    parser.add_argument("--model", action="append", help="default: summer and sdt")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as home, context.Pool(1, maxtasksperchild=1) as pool:
         for name in args.dataset or ["synthetic-iemocap", "synthetic-meld"]:
-            figures = pool.apply(measure, (name, args.epochs, home))
-            print(
-                f"{figures['dataset']}: SUMMER paper width, {figures['parameters']:,} parameters, "
-                f"{figures['utterances']:,} training utterances, batch {figures['batch_size']}, "
-                f"{figures['threads']} threads\n"
-                f"  training pass s/epoch: {', '.join(f'{s:.2f}' for s in figures['training'])}\n"
-                f"  evaluation (validation + test) s/epoch: "
-                f"{', '.join(f'{s:.2f}' for s in figures['evaluation'])}\n"
-                f"  peak RSS {figures['peak_rss_gb']:.2f} GB"
-            )
+            training = {}
+            for model in args.model or ["summer", "sdt"]:
+                figures = pool.apply(measure, (model, name, args.epochs, home))
+                training[model] = min(figures["training"])
+                report(figures)
+            if {"summer", "sdt"} <= training.keys():
+                print(
+                    f"{name}: SUMMER / SDT fastest training epoch = {training['summer'] / training['sdt']:.2f}x"
+                )
+
+
+def report(figures: dict) -> None:
+    print(
+        f"{figures['dataset']}: {figures['model']} paper width, {figures['parameters']:,} parameters, "
+        f"{figures['utterances']:,} training utterances, batch {figures['batch_size']}, "
+        f"{figures['threads']} threads\n"
+        f"  training pass s/epoch: {', '.join(f'{s:.2f}' for s in figures['training'])}\n"
+        f"  evaluation (validation + test) s/epoch: "
+        f"{', '.join(f'{s:.2f}' for s in figures['evaluation'])}\n"
+        f"  peak RSS {figures['peak_rss_gb']:.2f} GB"
+    )
 
 
 if __name__ == "__main__":

@@ -15,10 +15,11 @@ import pandas as pd
 from benchmark.files import atomic_write
 from benchmark.home import Home
 from benchmark.records import RunRecord
-from benchmark.report import plots
+from benchmark.report import paper_sections, plots
 from benchmark.report.load import load_records
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
 from benchmark.report.stats import BOOTSTRAP_SEED, DEFAULT_RESAMPLES
+from benchmark.report.studies import is_study_run
 from benchmark.report.tables import comparison_table, main_table, variants_of
 
 
@@ -44,6 +45,7 @@ def write_reports(
     for (dataset, profile), group in sorted(groups.items()):
         folder = home.reports / f"{dataset}-{profile}"
         markdown, tables = render(group, dataset, profile, paper, resamples, folder)
+        markdown, tables = paper_sections.append(markdown, tables, group, home, resamples, folder)
         written += _write_text(folder / "report.md", markdown)
         for name, table in tables.items():
             written += _write_text(folder / f"{name}.csv", table.to_csv(index=False))
@@ -66,7 +68,7 @@ def render(
     first = records[0]
     classes = list(first.data["classes"])
     family, synthetic = first.data["family"], first.data["synthetic"]
-    variants = variants_of(records)
+    variants = variants_of([r for r in records if not is_study_run(r)])  # studies have their own sections
     tables = {
         "main_table": main_table(variants, classes, family, synthetic, paper, resamples),
         "ablation_table": comparison_table(variants, len(classes), resamples, ablations=True),

@@ -1,6 +1,6 @@
-"""Building blocks shared by SUMMER, its teacher and the baselines, so rivals differ only in fusion.
-
-Design choices of ../shared/design/summer.md ("Input encoders", "Context + SDMoE") live here once.
+"""Neutral building blocks shared by SUMMER, its teacher and the baselines, so rivals differ only in
+fusion. Nothing here belongs to one model: editing a model never edits another through this module.
+The input encoder follows docs/model.md ("Input"); the rest is generic transformer machinery.
 """
 
 from __future__ import annotations
