@@ -20,8 +20,8 @@ from torch import nn
 from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
+from benchmark.layers import Dropout, modality_encoders
 from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
-from summer.layers import Dropout, modality_encoders
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,11 @@ from torch import nn
 from baselines.common import ModalityContexts, require_modalities
 from benchmark.data.collate import IGNORE_LABEL, Batch
 from benchmark.data.schema import DatasetMeta
+from benchmark.layers import dense_layer
 from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
-from summer.config import TEMPERATURE
-from summer.layers import dense_layer
+
+# Self-distillation temperature per dataset family: SDT's published settings (Ma et al., 2023).
+TEMPERATURE = {"iemocap": 1.0, "meld": 8.0}
 
 
 @dataclass(frozen=True)

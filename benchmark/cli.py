@@ -14,6 +14,7 @@ from benchmark.errors import BenchmarkError
 COMMANDS: dict[str, str] = {
     "run": "train models on datasets under fixed seeds and store a run record per run",
     "ablate": "train full SUMMER and SUMMER without one component on the same seeds, print both",
+    "study": "the paper's studies: teacher modality, SDMoE vs attention, t-SNE of fused features",
     "report": "turn stored run records into Markdown reports, CSV tables and PNG plots",
     "check": "regression gate: retrain the smoke profile and compare with the committed reference",
     "list": "list registered datasets, models, ablations and profiles",

@@ -1,6 +1,6 @@
 """Typed configuration: training settings and the named profiles (smoke, fast, paper).
 
-Every hyper-parameter that is a [choice] of `../shared/design/summer.md` ("Training") is set here, once.
+Every training hyper-parameter that is a [choice] of docs/model.md ("Training") is set here, once.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ class ModelOutput:
     # Extra loss terms, already multiplied by their weights; the trainer adds them to cross-entropy
     # and logs each by name (e.g. "moe_balance", "kd_latent", "kd_logit", "self_distillation").
     aux_losses: dict[str, torch.Tensor] = field(default_factory=dict)
+    label_smoothing: float = 0.0  # the epsilon of the trainer's cross-entropy (0 = plain)
 
 
 @dataclass(frozen=True)
@@ -75,15 +76,22 @@ class ModelSpec:
     family: str  # "summer" or "baseline"
 
 
+PAPER = "paper"  # a row of the paper's ablation table (table 4)
+SUITE = "suite"  # a row the suite's users asked for, not in the paper
+PAPER_AND_SUITE = "paper+suite"  # the same switch in both tables
+STUDY = "study"  # a variant one of the paper's studies trains (`study` command), not an ablation row
+
+
 @dataclass(frozen=True)
 class Ablation:
     """A config switch on a registered model, never a copy of it."""
 
-    name: str  # what `--drop` takes: "sdmoe", "hcmf", "ikd", "latent"
+    name: str  # what `--drop` takes: "sdmoe", "hcmf", "ikd", "latent", ...
     label: str  # as the paper's ablation table writes it, e.g. "w/o SDMoE"
     model: str
     overrides: Mapping[str, Any]
     description: str
+    origin: str = "suite"  # PAPER, SUITE, PAPER_AND_SUITE or STUDY: where the row comes from
 
 
 MODELS: Registry[ModelSpec] = Registry("model")

@@ -11,6 +11,7 @@ from typing import Any
 
 RECORD_SCHEMA_VERSION = 1
 FULL_MODEL = "none"  # the ablation value of a run that drops nothing
+STUDY_PREFIX = "on-"  # ablation names of study variants (a model on other inputs), not "drop X" rows
 
 
 @dataclass(frozen=True, order=True)
@@ -24,7 +25,11 @@ class RunKey:
     @property
     def variant(self) -> str:
         """The row name in tables: "summer", "summer-no-sdmoe", "tfn"."""
-        return self.model if self.ablation == FULL_MODEL else f"{self.model}-no-{self.ablation}"
+        if self.ablation == FULL_MODEL:
+            return self.model
+        if self.ablation.startswith(STUDY_PREFIX):
+            return f"{self.model}-{self.ablation}"  # "text-teacher-on-audio"
+        return f"{self.model}-no-{self.ablation}"
 
     def relative_path(self) -> str:
         return f"{self.dataset}/{self.profile}/{self.variant}/seed-{self.seed}.json"

@@ -17,18 +17,19 @@ from benchmark.environment import environment
 from benchmark.execution import CPU, Execution
 from benchmark.home import Home
 from benchmark.modality_removal import evaluate_without_modalities
-from benchmark.modeling import TeacherRequest, count_parameters
+from benchmark.modeling import STUDY, MERCModel, TeacherRequest, count_parameters
 from benchmark.records import FULL_MODEL, RunKey, RunRecord
 from benchmark.seeding import seed_everything
 from benchmark.store import RunStore
 from benchmark.teachers import obtain_teacher
-from benchmark.training import EpochCallback, train_model
+from benchmark.training import EpochCallback, TrainingResult, train_model
 
 DEFAULT_DATASETS = ("synthetic-iemocap", "synthetic-meld")
 
 
 def ablations_of(model: str) -> list[str]:
-    return [name for name, ablation in ABLATIONS.items() if ablation.model == model]
+    """The ablation rows of `model` (paper's and suite's); study variants are the `study` command's."""
+    return [name for name, a in ABLATIONS.items() if a.model == model and a.origin != STUDY]
 
 
 def plan(
@@ -70,7 +71,7 @@ def run_key(
         existing = None if force else reusable_record(key, home)
         if existing is not None:
             return existing
-        store.save(*train_run(key, home, on_epoch, execution))
+        store.save(*record_run(key, home, on_epoch, execution))
         return store.read(key)  # as stored: callers see the same types whether it was trained now or before
 
 
@@ -108,11 +109,24 @@ def teacher_request_of(key: RunKey, inputs: RunInputs) -> TeacherRequest | None:
     return model.teacher_request()
 
 
+@dataclasses.dataclass(frozen=True)
+class TrainedRun:
+    """A run's trained model (its validation-selected weights loaded) and what its record needs."""
+
+    model: MERCModel
+    dataset: MercDataset
+    train: TrainConfig
+    result: TrainingResult
+    train_seconds: float
+    teacher_summary: dict | None
+
+
 def train_run(
     key: RunKey, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
-) -> tuple[RunRecord, dict[str, torch.Tensor]]:
-    """Train one run (its teacher first, or from the teacher cache): its record and its validation-selected
-    weights (on the CPU), unstored."""
+) -> TrainedRun:
+    """Load the data, build the model, get its teacher (trained first, or from the teacher cache) and
+    train: what a run record and a study that needs the trained model (the t-SNE of fused features)
+    both start from."""
     inputs = run_inputs(key, home, execution.threads)
     profile, dataset, train = inputs.profile, inputs.dataset, inputs.train
     # the model's initial weights depend on the seed alone, whatever the device it then moves to
@@ -129,12 +143,22 @@ def train_run(
     result = train_model(model, dataset, train, on_epoch, execution)
     train_seconds = time.perf_counter() - started
     model.load_state_dict(result.best_state)
-    missing_modalities = evaluate_without_modalities(model, dataset, train.batch_size, execution)
+    return TrainedRun(model, dataset, train, result, train_seconds, teacher_summary)
+
+
+def record_run(
+    key: RunKey, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
+) -> tuple[RunRecord, dict[str, torch.Tensor]]:
+    """Train one run: its record and its validation-selected weights (on the CPU), unstored."""
+    run = train_run(key, home, on_epoch, execution)
+    profile, result, train = PROFILES.get(key.profile), run.result, run.train
+    ablation = None if key.ablation == FULL_MODEL else ABLATIONS.get(key.ablation)
     config = {
         "model": key.model,
         "ablation": key.ablation,
-        "ablation_label": "full" if key.ablation == FULL_MODEL else ABLATIONS.get(key.ablation).label,
-        "model_config": dataclasses.asdict(model.config),
+        "ablation_label": "full" if ablation is None else ablation.label,
+        "ablation_origin": None if ablation is None else ablation.origin,
+        "model_config": dataclasses.asdict(run.model.config),
         "train": dataclasses.asdict(train),
         "profile": profile.name,
         "max_dialogues": profile.max_dialogues,
@@ -144,9 +168,9 @@ def train_run(
         key=key,
         config=config,
         config_hash=config_hash(config),
-        data=dataset.meta.to_json(),
+        data=run.dataset.meta.to_json(),
         environment=environment(train.threads) | execution.describe(),
-        parameters=count_parameters(model),
+        parameters=count_parameters(run.model),
         best_epoch=result.best_epoch,
         validation=result.validation,
         test=result.test,
@@ -155,9 +179,9 @@ def train_run(
         curves=result.curves,
         predictions=result.predictions,
         seconds_per_epoch=result.seconds_per_epoch,
-        train_seconds=train_seconds,
+        train_seconds=run.train_seconds,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        teacher=teacher_summary,
-        missing_modalities=missing_modalities,
+        teacher=run.teacher_summary,
+        missing_modalities=evaluate_without_modalities(run.model, run.dataset, train.batch_size, execution),
     )
     return record, result.best_state

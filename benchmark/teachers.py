@@ -1,6 +1,6 @@
 """Trained IKD teachers, cached by everything that determines them and reused by every run that asks.
 
-[choice, design "Interactive Knowledge Distillation"] the teacher is trained with the student run's own
+[choice, docs/model.md "IKD"] the teacher is trained with the student run's own
 seed, data, dims and training config: `teacher_key` is the one place that says so.
 """
 

@@ -126,7 +126,12 @@ def train_epoch(
         with execution.autocast():
             output = model(batch)
             logits = output.logits.float()  # the loss in float32 whatever the matrix products used
-            ce = F.cross_entropy(logits.flatten(0, 1), batch.labels.flatten(), ignore_index=IGNORE_LABEL)
+            ce = F.cross_entropy(
+                logits.flatten(0, 1),
+                batch.labels.flatten(),
+                ignore_index=IGNORE_LABEL,
+                label_smoothing=output.label_smoothing,
+            )
             loss = ce + sum(output.aux_losses.values(), torch.zeros((), device=ce.device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,17 +1,17 @@
-"""Seconds per training epoch and peak memory of SUMMER at the `paper` profile's width.
+"""Seconds per training epoch and peak memory of SUMMER and of the SDT-style baseline at the `paper`
+profile's width, measured in the same run so that the two figures share the machine's load.
 
-Targets on the 2-core CI-class machine: under 20 s per IEMOCAP training epoch, peak RSS under 4 GB on
-MELD. Each dataset runs in its own process so its peak RSS is its own. The training pass and the
-evaluation of validation and test (which the trainer runs after every epoch) are timed apart, with the
-trainer's own functions. The teacher is attached untrained (its forward costs the same), so the figure
-includes distillation. The first epoch routes nearly every utterance to two experts (the router starts
-out uniform), so it is the slowest.
+Targets on the 2-core CI-class machine: a SUMMER IEMOCAP training epoch at most 1.5x SDT's, peak RSS
+under 4 GB on MELD. Each (model, dataset) runs in its own process so its peak RSS is its own. The
+training pass and the evaluation of validation and test (which the trainer runs after every epoch) are
+timed apart, with the trainer's own functions. SUMMER's teacher is attached untrained (its forward costs
+the same), so the figure includes distillation and the teacher-guided attention.
 
 On a GPU (`--device cuda`, optionally `--precision bf16`) the same epochs run there and the peak GPU
 memory is printed beside the process's RSS.
 
     python benchmarks/epoch_speed.py [--epochs 3] [--dataset synthetic-iemocap --dataset synthetic-meld]
-                                     [--device cpu|cuda] [--precision fp32|bf16]
+        [--model summer --model sdt] [--device cpu|cuda] [--precision fp32|bf16]
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ import time
 from pathlib import Path
 
 
-def measure(dataset_name: str, epochs: int, home_root: str, device: str, precision: str) -> dict:
+def measure(
+    model_name: str, dataset_name: str, epochs: int, home_root: str, device: str, precision: str
+) -> dict:
     import torch
 
     from benchmark import data
@@ -42,9 +44,11 @@ def measure(dataset_name: str, epochs: int, home_root: str, device: str, precisi
     train = profile.train_config(DATASETS.get(dataset_name).family, 0)
     execution = resolve_execution(device, precision)
     order = seed_everything(train.seed, train.threads, execution.deterministic)
-    model = MODELS.get("summer").build(dataset.meta, profile.dims, {}).to(execution.torch_device)
-    teacher = MODELS.get("text-teacher").build(dataset.meta, profile.dims, {})
-    model.attach_teacher(teacher.to(execution.torch_device))
+    model = MODELS.get(model_name).build(dataset.meta, profile.dims, {}).to(execution.torch_device)
+    request = model.teacher_request()
+    if request is not None:
+        teacher = MODELS.get(request.model).build(dataset.meta, profile.dims, request.overrides)
+        model.attach_teacher(teacher.to(execution.torch_device))
     splits = {s: dialogues_from_split(dataset.splits[s], dataset.meta.modalities) for s in dataset.splits}
     optimizer = make_optimizer(model, train)
     training, evaluation = [], []
@@ -59,6 +63,7 @@ def measure(dataset_name: str, epochs: int, home_root: str, device: str, precisi
             evaluate(model, splits[split], train.batch_size, dataset.meta.classes, execution)
         evaluation.append(time.perf_counter() - started)
     return {
+        "model": model_name,
         "dataset": dataset_name,
         "parameters": count_parameters(model),
         "batch_size": train.batch_size,
@@ -81,21 +86,33 @@ def main() -> None:
     parser.add_argument("--dataset", action="append")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    parser.add_argument("--model", action="append", help="default: summer and sdt")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as home, context.Pool(1, maxtasksperchild=1) as pool:
         for name in args.dataset or ["synthetic-iemocap", "synthetic-meld"]:
-            figures = pool.apply(measure, (name, args.epochs, home, args.device, args.precision))
-            print(
-                f"{figures['dataset']}: SUMMER paper width, {figures['parameters']:,} parameters, "
-                f"{figures['utterances']:,} training utterances, batch {figures['batch_size']}, "
-                f"{figures['threads']} threads, {figures['device']}, {figures['precision']}\n"
-                f"  training pass s/epoch: {', '.join(f'{s:.2f}' for s in figures['training'])}\n"
-                f"  evaluation (validation + test) s/epoch: "
-                f"{', '.join(f'{s:.2f}' for s in figures['evaluation'])}\n"
-                f"  peak RSS {figures['peak_rss_gb']:.2f} GB"
-                + (f", peak GPU memory {figures['peak_gpu_gb']:.2f} GB" if figures["peak_gpu_gb"] else "")
-            )
+            training = {}
+            for model in args.model or ["summer", "sdt"]:
+                figures = pool.apply(measure, (model, name, args.epochs, home, args.device, args.precision))
+                training[model] = min(figures["training"])
+                report(figures)
+            if {"summer", "sdt"} <= training.keys():
+                print(
+                    f"{name}: SUMMER / SDT fastest training epoch = {training['summer'] / training['sdt']:.2f}x"
+                )
+
+
+def report(figures: dict) -> None:
+    print(
+        f"{figures['dataset']}: {figures['model']} paper width, {figures['parameters']:,} parameters, "
+        f"{figures['utterances']:,} training utterances, batch {figures['batch_size']}, "
+        f"{figures['threads']} threads, {figures['device']}, {figures['precision']}\n"
+        f"  training pass s/epoch: {', '.join(f'{s:.2f}' for s in figures['training'])}\n"
+        f"  evaluation (validation + test) s/epoch: "
+        f"{', '.join(f'{s:.2f}' for s in figures['evaluation'])}\n"
+        f"  peak RSS {figures['peak_rss_gb']:.2f} GB"
+        + (f", peak GPU memory {figures['peak_gpu_gb']:.2f} GB" if figures["peak_gpu_gb"] else "")
+    )
 
 
 if __name__ == "__main__":

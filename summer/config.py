@@ -1,27 +1,31 @@
-"""Every option of SUMMER in one typed config. Defaults are the [choice]s of ../shared/design/summer.md."""
+"""Every option of SUMMER in one typed config. Defaults are version 2 of the model as docs/model.md
+describes it; each [choice] is named beside the option (or the code) that makes it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmark.errors import BenchmarkError
 from benchmark.modeling import ModelDims
+from summer.distillation import DistillationOptions
+from summer.moe import MoEOptions
 
-# Distillation temperature per dataset family [choice: SDT's values, design "Interactive Knowledge Distillation"]
+# [choice] distillation temperature per dataset family: SDT's values (docs/model.md, "IKD")
 TEMPERATURE = {"iemocap": 1.0, "meld": 8.0}
+FUSIONS = ("hcmf", "self-attention", "concat")
 
 
-@dataclass(frozen=True)
-class SummerConfig(ModelDims):
+@dataclass(frozen=True, kw_only=True)
+class SummerConfig(ModelDims, MoEOptions, DistillationOptions):
     temperature: float
-    use_sdmoe: bool = True
-    use_hcmf: bool = True
-    use_ikd: bool = True
-    use_latent_kd: bool = True  # False with use_ikd: logit-only distillation
-    experts: int = 4
-    k_max: int = 2
-    route_threshold: float = 0.5  # dynamic routing: smallest expert set reaching this probability, <= k_max
-    ffn_multiplier: int = 2  # d_ff = 2d
-    lambda_latent: float = 1.0
-    lambda_logit: float = 1.0
-    lambda_moe: float = 0.01
-    teacher_modality: str = "text"
+    use_sdmoe: bool = True  # False: one expert of the same kind and width in each SDMoE's place
+    fusion: str = "hcmf"  # "self-attention" / "concat": the paper's and the suite's "w/o HCMF"
+
+    def __post_init__(self) -> None:
+        if self.fusion not in FUSIONS:
+            raise BenchmarkError(f"unknown fusion {self.fusion!r}; valid: {', '.join(FUSIONS)}")
+
+    @property
+    def teacher_guided(self) -> bool:
+        """Cross-modal attention guided by the teacher's scores: HCMF with latent-space IKD on."""
+        return self.fusion == "hcmf" and self.use_ikd and self.use_latent_kd

@@ -1,50 +1,157 @@
-"""HCMF, design "HCMF": level 1 gates, per target modality, its intra-modal output and its cross-modal
-outputs (n -> m); level 2 gates the modality-level representations into one per utterance. The ablation
-"-HCMF" concatenates the modality outputs and projects linearly."""
+"""HCMF, Hierarchical Cross-Modal Fusion (docs/model.md, "HCMF"), and the fusions its ablations put in
+its place.
+
+Cross-modal attention for every ordered pair (query p, key/value q) is guided by the frozen text
+teacher: where the teacher's attention score and the student's differ by more than 0.5, the teacher's
+score pulls the student's, scaled by a learned factor phi:
+
+    s' = s_st + phi * M * (s_tr - s_st),    M = 1[|s_tr - s_st| > 0.5]
+
+Level 1 fuses, per target modality, its own stream and its cross-modal streams; level 2 fuses the
+modality streams; a Global MoE (an SDMoE over the fused sequence) then models the fused dialogue.
+"""
 
 from __future__ import annotations
+
+import math
+from itertools import permutations
 
 import torch
 from torch import nn
 
+from benchmark.layers import Dropout
+from summer.moe import ContextBlock
+
+GUIDANCE_THRESHOLD = 0.5  # [review] teacher and student scores differing by more than 0.5
+PHI_INIT = 0.5  # [choice] the dynamic factor phi is a learned scalar per attention block, init 0.5
+
+
+def teacher_guided_scores(
+    student: torch.Tensor, teacher: torch.Tensor, phi: torch.Tensor, threshold: float = GUIDANCE_THRESHOLD
+) -> torch.Tensor:
+    """s' = s_st + phi * M * (s_tr - s_st), M = 1[|s_tr - s_st| > threshold]; shapes broadcast."""
+    gap = teacher - student
+    return student + phi * (gap.abs() > threshold) * gap
+
+
+class Attention(nn.Module):
+    """Multi-head attention block with a residual and a LayerNorm: queries from `x`, keys and values from
+    `context` (x itself for self-attention). Returns the block's output and its pre-softmax scores
+    averaged over heads ([B, T, T]), the matrix the teacher hands to the student. With `guided`, a
+    teacher score matrix reshapes the scores by `teacher_guided_scores` (one phi per block)."""
+
+    def __init__(self, width: int, heads: int, dropout: float, guided: bool = False) -> None:
+        super().__init__()
+        self.heads = heads
+        self.query = nn.Linear(width, width)
+        self.key_value = nn.Linear(width, 2 * width)
+        self.attended = nn.Linear(width, width)
+        self.norm = nn.LayerNorm(width)
+        self.attention_dropout = Dropout(dropout)
+        self.dropout = Dropout(dropout)
+        self.phi = nn.Parameter(torch.tensor(PHI_INIT)) if guided else None
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor,
+        context: torch.Tensor | None = None,
+        teacher_scores: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        batch, length, width = x.shape
+        head_width = width // self.heads
+
+        def split(t: torch.Tensor) -> torch.Tensor:  # [B, T, d] -> [B, heads, T, d / heads]
+            return t.view(batch, length, self.heads, head_width).transpose(1, 2)
+
+        keys, values = self.key_value(x if context is None else context).chunk(2, dim=-1)
+        scores = split(self.query(x)) @ split(keys).transpose(-1, -2) / math.sqrt(head_width)
+        if self.phi is not None:
+            if teacher_scores is None:
+                raise RuntimeError("a teacher-guided attention block needs the teacher's scores")
+            scores = teacher_guided_scores(scores, teacher_scores[:, None], self.phi)
+        weights = self.attention_dropout(
+            scores.masked_fill(~mask[:, None, None, :], float("-inf")).softmax(-1)
+        )
+        attended = (weights @ split(values)).transpose(1, 2).reshape(batch, length, width)
+        output = self.norm(x + self.dropout(self.attended(attended))) * mask[..., None]
+        return output, scores.mean(dim=1)
+
 
 class SoftmaxGate(nn.Module):
-    """Per-utterance softmax weights over `sources` representations, scored from their concatenation."""
+    """[choice] per-utterance softmax weights over `sources` representations, scored from their
+    concatenation: the fusion step of both HCMF levels."""
 
     def __init__(self, width: int, sources: int) -> None:
         super().__init__()
         self.score = nn.Linear(width * sources, sources)
 
     def forward(self, representations: list[torch.Tensor]) -> torch.Tensor:
-        stacked = torch.stack(representations, dim=-2)  # [B, T, S, d]; flattened, the concatenation
+        stacked = torch.stack(representations, dim=-2)  # [B, T, S, d]
         weights = self.score(stacked.flatten(-2)).softmax(dim=-1)  # [B, T, S]
-        return (weights[..., None, :] @ stacked).squeeze(-2)  # a matmul: a broadcast product is slower
+        return (weights[..., None, :] @ stacked).squeeze(-2)
 
 
 class HierarchicalFusion(nn.Module):
-    def __init__(self, width: int, modalities: tuple[str, ...]) -> None:
+    """streams {m: [B, T, d]} -> (fused [B, T, d], balance losses of the Global MoE)."""
+
+    def __init__(
+        self,
+        width: int,
+        heads: int,
+        dropout: float,
+        modalities: tuple[str, ...],
+        guided: bool,
+        global_moe: ContextBlock,
+    ) -> None:
         super().__init__()
         self.modalities = modalities
+        self.cross = nn.ModuleDict(
+            {f"{q}->{p}": Attention(width, heads, dropout, guided) for q, p in permutations(modalities, 2)}
+        )
         self.level1 = nn.ModuleDict({m: SoftmaxGate(width, len(modalities)) for m in modalities})
         self.level2 = SoftmaxGate(width, len(modalities))
+        self.global_moe = global_moe
 
     def forward(
-        self, intra: dict[str, torch.Tensor], cross: dict[tuple[str, str], torch.Tensor]
-    ) -> torch.Tensor:
-        per_modality = [
-            self.level1[m]([intra[m], *(cross[(n, m)] for n in self.modalities if n != m)])
-            for m in self.modalities
-        ]
-        return self.level2(per_modality)
+        self, streams: dict[str, torch.Tensor], mask: torch.Tensor, teacher_scores: torch.Tensor | None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        per_modality = []
+        for p in self.modalities:
+            crossed = [
+                self.cross[f"{q}->{p}"](streams[p], mask, streams[q], teacher_scores)[0]
+                for q in self.modalities
+                if q != p
+            ]
+            per_modality.append(self.level1[p]([streams[p], *crossed]))
+        fused, balance = self.global_moe(self.level2(per_modality), mask)
+        return fused, [balance]
 
 
 class ConcatFusion(nn.Module):
+    """The suite's "w/o HCMF": the modality streams concatenated and projected linearly."""
+
     def __init__(self, width: int, modalities: tuple[str, ...]) -> None:
         super().__init__()
         self.modalities = modalities
         self.project = nn.Linear(width * len(modalities), width)
 
     def forward(
-        self, intra: dict[str, torch.Tensor], cross: dict[tuple[str, str], torch.Tensor]
-    ) -> torch.Tensor:
-        return self.project(torch.cat([intra[m] for m in self.modalities], dim=-1))
+        self, streams: dict[str, torch.Tensor], mask: torch.Tensor, teacher_scores: torch.Tensor | None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        return self.project(torch.cat([streams[m] for m in self.modalities], dim=-1)), []
+
+
+class SelfAttentionFusion(nn.Module):
+    """The paper's "HCMF replaced by self-attention": per-modality self-attention, concatenation, linear."""
+
+    def __init__(self, width: int, heads: int, dropout: float, modalities: tuple[str, ...]) -> None:
+        super().__init__()
+        self.attention = nn.ModuleDict({m: Attention(width, heads, dropout) for m in modalities})
+        self.concat = ConcatFusion(width, modalities)
+
+    def forward(
+        self, streams: dict[str, torch.Tensor], mask: torch.Tensor, teacher_scores: torch.Tensor | None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        attended = {m: block(streams[m], mask)[0] for m, block in self.attention.items()}
+        return self.concat(attended, mask, None)

@@ -1,22 +1,73 @@
-"""SDMoE: a sparse, token-wise mixture of experts with dynamic (threshold) routing.
+"""SDMoE, the Sparse Dynamic Mixture of Experts (docs/model.md, "SDMoE").
 
-Design "Context + SDMoE": a linear router gives softmax scores per utterance; keep the smallest set of
-experts whose cumulative probability reaches the threshold, capped at k_max (so top-k_max when the
-threshold is out of reach); renormalise the kept weights; run each expert only on the utterances routed
-to it. Balance loss, Switch-Transformer style: E * sum_e f_e * P_e over real utterances, where f_e is the
-share of routing assignments that went to e and P_e the mean router probability; 1 when uniform.
+A router scores every real utterance against E experts, l = x W_g ([N, E]). Version 2's routing
+("sigma-gumbel"): scores outside the band (mu - 2 sigma, mu + 2 sigma) are switched off, then a
+Gumbel-Softmax over the surviving experts gives the mixing weights,
+
+    w = softmax((l + g) / tau) over survivors,   g ~ Gumbel(0, 1) in training, g = 0 in evaluation.
+
+Each expert is a BiGRU over the dialogue's utterance sequence (packed, so padding never enters the
+recurrence), hidden d/2 per direction so that its output has width d. The older readings stay reachable
+as configuration: routing "threshold" (smallest expert set whose softmax mass reaches a threshold, at most
+`top_k`) and "topk" (a standard MoE: fixed top-k softmax), and position-wise feed-forward experts ("ffn").
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from summer.layers import FeedForward
+from benchmark.errors import BenchmarkError
+from benchmark.layers import Dropout, FeedForward
+
+ROUTINGS = ("sigma-gumbel", "threshold", "topk")
+EXPERT_KINDS = ("bigru", "ffn")
 
 
-def dynamic_routing(probabilities: torch.Tensor, threshold: float, k_max: int) -> torch.Tensor:
-    """[N, E] probabilities -> [N, E] bool: the experts kept for each token."""
+@dataclass(frozen=True, kw_only=True)
+class MoEOptions:
+    """The SDMoE options SUMMER and its teacher share; the defaults are version 2's readings."""
+
+    experts: int = 4  # [choice] n = 4 experts
+    expert: str = "bigru"  # [review] BiGRU experts; "ffn": the position-wise experts of version 1
+    routing: str = "sigma-gumbel"  # [review] mu +- 2 sigma switch-off then Gumbel-Softmax
+    band_sigmas: float = 2.0  # [review] the band's half-width in standard deviations
+    gumbel_temperature: float = 1.0  # [choice] Gumbel-Softmax temperature 1
+    top_k: int = 2  # "topk" routing's k, and the cap of "threshold" routing
+    route_threshold: float = 0.5  # "threshold" routing's cumulative probability
+    # [choice] the Switch-Transformer balance loss the paper does not mention, kept with its weight; 0 = off
+    lambda_moe: float = 0.01
+
+    def check_moe(self) -> None:
+        if self.routing not in ROUTINGS:
+            raise BenchmarkError(f"unknown routing {self.routing!r}; valid: {', '.join(ROUTINGS)}")
+        if self.expert not in EXPERT_KINDS:
+            raise BenchmarkError(f"unknown expert kind {self.expert!r}; valid: {', '.join(EXPERT_KINDS)}")
+
+
+def sigma_band(scores: torch.Tensor, sigmas: float = 2.0) -> torch.Tensor:
+    """[N, E] router scores -> [N, E] bool, the experts kept. [choice] mu and sigma over all real
+    (utterance, expert) scores of the batch; each utterance always keeps its best-scoring expert."""
+    mean, spread = scores.mean(), scores.std(unbiased=False)
+    inside = (scores > mean - sigmas * spread) & (scores < mean + sigmas * spread)
+    best = F.one_hot(scores.argmax(dim=-1), scores.shape[-1]).bool()
+    return inside | best
+
+
+def gumbel_weights(scores: torch.Tensor, kept: torch.Tensor, temperature: float, noisy: bool) -> torch.Tensor:
+    """Softmax over the kept experts of (scores + Gumbel noise) / temperature; noise only when `noisy`."""
+    logits = scores
+    if noisy:
+        logits = logits - torch.empty_like(scores).exponential_().log()  # -log(Exp(1)) ~ Gumbel(0, 1)
+    return (logits / temperature).masked_fill(~kept, float("-inf")).softmax(dim=-1)
+
+
+def threshold_routing(probabilities: torch.Tensor, threshold: float, k_max: int) -> torch.Tensor:
+    """[N, E] probabilities -> [N, E] bool: the smallest set reaching `threshold`, at most k_max."""
     sorted_probabilities, order = probabilities.sort(dim=-1, descending=True)
     mass_before = sorted_probabilities.cumsum(dim=-1) - sorted_probabilities
     rank = torch.arange(probabilities.shape[-1], device=probabilities.device)
@@ -24,33 +75,112 @@ def dynamic_routing(probabilities: torch.Tensor, threshold: float, k_max: int) -
     return torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
 
 
+def top_k_routing(probabilities: torch.Tensor, k: int) -> torch.Tensor:
+    top = probabilities.topk(min(k, probabilities.shape[-1]), dim=-1).indices
+    return torch.zeros_like(probabilities, dtype=torch.bool).scatter(-1, top, True)
+
+
 def balance_loss(probabilities: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    """Switch-Transformer style: E * sum_e f_e * P_e, f_e the share of assignments to e and P_e the mean
+    router probability; 1 when uniform."""
     experts = probabilities.shape[-1]
     assignment_share = kept.float().sum(0) / kept.float().sum()
-    mean_probability = probabilities.mean(0)
-    return experts * (assignment_share * mean_probability).sum()
+    return experts * (assignment_share * probabilities.mean(0)).sum()
+
+
+class BiGRUExpert(nn.Module):
+    """A bidirectional GRU over each dialogue's real utterances: [B, T, d] -> [B, T, d], padding zero."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        if width % 2:
+            raise BenchmarkError(f"BiGRU experts need an even width (d/2 per direction), got {width}")
+        self.gru = nn.GRU(width, width // 2, batch_first=True, bidirectional=True)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        lengths = mask.sum(dim=1).cpu()
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        output, _ = self.gru(packed)
+        return pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])[0]
+
+
+class FeedForwardExpert(nn.Module):
+    """Version 1's position-wise expert (d -> 2d -> d), on the real utterances only."""
+
+    def __init__(self, width: int, dropout: float) -> None:
+        super().__init__()
+        self.ffn = FeedForward(width, 2 * width, dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(x.shape).masked_scatter_(mask[..., None], self.ffn(x[mask])[0])
+
+
+def make_expert(kind: str, width: int, dropout: float) -> nn.Module:
+    return BiGRUExpert(width) if kind == "bigru" else FeedForwardExpert(width, dropout)
 
 
 class SparseDynamicMoE(nn.Module):
-    """Drop-in for `FeedForward` inside `ContextLayer`: packed utterances [N, d] -> (y, balance loss)."""
+    """[B, T, d] and mask -> ([B, T, d] mixture of experts, balance loss). Every expert reads the whole
+    dialogue (a recurrent expert cannot skip utterances); the routing weights mix their outputs."""
 
-    def __init__(
-        self, width: int, hidden: int, experts: int, k_max: int, threshold: float, dropout: float
-    ) -> None:
+    def __init__(self, width: int, dropout: float, options: MoEOptions) -> None:
         super().__init__()
-        self.router = nn.Linear(width, experts)
-        self.experts = nn.ModuleList(FeedForward(width, hidden, dropout).net for _ in range(experts))
-        self.k_max = k_max
-        self.threshold = threshold
+        options.check_moe()
+        self.options = options
+        self.router = nn.Linear(width, options.experts)
+        self.experts = nn.ModuleList(
+            make_expert(options.expert, width, dropout) for _ in range(options.experts)
+        )
 
-    def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        probabilities = self.router(tokens).softmax(dim=-1)
-        kept = dynamic_routing(probabilities, self.threshold, self.k_max)
+    def route(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[N, E] router scores -> (mixing weights [N, E], kept [N, E] bool)."""
+        o = self.options
+        if o.routing == "sigma-gumbel":
+            kept = sigma_band(scores, o.band_sigmas)
+            return gumbel_weights(scores, kept, o.gumbel_temperature, self.training), kept
+        probabilities = scores.softmax(dim=-1)
+        if o.routing == "topk":
+            kept = top_k_routing(probabilities, o.top_k)
+        else:
+            kept = threshold_routing(probabilities, o.route_threshold, o.top_k)
         weights = probabilities * kept
-        weights = weights / weights.sum(dim=-1, keepdim=True)
-        mixed = torch.zeros_like(tokens)
-        for index, expert in enumerate(self.experts):
-            routed = kept[:, index].nonzero().squeeze(1)
-            if routed.numel():
-                mixed.index_add_(0, routed, weights[routed, index, None] * expert(tokens[routed]))
-        return mixed, balance_loss(probabilities, kept)
+        return weights / weights.sum(dim=-1, keepdim=True), kept
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        scores = self.router(x[mask])
+        weights, kept = self.route(scores)
+        outputs = torch.stack([expert(x, mask)[mask] for expert in self.experts], dim=1)  # [N, E, d]
+        mixed = (weights[:, None, :] @ outputs).squeeze(1)
+        balance = balance_loss(scores.softmax(dim=-1), kept)
+        return x.new_zeros(x.shape).masked_scatter_(mask[..., None], mixed), balance
+
+
+class SingleExpert(nn.Module):
+    """One expert of the same kind and width, no router: what "w/o SDMoE" puts in the SDMoE's place."""
+
+    def __init__(self, width: int, dropout: float, options: MoEOptions) -> None:
+        super().__init__()
+        options.check_moe()
+        self.expert = make_expert(options.expert, width, dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.expert(x, mask), x.new_zeros(())
+
+
+class ContextBlock(nn.Module):
+    """[choice] a residual around the mixture: LayerNorm(x + dropout(mixer(x))), padding kept zero."""
+
+    def __init__(self, width: int, dropout: float, mixer: nn.Module) -> None:
+        super().__init__()
+        self.mixer = mixer
+        self.norm = nn.LayerNorm(width)
+        self.dropout = Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mixed, balance = self.mixer(x, mask)
+        return self.norm(x + self.dropout(mixed)) * mask[..., None], balance
+
+
+def context_block(width: int, dropout: float, options: MoEOptions, sparse: bool = True) -> ContextBlock:
+    mixer = SparseDynamicMoE if sparse else SingleExpert
+    return ContextBlock(width, dropout, mixer(width, dropout, options))

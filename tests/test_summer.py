@@ -1,4 +1,5 @@
-"""SUMMER: routing, balance loss, ablation switches, padding, distillation terms."""
+"""SUMMER version 2: each mechanism working, not just running (routing, guided attention, IKD terms,
+label smoothing, ablations removing exactly their part, padding, the teacher's cache)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,26 @@ import itertools
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from benchmark.catalog import ABLATIONS, MODELS
-from benchmark.data.collate import collate_dialogues
+from benchmark.data.collate import IGNORE_LABEL, Batch, collate_dialogues
 from benchmark.errors import BenchmarkError
-from benchmark.modeling import ModelDims
-from summer.moe import SparseDynamicMoE, balance_loss, dynamic_routing
-from tests.model_fixtures import assert_padding_invariant, tiny_dialogues, tiny_meta
+from benchmark.modeling import PAPER, PAPER_AND_SUITE, SUITE, ModelDims
+from benchmark.runner import ablations_of
+from summer.distillation import FrozenTeacher
+from summer.fusion import Attention, teacher_guided_scores
+from summer.moe import (
+    BiGRUExpert,
+    MoEOptions,
+    SparseDynamicMoE,
+    balance_loss,
+    gumbel_weights,
+    sigma_band,
+    threshold_routing,
+    top_k_routing,
+)
+from tests.model_fixtures import tiny_dialogues, tiny_meta
 
 DIMS = ModelDims(width=16, heads=2, layers=1, dropout=0.0)
 
@@ -21,172 +35,360 @@ def build(overrides=None, meta=None):
     return MODELS.get("summer").build(meta or tiny_meta(), DIMS, overrides or {})
 
 
+def teacher_for(meta=None):
+    return MODELS.get("text-teacher").build(meta or tiny_meta(), DIMS, {})
+
+
 def with_teacher(model, meta=None):
-    model.attach_teacher(MODELS.get("text-teacher").build(meta or tiny_meta(), DIMS, {}))
+    model.attach_teacher(teacher_for(meta))
     return model
 
 
-def brute_force_routing(p: torch.Tensor, threshold: float, k_max: int) -> set[int]:
-    order = sorted(range(len(p)), key=lambda e: -p[e].item())
-    for size in range(1, k_max + 1):
-        if sum(p[e].item() for e in order[:size]) >= threshold:
-            return set(order[:size])
-    return set(order[:k_max])
+def batch_of(meta=None) -> Batch:
+    return collate_dialogues(tiny_dialogues(meta or tiny_meta()))
 
 
-def test_routing_keeps_exactly_k_when_the_threshold_is_out_of_reach():
-    probabilities = torch.randn(50, 4).softmax(-1)
-    kept = dynamic_routing(probabilities, threshold=1.01, k_max=2)
-    assert (kept.sum(-1) == 2).all()
-    top2 = probabilities.topk(2).indices
-    assert all(set(top2[i].tolist()) == set(kept[i].nonzero().squeeze(1).tolist()) for i in range(50))
+def extra_padding(batch: Batch, extra: int) -> Batch:
+    """The same dialogues with `extra` more padded positions: nothing real changes."""
+
+    def pad(x: torch.Tensor, value=0) -> torch.Tensor:
+        return F.pad(x, (0, 0, 0, extra) if x.dim() == 3 else (0, extra), value=value)
+
+    return Batch(
+        batch.dialogue_ids,
+        {m: pad(x) for m, x in batch.features.items()},
+        pad(batch.speakers),
+        pad(batch.labels, IGNORE_LABEL),
+        pad(batch.mask, False),
+    )
 
 
-@pytest.mark.parametrize("threshold, k_max", [(0.3, 2), (0.5, 2), (0.6, 3), (0.9, 4)])
-def test_routing_keeps_the_smallest_set_reaching_the_threshold(threshold, k_max):
-    probabilities = (torch.randn(200, 4) * 2).softmax(-1)
-    kept = dynamic_routing(probabilities, threshold, k_max)
-    for i in range(200):
-        assert set(kept[i].nonzero().squeeze(1).tolist()) == brute_force_routing(
-            probabilities[i], threshold, k_max
-        )
+# --- SDMoE routing ------------------------------------------------------------------------------
 
 
-def test_moe_runs_only_chosen_experts_with_renormalised_weights():
+def test_sigma_band_switches_off_exactly_the_scores_outside_mu_plus_minus_two_sigma():
+    scores = torch.zeros(30, 4)
+    scores[0, 1], scores[1, 2], scores[2, 3] = 10.0, -10.0, 0.5  # two outliers, one inside the band
+    mean, spread = scores.mean(), scores.std(unbiased=False)
+    assert (scores[0, 1] > mean + 2 * spread) and (scores[1, 2] < mean - 2 * spread)
+    kept = sigma_band(scores)
+    assert not kept[1, 2]  # below the band, and not the utterance's best: off
+    inside = (scores > mean - 2 * spread) & (scores < mean + 2 * spread)
+    assert kept[inside].all()  # none inside the band is switched off
+    assert kept[0, 1]  # above the band but utterance 0's best expert: always kept
+    assert kept.sum() == inside.sum() + 1
+
+
+def test_each_utterance_keeps_its_best_expert_even_when_all_its_scores_are_outside():
+    scores = torch.zeros(40, 4)
+    scores[0] = torch.tensor([-30.0, -20.0, -25.0, -40.0])
+    kept = sigma_band(scores)
+    assert kept[0].tolist() == [False, True, False, False]
+
+
+def test_gumbel_noise_only_in_training_and_never_on_switched_off_experts():
     torch.manual_seed(0)
-    moe = SparseDynamicMoE(width=8, hidden=16, experts=4, k_max=1, threshold=1.01, dropout=0.0)
-    calls = [0] * 4
-    for index, expert in enumerate(moe.experts):
-        expert.register_forward_hook(
-            lambda _m, inputs, _o, index=index: calls.__setitem__(index, calls[index] + len(inputs[0]))
-        )
-    tokens = torch.randn(10, 8)  # packed real utterances, as ContextLayer hands them over
-    y, _ = moe(tokens)
-    assert sum(calls) == len(tokens)  # k=1: each utterance through exactly one expert
-    chosen = moe.router(tokens).argmax(-1)
-    expected = torch.stack([moe.experts[e](t) for e, t in zip(chosen.tolist(), tokens, strict=True)])
-    torch.testing.assert_close(y, expected)  # renormalised: a single kept expert has weight 1
+    scores = torch.randn(64, 4)
+    kept = sigma_band(scores) & (torch.arange(4) != 3)  # expert 3 off for everyone
+    evaluation = gumbel_weights(scores, kept, 1.0, noisy=False)
+    torch.testing.assert_close(evaluation, scores.masked_fill(~kept, float("-inf")).softmax(-1))
+    torch.testing.assert_close(gumbel_weights(scores, kept, 1.0, noisy=False), evaluation)
+    noisy = gumbel_weights(scores, kept, 1.0, noisy=True)
+    assert not torch.allclose(noisy, evaluation)
+    assert (noisy[:, 3] == 0).all() and torch.allclose(noisy.sum(-1), torch.ones(64))
 
 
-def test_balance_loss_is_positive_and_lowest_for_uniform_routing():
+def test_the_sdmoe_adds_noise_in_training_mode_only():
+    torch.manual_seed(0)
+    moe = SparseDynamicMoE(8, 0.0, MoEOptions())
+    x, mask = torch.randn(2, 5, 8), torch.ones(2, 5, dtype=torch.bool)
+    moe.eval()
+    torch.testing.assert_close(moe(x, mask)[0], moe(x, mask)[0])
+    moe.train()
+    assert not torch.allclose(moe(x, mask)[0], moe(x, mask)[0])
+
+
+def test_sdmoe_output_is_the_weighted_sum_of_bigru_experts_over_the_sequence():
+    torch.manual_seed(0)
+    moe = SparseDynamicMoE(8, 0.0, MoEOptions()).eval()
+    x = torch.randn(2, 6, 8)
+    mask = torch.tensor([[True] * 6, [True] * 3 + [False] * 3])
+    y, _ = moe(x, mask)
+    scores = moe.router(x[mask])
+    weights = gumbel_weights(scores, sigma_band(scores), 1.0, noisy=False)
+    expected = sum(weights[:, e, None] * moe.experts[e](x, mask)[mask] for e in range(4))
+    torch.testing.assert_close(y[mask], expected)
+    assert (y[~mask] == 0).all()
+    # the expert is recurrent over the real utterances: the second dialogue alone gives the same output
+    expert = moe.experts[0]
+    torch.testing.assert_close(expert(x[1:, :3], mask[1:, :3])[0], expert(x, mask)[1, :3])
+
+
+def test_topk_and_threshold_routings_keep_the_old_readings():
+    probabilities = (torch.randn(100, 4) * 2).softmax(-1)
+    assert (top_k_routing(probabilities, 2).sum(-1) == 2).all()
+    kept = threshold_routing(probabilities, 0.5, 2)
+    top1 = probabilities.max(-1).values
+    assert ((kept.sum(-1) == 1) == (top1 >= 0.5)).all()
+
+
+def test_balance_loss_is_one_when_uniform_and_higher_when_collapsed():
     uniform = torch.full((40, 4), 0.25)
-    kept_uniform = torch.eye(4, dtype=torch.bool).repeat(10, 1)
+    low = balance_loss(uniform, torch.eye(4, dtype=torch.bool).repeat(10, 1))
     collapsed = torch.tensor([[0.97, 0.01, 0.01, 0.01]]).repeat(40, 1)
-    kept_collapsed = dynamic_routing(collapsed, 0.5, 2)
-    low, high = balance_loss(uniform, kept_uniform), balance_loss(collapsed, kept_collapsed)
+    high = balance_loss(collapsed, top_k_routing(collapsed, 1))
     assert low.item() == pytest.approx(1.0) and high.item() > 3.5
-    assert 0 < low < high
 
 
-def test_ablation_switches_change_the_parameter_set_as_described():
-    def names(model):
-        return {name.split(".")[0] for name, _ in model.named_parameters()}
-
-    full = build()
-    full_names = {n for n, _ in full.named_parameters()}
-    assert any("router" in n for n in full_names) and "latent_projection.weight" in full_names
-    assert {"cross", "fusion"} <= names(full)
-    variants = {a.name: build(dict(a.overrides)) for _, a in ABLATIONS.items()}
-    assert not any("router" in n or "experts" in n for n, _ in variants["sdmoe"].named_parameters())
-    assert "cross" not in names(variants["hcmf"])
-    assert not any("level" in n for n, _ in variants["hcmf"].named_parameters())
-    for name in ("ikd", "latent"):
-        assert "latent_projection" not in names(variants[name])
-    assert variants["ikd"].teacher_request() is None and variants["latent"].teacher_request() is not None
+def test_bigru_experts_need_an_even_width():
+    with pytest.raises(BenchmarkError, match="even width"):
+        BiGRUExpert(15)
 
 
-def test_outputs_of_real_utterances_ignore_padding():
-    assert_padding_invariant(with_teacher(build()), tiny_meta())
+# --- HCMF: teacher-guided attention ----------------------------------------------------------------
+
+
+def test_the_teacher_guided_scores_follow_the_rule_on_a_hand_made_pair():
+    student = torch.tensor([[0.0, 1.0], [2.0, -1.0]])
+    teacher = torch.tensor([[0.4, 2.0], [1.0, -1.6]])  # gaps 0.4, 1.0, -1.0, -0.6
+    guided = teacher_guided_scores(student, teacher, torch.tensor(0.5))
+    # |gap| > 0.5 pulls by phi * gap; 0.4 stays
+    torch.testing.assert_close(guided, torch.tensor([[0.0, 1.5], [1.5, -1.3]]))
+    assert teacher_guided_scores(student, teacher, torch.tensor(0.0)).equal(student)
+
+
+def test_guided_attention_uses_the_teacher_scores_and_learns_phi():
+    torch.manual_seed(0)
+    block = Attention(8, 2, 0.0, guided=True)
+    assert block.phi.item() == 0.5
+    x, context = torch.randn(1, 4, 8), torch.randn(1, 4, 8)
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    far = torch.full((1, 4, 4), 50.0) * torch.eye(4)  # the teacher attends to the diagonal only
+    guided, _ = block(x, mask, context, far)
+    plain, _ = block(x, mask, context, torch.zeros(1, 4, 4))
+    assert not torch.allclose(guided, plain)
+    guided.sum().backward()
+    assert block.phi.grad is not None and block.phi.grad != 0
+
+
+# --- IKD ------------------------------------------------------------------------------------------
+
+
+def test_distillation_terms_are_non_zero_and_carry_gradient_to_the_student():
+    model = with_teacher(build())
+    batch = batch_of()
+    terms = model(batch).aux_losses
+    assert {"kd_logit", "kd_latent", "kd_head"} <= set(terms)
+    for name in ("kd_logit", "kd_latent", "kd_head"):
+        model.zero_grad()
+        assert terms[name].item() > 0
+        terms[name].backward(retain_graph=True)
+        assert model.encoders["text"].projection.weight.grad.abs().sum() > 0, name
+
+
+def test_the_teacher_head_loss_reaches_the_student_but_not_the_teacher():
+    model = with_teacher(build())
+    teacher = model._teacher.model
+    loss = model(batch_of()).aux_losses["kd_head"]
+    loss.backward()
+    assert all(p.grad is None for p in teacher.parameters())
+    assert not any(p.requires_grad for p in teacher.parameters())
+    assert model.context["audio"][0].mixer.router.weight.grad.abs().sum() > 0
+    assert not any(name.startswith("_teacher") for name in model.state_dict())
+
+
+def test_latent_mse_compares_the_fused_features_with_the_teacher_hidden_state_without_projection():
+    model = with_teacher(build())
+    batch = batch_of()
+    output = model(batch)
+    targets = model._teacher.targets(batch)
+    expected = F.mse_loss(output.hidden[batch.mask], targets.hidden)
+    torch.testing.assert_close(output.aux_losses["kd_latent"], expected)
+    assert not any("projection" in n for n, _ in model.named_parameters() if not n.startswith("encoders"))
+
+
+def test_label_smoothing_changes_the_loss_by_the_expected_amount():
+    torch.manual_seed(0)
+    logits, labels = torch.randn(20, 6), torch.randint(0, 6, (20,))
+    model = build()
+    assert model.config.label_smoothing == 0.1
+    smoothed = F.cross_entropy(logits, labels, label_smoothing=0.1)
+    plain = F.cross_entropy(logits, labels)
+    uniform = -logits.log_softmax(-1).mean(-1).mean()  # cross-entropy against the uniform law
+    torch.testing.assert_close(smoothed, 0.9 * plain + 0.1 * uniform)
+    assert with_teacher(model)(batch_of()).label_smoothing == 0.1
+    assert with_teacher(build({"label_smoothing": 0.0}))(batch_of()).label_smoothing == 0.0
+
+
+def test_the_trainer_applies_the_label_smoothing_the_model_asks_for(monkeypatch):
+    from benchmark import training
+    from benchmark.config import TrainConfig
+
+    seen = []
+    real = F.cross_entropy
+
+    def spy(*args, **kwargs):
+        if "ignore_index" in kwargs:  # the trainer's cross-entropy, not the teacher-head term
+            seen.append(kwargs.get("label_smoothing"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training.F, "cross_entropy", spy)
+    model = with_teacher(build())
+    config = TrainConfig(lr=1e-3, epochs=1, batch_size=8, patience=0)
+    optimizer = training.make_optimizer(model, config)
+    training.train_epoch(model, tiny_dialogues(tiny_meta()), optimizer, config, torch.Generator())
+    assert seen == [0.1]
+
+
+def test_the_frozen_teacher_runs_once_per_dialogue():
+    model = with_teacher(build())
+    dialogues = tiny_dialogues(tiny_meta())
+    calls = []
+    encode = model._teacher.model.encode
+    model._teacher.model.encode = lambda batch: calls.append(batch.dialogue_ids) or encode(batch)
+    model(collate_dialogues(dialogues))
+    reordered = collate_dialogues(dialogues[::-1])  # other order, other padding: targets from memory
+    remembered = model._teacher.targets(reordered)
+    assert calls == [[d.dialogue_id for d in dialogues]]
+    hidden, scores, _ = encode(reordered)
+    torch.testing.assert_close(remembered.hidden, hidden[reordered.mask])
+    torch.testing.assert_close(
+        remembered.scores, scores * reordered.mask[:, None, :] * reordered.mask[..., None]
+    )
+
+
+def test_ikd_without_an_attached_teacher_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="attach_teacher"):
+        build()(batch_of())
+    with pytest.raises(TypeError, match="text-teacher"):
+        FrozenTeacher(MODELS.get("tfn").build(tiny_meta(), DIMS, {}))
+
+
+# --- ablations ------------------------------------------------------------------------------------
+
+
+def parameter_names(model) -> set[str]:
+    return {name for name, _ in model.named_parameters()}
+
+
+def test_the_paper_and_suite_rows_are_all_registered_and_marked():
+    rows = {name: ABLATIONS.get(name).origin for name in ablations_of("summer")}
+    assert rows == {
+        "standard-moe": PAPER,
+        "self-attention": PAPER,
+        "ikd": PAPER_AND_SUITE,
+        "label-smoothing": PAPER,
+        "sdmoe": SUITE,
+        "hcmf": SUITE,
+        "latent": SUITE,
+    }
+
+
+def test_each_ablation_removes_exactly_its_part():
+    full = parameter_names(build())
+    variant = {name: build(dict(ABLATIONS.get(name).overrides)) for name in ablations_of("summer")}
+    names = {name: parameter_names(model) for name, model in variant.items()}
+    # same parameters, other behaviour
+    assert names["standard-moe"] == full and variant["standard-moe"].config.routing == "topk"
+    assert names["label-smoothing"] == full and variant["label-smoothing"].config.label_smoothing == 0
+    # the teacher-guided mask's phi, one per cross-modal block, is all that IKD and "latent" own
+    phis = {n for n in full if n.endswith(".phi")}
+    assert len(phis) == 6 and full - names["ikd"] == phis and names["ikd"] <= full
+    assert names["latent"] == names["ikd"]
+    assert variant["ikd"].teacher_request() is None and variant["latent"].teacher_request() is not None
+    # w/o SDMoE: routers and the other experts gone, one expert of the same kind in each place
+    assert not any("router" in n for n in names["sdmoe"])
+    routers = {n for n in full if "router" in n}
+    assert len(routers) == 2 * 4  # 3 modality SDMoEs + the Global MoE, weight and bias
+    gru_full = sum(p.numel() for n, p in build().named_parameters() if ".gru." in n)
+    gru_dense = sum(p.numel() for n, p in variant["sdmoe"].named_parameters() if ".gru." in n)
+    assert gru_full == 4 * gru_dense
+    # w/o HCMF (suite): no cross-modal attention, no fusion levels, no Global MoE; only a projection
+    assert {n.split(".")[1] for n in names["hcmf"] if n.startswith("fusion.")} == {"project"}
+    # HCMF -> self-attention (paper): per-modality self-attention, concatenation, linear
+    fusion = {".".join(n.split(".")[1:3]) for n in names["self-attention"] if n.startswith("fusion.")}
+    assert fusion == {"attention.text", "attention.audio", "attention.visual", "concat.project"}
+    assert names["self-attention"] - {n for n in names["self-attention"] if n.startswith("fusion.")} == {
+        n for n in full if not n.startswith("fusion.")
+    }
+
+
+def test_aux_losses_follow_the_switches():
+    batch = batch_of()
+    expected = {
+        None: {"moe_balance", "kd_logit", "kd_latent", "kd_head"},
+        "sdmoe": {"kd_logit", "kd_latent", "kd_head"},
+        "ikd": {"moe_balance"},
+        "latent": {"moe_balance", "kd_logit"},
+    }
+    for dropped, terms in expected.items():
+        model = build({} if dropped is None else dict(ABLATIONS.get(dropped).overrides))
+        if model.teacher_request():
+            with_teacher(model)
+        assert set(model(batch).aux_losses) == terms
+    model = with_teacher(build({"lambda_moe": 0.0}))
+    assert "moe_balance" not in model(batch).aux_losses
+
+
+# --- the model as a whole ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ablation", [None, "standard-moe", "self-attention", "ikd", "sdmoe", "hcmf"])
+def test_outputs_of_real_utterances_ignore_padding(ablation):
+    model = build({} if ablation is None else dict(ABLATIONS.get(ablation).overrides))
+    if model.teacher_request():
+        with_teacher(model)
+    model.eval()
+    batch = batch_of()
+    with torch.no_grad():
+        a, b = model(batch).logits, model(extra_padding(batch, 7)).logits
+    torch.testing.assert_close(a[batch.mask], b[:, : batch.mask.shape[1]][batch.mask], rtol=1e-4, atol=1e-5)
 
 
 def test_gradient_reaches_every_modality_encoder():
     model = with_teacher(build())
-    batch = collate_dialogues(tiny_dialogues(tiny_meta()))
+    batch = batch_of()
     output = model(batch)
     (output.logits[batch.mask].sum() + sum(output.aux_losses.values())).backward()
     for modality in ("text", "audio", "visual"):
         assert model.encoders[modality].projection.weight.grad.abs().sum() > 0
 
 
-def test_aux_losses_follow_the_switches_and_the_teacher_stays_out_of_the_student():
-    batch = collate_dialogues(tiny_dialogues(tiny_meta()))
-    expected = {
-        (): {"moe_balance", "kd_logit", "kd_latent"},
-        ("sdmoe",): {"kd_logit", "kd_latent"},
-        ("ikd",): {"moe_balance"},
-        ("latent",): {"moe_balance", "kd_logit"},
+def test_every_modality_pair_gets_a_guided_cross_modal_block():
+    assert set(build().fusion.cross.keys()) == {
+        f"{a}->{b}" for a, b in itertools.permutations(("text", "audio", "visual"), 2)
     }
-    for dropped, terms in expected.items():
-        overrides = {k: v for name in dropped for k, v in ABLATIONS.get(name).overrides.items()}
-        model = build(overrides)
-        if model.teacher_request():
-            with_teacher(model)
-        assert set(model(batch).aux_losses) == terms
-    model = with_teacher(build())
-    assert not any(k.startswith("_teacher") for k in model.state_dict())
-    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in build().parameters())
-
-
-def test_moe_balance_is_the_mean_over_the_sdmoe_layers_only():
-    model = with_teacher(build())
-    losses = []
-    for module in model.modules():
-        if isinstance(module, SparseDynamicMoE):
-            module.register_forward_hook(lambda _m, _i, output: losses.append(output[1]))
-    output = model(collate_dialogues(tiny_dialogues(tiny_meta())))
-    assert len(losses) == 3  # one SDMoE per modality; the cross-modal layers have none
-    expected = model.config.lambda_moe * torch.stack(losses).mean()
-    torch.testing.assert_close(output.aux_losses["moe_balance"], expected)
-
-
-def test_logit_distillation_vanishes_when_student_matches_teacher():
-    model = with_teacher(build({"use_latent_kd": False, "dropout": 0.0}))
-    batch = collate_dialogues(tiny_dialogues(tiny_meta()))
-    teacher = model._teacher[0]
-    model.classifier = torch.nn.Identity()
-    model.fusion = type("Same", (torch.nn.Module,), {"forward": lambda self, i, c: teacher(batch).logits})()
-    assert model(batch).aux_losses["kd_logit"].item() == pytest.approx(0.0, abs=1e-6)
-    assert "kd_logit" not in model.eval()(batch).aux_losses  # evaluation skips the teacher's forward
-
-
-def test_the_frozen_teacher_runs_once_per_dialogue_and_again_after_a_new_attach():
-    model = with_teacher(build({"dropout": 0.0}))
-    dialogues = tiny_dialogues(tiny_meta())
-    calls = []
-    model._teacher[0].register_forward_hook(lambda _m, inputs, _o: calls.append(inputs[0].dialogue_ids))
-    first = model(collate_dialogues(dialogues))
-    again = model(collate_dialogues(dialogues[::-1]))  # other order, other padding: outputs from memory
-    assert calls == [[d.dialogue_id for d in dialogues]]
-    for term in ("kd_logit", "kd_latent"):
-        torch.testing.assert_close(first.aux_losses[term], again.aux_losses[term])
-    with_teacher(model)
-    model(collate_dialogues(dialogues[:1]))
-    assert len(calls) == 1  # the hook sits on the old teacher; the new one ran instead
-    assert list(model._teacher_outputs) == [dialogues[0].dialogue_id]
-
-
-def test_ikd_without_an_attached_teacher_is_a_clear_error():
-    with pytest.raises(RuntimeError, match="attach_teacher"):
-        build()(collate_dialogues(tiny_dialogues(tiny_meta())))
 
 
 def test_absent_modalities_and_unknown_options():
     two = tiny_meta({"text": 12, "audio": 10})
     model = with_teacher(build(meta=two), two)
-    assert model(collate_dialogues(tiny_dialogues(two))).logits.shape[-1] == 6
+    assert model(batch_of(two)).logits.shape[-1] == 6
     with pytest.raises(BenchmarkError, match="needs feature modalities"):
         build(meta=tiny_meta({}))
     with pytest.raises(BenchmarkError, match="no option 'use_moe'.*use_sdmoe"):
         build({"use_moe": False})
+    with pytest.raises(BenchmarkError, match="unknown routing 'gumbel'"):
+        build({"routing": "gumbel"})
+    with pytest.raises(BenchmarkError, match="unknown fusion"):
+        build({"fusion": "sum"})
 
 
-def test_every_modality_pair_gets_a_cross_modal_stack():
-    assert set(build().cross.keys()) == {
-        f"{a}->{b}" for a, b in itertools.permutations(("text", "audio", "visual"), 2)
-    }
+@pytest.mark.parametrize(
+    "overrides", [{"expert": "ffn"}, {"routing": "threshold"}, {"expert": "ffn", "routing": "topk"}]
+)
+def test_the_version_one_readings_stay_reachable(overrides):
+    model = with_teacher(build(overrides))
+    output = model(batch_of())
+    assert torch.isfinite(output.logits).all() and "moe_balance" in output.aux_losses
 
 
-def test_the_sdmoe_is_the_ffn_of_the_intra_modal_layers_and_cross_modal_layers_attend_only():
-    model = build()
-    assert all(isinstance(layer.ffn, SparseDynamicMoE) for stack in model.intra.values() for layer in stack)
-    assert all(layer.ffn is None for stack in model.cross.values() for layer in stack)
+def test_the_teacher_takes_several_modalities_and_a_plain_attention_context():
+    meta = tiny_meta()
+    both = MODELS.get("text-teacher").build(meta, DIMS, {"modalities": "text+audio"})
+    assert set(both.encoders) == {"text", "audio"}
+    plain = MODELS.get("text-teacher").build(meta, DIMS, {"modalities": "visual", "use_sdmoe": False})
+    assert not any("router" in n or "gru" in n for n, _ in plain.named_parameters())
+    assert plain(batch_of()).aux_losses == {}
+    with pytest.raises(BenchmarkError, match="modality 'visual' is not in"):
+        MODELS.get("text-teacher").build(tiny_meta({"text": 12}), DIMS, {"modalities": "visual"})

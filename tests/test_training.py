@@ -31,6 +31,14 @@ def test_same_config_and_seed_give_bit_identical_records(home, tmp_path):
     assert first == again
 
 
+def test_different_seeds_give_different_results(home):
+    other = runner.run_key(RunKey("summer", "none", "synthetic-iemocap", "smoke", 1), home)
+    first = runner.run_key(SUMMER_KEY, home)
+    assert first.curves[0].train_loss != other.curves[0].train_loss
+    assert first.predictions.predicted != other.predictions.predicted
+    assert first.teacher["hash"] != other.teacher["hash"]  # the teacher is trained with the run's seed
+
+
 def test_teacher_is_trained_once_and_reused(home, monkeypatch):
     calls = []
     real_train = teachers.train_model
@@ -143,12 +151,17 @@ def test_plan_covers_ablations_and_validates_names():
     keys = runner.plan(["summer", "text-teacher"], ["synthetic-meld"], "smoke")
     assert [k.variant for k in keys] == [
         "summer",
+        "summer-no-standard-moe",
+        "summer-no-self-attention",
+        "summer-no-ikd",
+        "summer-no-label-smoothing",
         "summer-no-sdmoe",
         "summer-no-hcmf",
-        "summer-no-ikd",
         "summer-no-latent",
-        "text-teacher",
+        "text-teacher",  # the study variants are the `study` command's, not `run --all`'s
     ]
+    studies = runner.plan(["text-teacher"], ["synthetic-meld"], "smoke", [0], ["none", "on-audio"])
+    assert [k.variant for k in studies] == ["text-teacher", "text-teacher-on-audio"]
 
 
 @pytest.mark.parametrize(
@@ -178,6 +191,10 @@ def test_list_shows_everything_registered(capsys, monkeypatch):
         "text-teacher",
         "latent",
         "logit-only KD",
+        "standard-moe",
+        "label-smoothing",
+        "paper+suite",
+        "on-text+audio",
         "smoke",
         "paper",
     ):

@@ -11,7 +11,10 @@ from benchmark.home import resolve_home
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--drop", required=True, help="sdmoe, hcmf, ikd or latent (= logit-only distillation)"
+        "--drop",
+        required=True,
+        help="the paper's rows: standard-moe, self-attention, ikd, label-smoothing; the suite's: sdmoe, "
+        "hcmf, ikd, latent (= logit-only distillation); `list` shows them all",
     )
     add_training_options(parser)
 

@@ -35,9 +35,9 @@ def main(args: argparse.Namespace) -> int:
         counts = [_parameters(name, family) for family in families] if args.params else []
         models.add_row(name, spec.family, spec.description, *counts)
     console.print(models)
-    ablations = Table("--drop", "of", "label", "what changes", title="ablations")
+    ablations = Table("--drop", "of", "from", "label", "what changes", title="ablations and study variants")
     for name, ablation in ABLATIONS.items():
-        ablations.add_row(name, ablation.model, ablation.label, ablation.description)
+        ablations.add_row(name, ablation.model, ablation.origin, ablation.label, ablation.description)
     console.print(ablations)
     profiles = Table("profile", "width", "layers", "seeds", "description", title="profiles")
     for name, profile in PROFILES.items():

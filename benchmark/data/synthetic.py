@@ -2,10 +2,16 @@
 split, the real feature dims, and planted structure that rewards fusion and context.
 
 Planted structure (why each part is there):
-- each modality sees the classes only through a grouping (`MODALITY_GROUPS`): classes in one group share
-  that modality's prototype, so no single modality separates every class; all three together do. The
-  confusable pairs SUMMER's claim is about (happy/excited, angry/frustrated, fear/disgust) share groups
-  in text, the modality a unimodal teacher uses;
+- the published unimodal ordering of the MERC literature: text carries most of the signal, audio and
+  visual far less, and text alone comes close to all three together (`MODALITY_SIGNAL`). Papers treat
+  text as the primary source and audio / visual as secondary ones (e.g. CFN-ESA, arXiv 2307.15432;
+  TelME, arXiv 2401.12987, on "the weak contribution of non-verbal modalities"); the teacher-modality
+  study (`python -m benchmark study modality`) checks that the planted ordering comes back;
+- each modality sees the classes through a grouping (`MODALITY_GROUPS`): classes in one group share
+  that modality's group prototype. Text adds a class-specific part (`TEXT_CLASS_SHARE`) so it alone
+  separates every class, but the confusable pairs SUMMER's claim is about (happy/excited,
+  angry/frustrated, fear/disgust) stay close in text, and audio / visual groupings split them: fusion
+  has something to add exactly there;
 - minority classes carry a weaker signal (`strength` grows with the class's frequency);
 - labels persist along a dialogue (a Markov chain whose stationary law is the split's class proportions)
   and every dialogue adds its own offset to all its utterances, so context helps;
@@ -23,7 +29,7 @@ import numpy as np
 
 from benchmark.data.schema import CLASS_NAMES, SPLITS, DatasetMeta, MercDataset, features_for
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SYNTHETIC_SEED = 0  # the seed of the embedded default; the generator itself takes any seed
 FEATURE_DIMS = {  # the RoBERTa lineage the specification chooses
     "iemocap": {"text": 1024, "audio": 1582, "visual": 342},
@@ -43,6 +49,9 @@ MODALITY_GROUPS: dict[str, dict[str, list[list[int]]]] = {
         "visual": [[0], [1, 5, 6], [2, 3, 4]],
     },
 }
+# How strongly each modality carries the label, relative to text: the unimodal ordering t >> a > v.
+MODALITY_SIGNAL = {"text": 1.0, "audio": 0.45, "visual": 0.35}
+TEXT_CLASS_SHARE = 0.5  # weight of text's class-specific prototype part beside its group part
 LATENT_DIM = 16
 PERSISTENCE = 0.5  # probability that an utterance keeps the previous utterance's label
 SIGNAL = 1.0
@@ -83,8 +92,12 @@ def generate(family: str, seed: int = SYNTHETIC_SEED) -> MercDataset:
     total = np.sum([stats[s]["class_counts"] for s in SPLITS], axis=0)
     strength = SIGNAL * (0.55 + 0.45 * np.sqrt(total / total.max()))
     prototypes = {
-        m: _group_prototypes(rng, groups, len(classes)) for m, groups in MODALITY_GROUPS[family].items()
+        m: MODALITY_SIGNAL[m] * _group_prototypes(rng, groups, len(classes))
+        for m, groups in MODALITY_GROUPS[family].items()
     }
+    prototypes["text"] = prototypes["text"] + TEXT_CLASS_SHARE * _group_prototypes(
+        rng, [[c] for c in range(len(classes))], len(classes)
+    )
     projections = {
         m: rng.standard_normal((LATENT_DIM, d)).astype(np.float32) / np.sqrt(LATENT_DIM)
         for m, d in dims.items()
@@ -136,6 +149,8 @@ def generator_fingerprint(family: str, seed: int) -> str:
         "dims": FEATURE_DIMS[family],
         "groups": MODALITY_GROUPS[family],
         "constants": [LATENT_DIM, PERSISTENCE, SIGNAL, UTTERANCE_NOISE, DIALOGUE_OFFSET, FEATURE_NOISE],
+        "modality_signal": MODALITY_SIGNAL,
+        "text_class_share": TEXT_CLASS_SHARE,
         "stats": split_statistics()[family],
     }
     return hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()

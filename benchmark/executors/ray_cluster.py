@@ -35,7 +35,7 @@ from benchmark.execution import resolve_execution
 from benchmark.executors import Placement
 from benchmark.home import Home
 from benchmark.records import RunKey, RunRecord
-from benchmark.runner import reusable_record, run_inputs, teacher_request_of, train_run
+from benchmark.runner import record_run, reusable_record, run_inputs, teacher_request_of
 from benchmark.store import RunStore
 from benchmark.teachers import obtain_teacher, teacher_digest
 
@@ -188,7 +188,7 @@ def _run_task(
     def on_epoch(epoch: int, total: int, loss: float, validation_f1: float) -> None:
         events.put(("epoch", key, (epoch, total, loss, validation_f1)))
 
-    record, weights = train_run(key, home, on_epoch, execution)
+    record, weights = record_run(key, home, on_epoch, execution)
     return record.to_json(), weights
 
 

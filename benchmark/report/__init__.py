@@ -18,12 +18,13 @@ from benchmark.catalog import ABLATIONS, MODELS
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
 from benchmark.records import RunRecord
-from benchmark.report import plots
+from benchmark.report import paper_sections, plots
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
 from benchmark.report.load import load_records
 from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
 from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
+from benchmark.report.studies import is_study_run
 from benchmark.report.tables import (
     SUMMER,
     comparison_table,
@@ -66,6 +67,7 @@ def write_reports(
         )
         weights = [RunStore(home).weights_path(r.key) for r in group]
         markdown, tables = render(group, dataset, profile, paper, resamples, folder, claims, weights)
+        markdown, tables = paper_sections.append(markdown, tables, group, home, resamples, folder)
         written += _write_text(folder / "report.md", markdown)
         for name, table in tables.items():
             written += _write_text(folder / f"{name}.csv", table.to_csv(index=False))
@@ -123,7 +125,7 @@ def render(
     first = records[0]
     classes = list(first.data["classes"])
     family, synthetic = first.data["family"], first.data["synthetic"]
-    variants = variants_of(records)
+    variants = variants_of([r for r in records if not is_study_run(r)])  # studies have their own sections
     tables = {
         "metrics_table": numeric_table(variants, classes),
         "ablation_table": comparison_table(variants, len(classes), resamples, ablations=True),

@@ -1,6 +1,6 @@
-"""Building blocks shared by SUMMER, its teacher and the baselines, so rivals differ only in fusion.
-
-Design choices of ../shared/design/summer.md ("Input encoders", "Context + SDMoE") live here once.
+"""Neutral building blocks shared by SUMMER, its teacher and the baselines, so rivals differ only in
+fusion. Nothing here belongs to one model: editing a model never edits another through this module.
+The input encoder follows docs/model.md ("Input"); the rest is generic transformer machinery.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class UtteranceEncoder(nn.Module):
 
 class FeedForward(nn.Module):
     """The dense position-wise FFN (d -> d_ff -> d) over packed utterances [N, d]. Returns (output,
-    auxiliary loss) like the MoE it stands in for, so the two are interchangeable inside `ContextLayer`."""
+    auxiliary loss), so any mixture with a balance term can take its place inside `ContextLayer`."""
 
     def __init__(self, width: int, hidden: int, dropout: float) -> None:
         super().__init__()
@@ -76,7 +76,7 @@ class ContextLayer(nn.Module):
 
     `ffn` None makes an attention-only block (attention, residual, norm).
 
-    Every position-wise step (projections, FFN or MoE, norms) runs on the real utterances only, packed
+    Every position-wise step (projections, FFN, norms) runs on the real utterances only, packed
     to [N, d]: a third of an IEMOCAP batch is padding. Only the attention scores need the [B, T] layout.
     Padded positions of the output are zero."""
 

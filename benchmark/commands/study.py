@@ -1,0 +1,54 @@
+"""`python -m benchmark study modality|sdmoe|tsne`: the paper's studies, trained as needed, then the
+reports (each study adds a section to its dataset's report).
+
+- modality: the teacher model on t, a, v, t+a, t+v, t+a+v (the paper's table 3);
+- sdmoe: each unimodal teacher with its SDMoE against plain self-attention, over seeds (figure 4);
+- tsne: input features against full SUMMER's fused features on the test split (figure 6).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from benchmark.commands._options import add_training_options
+from benchmark.config import PROFILES
+from benchmark.home import resolve_home
+from benchmark.progress import run_keys
+from benchmark.records import FULL_MODEL
+from benchmark.report import write_reports
+from benchmark.runner import DEFAULT_DATASETS, plan
+
+STUDY_NAMES = ("modality", "sdmoe", "tsne")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("study", choices=STUDY_NAMES, help="which study (see the command's description)")
+    add_training_options(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    from summer.distillation import TEACHER
+    from summer.studies import STUDY_VARIANTS
+
+    home = resolve_home(args.home)
+    console = Console()
+    datasets = args.dataset or DEFAULT_DATASETS
+    if args.study == "tsne":
+        from benchmark.tsne import tsne_study
+
+        seed = (args.seeds or PROFILES.get(args.profile).seeds)[0]
+        keys = plan(["summer"], datasets, args.profile, [seed], [FULL_MODEL])
+        for key in keys:
+            console.print(f"t-SNE of {key.variant} on {key.dataset} seed {key.seed}: {tsne_study(key, home)}")
+    else:
+        keys = plan([TEACHER], datasets, args.profile, args.seeds, list(STUDY_VARIANTS[args.study]))
+        for record in run_keys(keys, home, force=args.force):
+            console.print(
+                f"{record.key.variant:>30} {record.key.dataset:>18} seed {record.key.seed}: "
+                f"test weighted-F1 {record.test.weighted_f1:.4f}"
+            )
+    for path in write_reports(home, datasets=datasets, profiles=[args.profile]):
+        console.print(f"wrote {path}")
+    return 0

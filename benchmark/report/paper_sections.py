@@ -1,0 +1,121 @@
+"""The report sections laid out like the paper: its ablation table (table 4), its studies (table 3,
+figures 4 and 6) and the rivals' published numbers. Appended to each dataset's report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.home import Home
+from benchmark.records import RunRecord
+from benchmark.report.ablation_table import paper_ablation_table
+from benchmark.report.published import published_table, read_published_numbers, relayed_lines, source_lines
+from benchmark.report.studies import (
+    is_study_run,
+    modality_lines,
+    modality_table,
+    sdmoe_figure,
+    sdmoe_table,
+    tsne_figure,
+)
+from benchmark.report.tables import variants_of
+from benchmark.tsne import read_tsne
+
+
+def append(
+    markdown: str,
+    tables: dict[str, pd.DataFrame],
+    records: list[RunRecord],
+    home: Home,
+    resamples: int,
+    folder: Path,
+) -> tuple[str, dict[str, pd.DataFrame]]:
+    from benchmark.report import _markdown_table  # the one Markdown table writer
+
+    first = records[0]
+    dataset, profile = first.key.dataset, first.key.profile
+    classes, family = list(first.data["classes"]), first.data["family"]
+    variants = variants_of([r for r in records if not is_study_run(r)])
+    title = f"{dataset} ({profile})"
+    lines: list[str] = []
+
+    def section(heading: str, name: str, table: pd.DataFrame, text: list[str], empty: str) -> None:
+        lines.extend([f"## {heading}", ""])
+        if table.empty:
+            lines.extend([empty, ""])
+            return
+        tables[name] = table
+        lines.extend([*text, "", *_markdown_table(table), ""])
+
+    section(
+        "Ablation table, laid out like the paper's table 4 (%)",
+        "paper_ablation_table",
+        paper_ablation_table(variants, classes, resamples),
+        [
+            "Per-class test F1, accuracy and weighted-F1, mean ± std over seeds; `from` says whose ablation "
+            "table the row is in (the paper's, the suite's, or both). Δ: paired bootstrap over test dialogues "
+            f"against full SUMMER, pooled over seeds, {resamples} resamples, one-sided p (H1: SUMMER is better)."
+        ],
+        "No SUMMER runs: `python -m benchmark run --model summer` trains it and its ablations.",
+    )
+    section(
+        "Study: teacher modality (the paper's table 3)",
+        "teacher_modality",
+        modality_table(records),
+        [
+            "The teacher model (SDMoE context) trained on each modality set; test metrics, mean ± std over seeds.",
+            "",
+            *modality_lines(records),
+        ],
+        "Not run yet: `python -m benchmark study modality`.",
+    )
+    sdmoe = sdmoe_table(records)
+    section(
+        "Study: SDMoE against plain attention per modality (the paper's figure 4)",
+        "sdmoe_vs_attention",
+        sdmoe,
+        [
+            "Each unimodal teacher with its SDMoE context encoder, and with a self-attention layer in its place."
+        ],
+        "Not run yet: `python -m benchmark study sdmoe`.",
+    )
+    figure = sdmoe_figure(records, f"SDMoE vs plain attention, {title}", folder / "sdmoe_vs_attention.png")
+    if figure is not None:
+        lines.extend([f"![{figure.stem}]({figure.name})", ""])
+    lines.extend(["## Study: t-SNE of input and fused features (the paper's figure 6)", ""])
+    study = read_tsne(home, dataset, profile)
+    if study is None:
+        lines.extend(["Not run yet: `python -m benchmark study tsne`.", ""])
+    else:
+        path = tsne_figure(
+            study, f"Test utterances by emotion, {title} (seed {study['key']['seed']})", folder / "tsne.png"
+        )
+        lines.extend(
+            [
+                "Test utterances embedded by scikit-learn's TSNE: left the concatenated input features, right "
+                "full SUMMER's fused representation (same key and seed as its run), coloured by emotion.",
+                "",
+                f"![{path.stem}]({path.name})",
+                "",
+            ]
+        )
+    published = read_published_numbers()
+    section(
+        "Published numbers of the rivals",
+        "published_numbers",
+        published_table(published, family, variants),
+        [
+            "Each cell names its source in brackets (list below); `our wF1` is this report's mean ± std for "
+            "the rivals the suite trains"
+            + (
+                " — on synthetic data, so not comparable with a published number."
+                if first.data["synthetic"]
+                else "."
+            )
+            + " SUMMER's absolute numbers are not published in any copy available to us: '—'.",
+        ],
+        "",
+    )
+    lines.extend([*relayed_lines(published, family), "", "Sources:", "", *source_lines(published), ""])
+    return markdown + "\n" + "\n".join(lines), tables

@@ -1,0 +1,72 @@
+"""The rivals' published numbers beside ours, each cell naming its source, and SUMMER's relayed deltas
+marked second-hand. SUMMER's own absolute cells stay "—": no copy available to us publishes them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from benchmark.home import REFERENCE_DIR
+from benchmark.report.tables import Variant, mean_std
+
+PUBLISHED_NUMBERS = REFERENCE_DIR / "published_numbers.json"
+MISSING = "—"
+
+
+@dataclass(frozen=True)
+class PublishedNumbers:
+    raw: dict
+
+    def source(self, key: str) -> str:
+        return self.raw["sources"][key]
+
+
+def read_published_numbers() -> PublishedNumbers:
+    return PublishedNumbers(json.loads(PUBLISHED_NUMBERS.read_text()))
+
+
+def _cell(value: float | None, source: str) -> str:
+    return MISSING if value is None else f"{value:.2f} [{source}]"
+
+
+def published_table(published: PublishedNumbers, family: str, variants: list[Variant]) -> pd.DataFrame:
+    """One row per published rival (and re-run), then SUMMER's row of dashes; `ours` is this report's
+    mean ± std for the rivals the suite also trains."""
+    classes = published.raw["classes"][family]
+    ours = {v.name: v for v in variants}
+    rows = []
+    for kind, entries in (
+        ("published", published.raw["rivals"][family]),
+        ("re-run", published.raw["reruns"][family]),
+    ):
+        for entry in entries:
+            source = entry["source"]
+            per_class = entry.get("per_class") or [None] * len(classes)
+            row = {"model": entry["model"], "kind": kind}
+            row |= {c: _cell(v, source) for c, v in zip(classes, per_class, strict=True)}
+            row["Acc"] = _cell(entry.get("accuracy"), source)
+            row["wF1"] = _cell(entry["weighted_f1"], source)
+            mine = ours.get(entry["ours"] or "")
+            row["our wF1 (this report)"] = mean_std(mine.values("weighted_f1")) if mine else MISSING
+            rows.append(row)
+    summer = {"model": "SUMMER", "kind": "published"} | {c: MISSING for c in classes}
+    summer |= {"Acc": MISSING, "wF1": MISSING}
+    summer["our wF1 (this report)"] = (
+        mean_std(ours["summer"].values("weighted_f1")) if "summer" in ours else MISSING
+    )
+    return pd.DataFrame([*rows, summer])
+
+
+def relayed_lines(published: PublishedNumbers, family: str) -> list[str]:
+    relayed = published.raw["summer_relayed"]
+    source = published.source(relayed["source"])
+    lines = [f"SUMMER's relayed deltas, **second-hand** ({source}):", ""]
+    lines += [f"- {d['what']}: {d['delta']:+.2f} points" for d in relayed[family]]
+    lines += [f"- {d['what']}: {d['delta_range'][0]}–{d['delta_range'][1]} points" for d in relayed["both"]]
+    return lines
+
+
+def source_lines(published: PublishedNumbers) -> list[str]:
+    return [f"- [{key}] {text}" for key, text in published.raw["sources"].items()]

@@ -1,0 +1,129 @@
+"""Report sections of the paper's studies, from stored runs of the teacher model and the stored t-SNE:
+teacher modality (table 3), SDMoE against plain attention per modality (figure 4), t-SNE (figure 6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark.records import FULL_MODEL, STUDY_PREFIX, RunRecord
+from benchmark.report.plots import _save, plt
+from benchmark.report.stats import mean_and_std
+from benchmark.report.tables import mean_std
+
+TEACHER = "text-teacher"
+MODALITY_ORDER = ("text", "audio", "visual", "text+audio", "text+visual", "text+audio+visual")
+SHORT = {"text": "t", "audio": "a", "visual": "v"}
+
+
+def is_study_run(record: RunRecord) -> bool:
+    return record.key.ablation.startswith(STUDY_PREFIX)
+
+
+def _teacher_runs(records: list[RunRecord]) -> dict[tuple[str, bool], list[RunRecord]]:
+    """(modalities, SDMoE context?) -> runs, for every run of the teacher model (the plain one included)."""
+    groups: dict[tuple[str, bool], list[RunRecord]] = {}
+    for record in records:
+        if record.key.model == TEACHER and (record.key.ablation == FULL_MODEL or is_study_run(record)):
+            config = record.config["model_config"]
+            groups.setdefault((config["modalities"], bool(config["use_sdmoe"])), []).append(record)
+    return groups
+
+
+def _short(modalities: str) -> str:
+    return "+".join(SHORT.get(m, m) for m in modalities.split("+"))
+
+
+def _weighted_f1(runs: list[RunRecord]) -> list[float]:
+    return [100 * r.test.weighted_f1 for r in sorted(runs, key=lambda r: r.key.seed)]
+
+
+def modality_table(records: list[RunRecord]) -> pd.DataFrame:
+    groups = _teacher_runs(records)
+    rows = []
+    for modalities in MODALITY_ORDER:
+        runs = groups.get((modalities, True))
+        if runs:
+            rows.append(
+                {
+                    "teacher on": _short(modalities),
+                    "seeds": len(runs),
+                    "Acc": mean_std([100 * r.test.accuracy for r in runs]),
+                    "wF1": mean_std(_weighted_f1(runs)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def modality_lines(records: list[RunRecord]) -> list[str]:
+    groups = _teacher_runs(records)
+    means = {
+        m: mean_and_std(_weighted_f1(groups[(m, True)]))[0] for m in MODALITY_ORDER if (m, True) in groups
+    }
+    if not {"text", "audio", "visual"} <= means.keys():
+        return []
+    ordering = sorted(("text", "audio", "visual"), key=lambda m: -means[m])
+    lines = [
+        f"Unimodal ordering found: {' > '.join(SHORT[m] for m in ordering)} "
+        f"(text − best non-verbal: {means['text'] - max(means['audio'], means['visual']):+.2f} points)."
+    ]
+    if "text+audio+visual" in means:
+        lines.append(f"t+a+v − t: {means['text+audio+visual'] - means['text']:+.2f} points.")
+    return lines
+
+
+def sdmoe_table(records: list[RunRecord]) -> pd.DataFrame:
+    groups = _teacher_runs(records)
+    rows = []
+    for modality in ("text", "audio", "visual"):
+        sdmoe, plain = groups.get((modality, True)), groups.get((modality, False))
+        if sdmoe and plain:
+            difference = mean_and_std(_weighted_f1(sdmoe))[0] - mean_and_std(_weighted_f1(plain))[0]
+            rows.append(
+                {
+                    "modality": SHORT[modality],
+                    "SDMoE wF1": mean_std(_weighted_f1(sdmoe)),
+                    "plain attention wF1": mean_std(_weighted_f1(plain)),
+                    "Δ (SDMoE − attention)": f"{difference:+.2f}",
+                    "seeds": f"{len(sdmoe)} / {len(plain)}",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def sdmoe_figure(records: list[RunRecord], title: str, path: Path) -> Path | None:
+    groups = _teacher_runs(records)
+    shown = [m for m in ("text", "audio", "visual") if (m, True) in groups and (m, False) in groups]
+    if not shown:
+        return None
+    figure, axes = plt.subplots(figsize=(6.5, 4.2))
+    x = np.arange(len(shown))
+    for offset, (sdmoe, label) in enumerate(((True, "SDMoE"), (False, "plain attention"))):
+        means, errors = zip(*(mean_and_std(_weighted_f1(groups[(m, sdmoe)])) for m in shown), strict=True)
+        axes.bar(x + 0.4 * offset, means, 0.4, yerr=errors, capsize=3, label=label)
+    axes.set_xticks(x + 0.2, [SHORT[m] for m in shown])
+    axes.set_xlabel("modality of the unimodal model")
+    axes.set_ylabel("test weighted-F1 (%), mean ± std over seeds")
+    axes.set_title(title)
+    axes.legend()
+    return _save(figure, path)
+
+
+def tsne_figure(study: dict, title: str, path: Path) -> Path:
+    labels = np.asarray(study["labels"])
+    figure, panels = plt.subplots(1, 2, figsize=(12, 5.5))
+    for axes, (key, name) in zip(
+        panels, (("input", "input features"), ("fused", "SUMMER fused features")), strict=True
+    ):
+        points = np.asarray(study[key])
+        for index, emotion in enumerate(study["classes"]):
+            chosen = labels == index
+            axes.scatter(points[chosen, 0], points[chosen, 1], s=4, label=emotion)
+        axes.set_title(name)
+        axes.set_xticks([])
+        axes.set_yticks([])
+    panels[1].legend(markerscale=3, loc="best", fontsize=8)
+    figure.suptitle(title)
+    return _save(figure, path)
