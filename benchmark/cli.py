@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     except BenchmarkError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # every cache and record is written whole or not at all: nothing to clean
+        print("interrupted: what was finished is kept, nothing was half-written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

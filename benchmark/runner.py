@@ -9,10 +9,10 @@ from collections.abc import Iterable, Sequence
 
 from benchmark import data
 from benchmark.catalog import ABLATIONS, DATASETS, MODELS
-from benchmark.config import PROFILES, config_hash
+from benchmark.config import PROFILES, TrainConfig, config_hash
 from benchmark.environment import environment
 from benchmark.home import Home
-from benchmark.modeling import count_parameters
+from benchmark.modeling import MERCModel, count_parameters
 from benchmark.records import FULL_MODEL, RunKey, RunRecord
 from benchmark.seeding import seed_everything
 from benchmark.store import RunStore
@@ -54,17 +54,28 @@ def plan(
 def run_key(
     key: RunKey, home: Home, *, force: bool = False, on_epoch: EpochCallback | None = None
 ) -> RunRecord:
-    """Train one run and store its record, unless a record exists (then return it) and `force` is off."""
+    """Train one run and store its record, unless a record of the same data and config exists (then
+    return it) and `force` is off. A record of other data under the same dataset name (a new import) or
+    of another config is stale: it is retrained and replaced."""
     store = RunStore(home)
     with store.lock(key):
+        prepared = _prepare(key, home)
         existing = None if force else store.read(key)
-        if existing is not None:
+        if existing is not None and _matches(existing, prepared):
             return existing
-        store.write(_train_key(key, home, on_epoch))
+        store.write(_train_key(key, home, prepared, on_epoch))
         return store.read(key)  # as stored: callers see the same types whether it was trained now or before
 
 
-def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRecord:
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    dataset: data.MercDataset
+    train: TrainConfig
+    model: MERCModel
+    config: dict
+
+
+def _prepare(key: RunKey, home: Home) -> _Prepared:
     profile = PROFILES.get(key.profile)
     spec = DATASETS.get(key.dataset)
     dataset = data.subsample(data.load(key.dataset, home), profile.max_dialogues)
@@ -72,14 +83,6 @@ def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRe
     overrides = {} if key.ablation == FULL_MODEL else dict(ABLATIONS.get(key.ablation).overrides)
     seed_everything(train.seed, train.threads)  # the model's initial weights depend on the seed alone
     model = MODELS.get(key.model).build(dataset.meta, profile.dims, overrides)
-    teacher_summary = None
-    request = model.teacher_request()
-    if request is not None:
-        teacher, teacher_summary = obtain_teacher(request, dataset, profile.dims, train, home)
-        model.attach_teacher(teacher)
-    started = time.perf_counter()
-    result = train_model(model, dataset, train, on_epoch)
-    train_seconds = time.perf_counter() - started
     config = {
         "model": key.model,
         "ablation": key.ablation,
@@ -89,6 +92,26 @@ def _train_key(key: RunKey, home: Home, on_epoch: EpochCallback | None) -> RunRe
         "profile": profile.name,
         "max_dialogues": profile.max_dialogues,
     }
+    return _Prepared(dataset, train, model, config)
+
+
+def _matches(record: RunRecord, prepared: _Prepared) -> bool:
+    return record.data.get(
+        "fingerprint"
+    ) == prepared.dataset.meta.fingerprint and record.config_hash == config_hash(prepared.config)
+
+
+def _train_key(key: RunKey, home: Home, prepared: _Prepared, on_epoch: EpochCallback | None) -> RunRecord:
+    dataset, train, model, config = prepared.dataset, prepared.train, prepared.model, prepared.config
+    profile = PROFILES.get(key.profile)
+    teacher_summary = None
+    request = model.teacher_request()
+    if request is not None:
+        teacher, teacher_summary = obtain_teacher(request, dataset, profile.dims, train, home)
+        model.attach_teacher(teacher)
+    started = time.perf_counter()
+    result = train_model(model, dataset, train, on_epoch)
+    train_seconds = time.perf_counter() - started
     return RunRecord(
         key=key,
         config=config,
