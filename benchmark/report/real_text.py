@@ -147,11 +147,12 @@ def render(table: pd.DataFrame, imports: dict[str, MercDataset], profile: str) -
         reference = rows[rows.kind.str.startswith("reference")].weighted_f1_mean.iloc[0]
         for row in rows[rows.kind.str.startswith("trained")].itertuples():
             margin = row.weighted_f1_mean - reference
-            verdict = (
-                "beats it by more than the seed spread"
-                if margin > row.weighted_f1_std
-                else "does not clear the seed spread"
-            )
+            if len(row.seeds.split()) < 2:
+                verdict = "one seed only: no spread measured yet"
+            elif margin > row.weighted_f1_std:
+                verdict = "beats it by more than the seed spread"
+            else:
+                verdict = "does not clear the seed spread"
             lines.append(
                 f"- {name}, {row.model}: {margin:+.2f} points (seed std {row.weighted_f1_std:.2f}): {verdict}"
             )
