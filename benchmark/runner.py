@@ -65,19 +65,32 @@ def run_key(
     on_epoch: EpochCallback | None = None,
     execution: Execution = CPU,
 ) -> RunRecord:
-    """Train one run and store its record, unless a record exists (then return it) and `force` is off."""
+    """Train one run and store its record, unless a record of the same data and config exists (then
+    return it) and `force` is off. A record of other data under the same dataset name (a new import) or
+    of another config is stale: it is retrained and replaced."""
     store = RunStore(home)
     with store.lock(key):
-        existing = None if force else reusable_record(key, home)
+        existing = None if force else reusable_record(key, home, execution.threads, execution.precision)
         if existing is not None:
             return existing
         store.save(*record_run(key, home, on_epoch, execution))
         return store.read(key)  # as stored: callers see the same types whether it was trained now or before
 
 
-def reusable_record(key: RunKey, home: Home) -> RunRecord | None:
-    """The stored record a sweep returns instead of training `key` again, if there is one."""
-    return RunStore(home).read(key)
+def reusable_record(
+    key: RunKey, home: Home, threads: int | None = None, precision: str = "fp32"
+) -> RunRecord | None:
+    """The stored record a sweep returns instead of training `key` again: one made from the data now
+    imported under its dataset name (same fingerprint) with the same config (same hash)."""
+    record = RunStore(home).read(key)
+    if record is None:
+        return None
+    inputs = run_inputs(key, home, threads)
+    with torch.device("meta"):  # the model's config, without its memory
+        model = MODELS.get(key.model).build(inputs.dataset.meta, inputs.profile.dims, inputs.overrides)
+    config = run_config(key, inputs.profile, inputs.train, model, precision)
+    fresh = record.data.get("fingerprint") == inputs.dataset.meta.fingerprint
+    return record if fresh and record.config_hash == config_hash(config) else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,24 +159,29 @@ def train_run(
     return TrainedRun(model, dataset, train, result, train_seconds, teacher_summary)
 
 
+def run_config(key: RunKey, profile: Profile, train: TrainConfig, model: MERCModel, precision: str) -> dict:
+    """A run's settings as its record stores them; their hash is the run's config identity."""
+    ablation = None if key.ablation == FULL_MODEL else ABLATIONS.get(key.ablation)
+    return {
+        "model": key.model,
+        "ablation": key.ablation,
+        "ablation_label": "full" if ablation is None else ablation.label,
+        "ablation_origin": None if ablation is None else ablation.origin,
+        "model_config": dataclasses.asdict(model.config),
+        "train": dataclasses.asdict(train),
+        "profile": profile.name,
+        "max_dialogues": profile.max_dialogues,
+        "precision": precision,
+    }
+
+
 def record_run(
     key: RunKey, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
 ) -> tuple[RunRecord, dict[str, torch.Tensor]]:
     """Train one run: its record and its validation-selected weights (on the CPU), unstored."""
     run = train_run(key, home, on_epoch, execution)
-    profile, result, train = PROFILES.get(key.profile), run.result, run.train
-    ablation = None if key.ablation == FULL_MODEL else ABLATIONS.get(key.ablation)
-    config = {
-        "model": key.model,
-        "ablation": key.ablation,
-        "ablation_label": "full" if ablation is None else ablation.label,
-        "ablation_origin": None if ablation is None else ablation.origin,
-        "model_config": dataclasses.asdict(run.model.config),
-        "train": dataclasses.asdict(train),
-        "profile": profile.name,
-        "max_dialogues": profile.max_dialogues,
-        "precision": execution.precision,
-    }
+    result, train = run.result, run.train
+    config = run_config(key, PROFILES.get(key.profile), train, run.model, execution.precision)
     record = RunRecord(
         key=key,
         config=config,

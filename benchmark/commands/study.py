@@ -10,15 +10,9 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-
 from benchmark.commands._options import add_training_options
-from benchmark.config import PROFILES
+from benchmark.executors import Placement, run_sweep
 from benchmark.home import resolve_home
-from benchmark.progress import run_keys
-from benchmark.records import FULL_MODEL
-from benchmark.report import write_reports
-from benchmark.runner import DEFAULT_DATASETS, plan
 
 STUDY_NAMES = ("modality", "sdmoe", "tsne")
 
@@ -29,11 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from benchmark.config import PROFILES
+    from benchmark.progress import make_console
+    from benchmark.records import FULL_MODEL
+    from benchmark.report import write_reports
+    from benchmark.runner import DEFAULT_DATASETS, plan
     from summer.distillation import TEACHER
     from summer.studies import STUDY_VARIANTS
 
     home = resolve_home(args.home)
-    console = Console()
+    console = make_console()
     datasets = args.dataset or DEFAULT_DATASETS
     if args.study == "tsne":
         from benchmark.tsne import tsne_study
@@ -44,10 +43,11 @@ def main(args: argparse.Namespace) -> int:
             console.print(f"t-SNE of {key.variant} on {key.dataset} seed {key.seed}: {tsne_study(key, home)}")
     else:
         keys = plan([TEACHER], datasets, args.profile, args.seeds, list(STUDY_VARIANTS[args.study]))
-        for record in run_keys(keys, home, force=args.force):
+        for record in run_sweep(keys, home, Placement.from_args(args), force=args.force):
             console.print(
                 f"{record.key.variant:>30} {record.key.dataset:>18} seed {record.key.seed}: "
-                f"test weighted-F1 {record.test.weighted_f1:.4f}"
+                f"test weighted-F1 {100 * record.test.weighted_f1:.2f}%",
+                highlight=False,
             )
     for path in write_reports(home, datasets=datasets, profiles=[args.profile]):
         console.print(f"wrote {path}")

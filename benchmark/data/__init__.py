@@ -12,9 +12,11 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from benchmark.data import cache, hub, synthetic
+from benchmark.data import cache, features, hub, synthetic
+from benchmark.data.features import TextEncoder
 from benchmark.data.pickles import load_pickle_source
 from benchmark.data.schema import SPLITS, MercDataset
+from benchmark.data.utterances import TableOptions
 from benchmark.errors import BenchmarkError
 from benchmark.home import Home
 from benchmark.registry import Registry
@@ -55,7 +57,18 @@ for _family in ("iemocap", "meld"):
     )
 
 
-def load(name: str, home: Home, source: str | None = None) -> MercDataset:
+@dataclass(frozen=True)
+class ImportOptions:
+    """How a real source becomes training data: the text encoder for sources that have sentences and no
+    text features (None keeps the transcripts only) and how per-utterance tables are read."""
+
+    text_encoder: TextEncoder | None = TextEncoder()
+    table: TableOptions = TableOptions()
+
+
+def load(
+    name: str, home: Home, source: str | None = None, options: ImportOptions | None = None
+) -> MercDataset:
     """The dataset `name`: generated (or cached) if synthetic; imported from `source` and remembered as the
     current import; or, without a source, the remembered import."""
     spec = DATASETS.get(name)
@@ -74,29 +87,48 @@ def load(name: str, home: Home, source: str | None = None) -> MercDataset:
                 f"`python -m benchmark data --dataset {name} --source PATH_OR_HUB_ID`"
             )
         return MercDataset.load(cache.folder(home, fingerprint))
-    dataset = import_source(source, name, spec.family)
-    imported = cache.cached(home, dataset.meta.fingerprint, lambda: dataset)
-    cache.remember_import(home, name, dataset.meta.fingerprint)
+    options = options or ImportOptions()
+    raw = import_source(source, name, spec.family, home, options.table)
+    encoder = options.text_encoder if _needs_text_features(raw) else None
+    fingerprint = features.derived_fingerprint(
+        raw.meta.fingerprint,
+        cache.LOADER_VERSION,
+        encoder.identity() if encoder else None,
+        features.STANDARDIZED,
+    )
+    imported = cache.cached(home, fingerprint, lambda: features.finish(raw, encoder, fingerprint))
+    if imported.meta.source != raw.meta.source:  # the same content from a new place: say where it is now
+        imported = cache.restate_source(home, fingerprint, raw.meta.source)
+    cache.remember_import(home, name, fingerprint)
     return imported
 
 
-def import_source(source: str, name: str, family: str) -> MercDataset:
-    """Dispatch on what `source` is: a .pkl file, a saved datasets folder, a folder of split files, a hub id."""
+def _needs_text_features(raw: MercDataset) -> bool:
+    return "text" not in raw.meta.feature_dims and "sentences" in raw.splits["train"].column_names
+
+
+def import_source(
+    source: str, name: str, family: str, home: Home, table: TableOptions | None = None
+) -> MercDataset:
+    """Dispatch on what `source` is: a .pkl file, a table file, a saved datasets folder, a folder of split
+    files (the MELD CSV release among them), a hub id with its revision."""
     path = Path(source).expanduser()
-    if path.suffix in hub.DATA_FILE_SUFFIXES and path.is_file():
-        raise BenchmarkError(
-            f"{source}: one data file cannot hold three splits: pass the folder holding "
-            "train/validation/test files as --source"
-        )
+    reader = hub.Reader(cache_dir=home.dataset_cache / "hf-datasets", table=table or TableOptions())
+    if path.is_file() and path.suffix in hub.DATA_FILE_SUFFIXES:
+        return hub.load_table_file(path, name, family, reader)
     if path.suffix == ".pkl" or path.is_file():
         return load_pickle_source(path, name, family)
     if path.is_dir():
-        if (path / "dataset_dict.json").exists():
-            return hub.load_saved_folder(path, name, family)
-        return hub.load_data_files(path, name, family)
-    if source.startswith((".", "/", "~")) or source.count("/") > 1:
-        raise BenchmarkError(f"{source}: no such file or folder: check the path passed as --source")
-    return hub.load_hub(source, name, family)
+        if (path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists():
+            return hub.load_saved_folder(path, name, family, reader)
+        return hub.load_data_files(path, name, family, reader)
+    repo_id, at, _ = source.partition("@")
+    if not at or source.startswith((".", "/", "~")) or repo_id.count("/") != 1:
+        raise BenchmarkError(
+            f"{source}: no such file or folder (relative paths start from {Path.cwd()}), and not a hub id: "
+            "check the path, or give a hub dataset as OWNER/NAME@REVISION"
+        )
+    return hub.load_hub(source, name, family, reader)
 
 
 def subsample(dataset: MercDataset, max_dialogues: dict[str, int]) -> MercDataset:
@@ -132,7 +164,7 @@ def summarize(dataset: MercDataset) -> dict:
         "name": meta.name,
         "source": meta.source,
         "source_kind": meta.source_kind,
-        "lineage": meta.source_kind.partition("feature-pickle:")[2] or None,
+        "lineage": dict(meta.lineage),
         "synthetic": meta.synthetic,
         "fingerprint": meta.fingerprint,
         "feature_dims": meta.feature_dims,

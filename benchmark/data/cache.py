@@ -17,7 +17,7 @@ from benchmark.home import Home
 CURRENT_IMPORTS = "current.json"  # real dataset name -> fingerprint of its last import
 # Part of every cache folder's name: bump it when a loader makes different rows or meta from the same
 # input, so that imports cached by older code are made again instead of served stale.
-LOADER_VERSION = 2
+LOADER_VERSION = 3
 
 
 def folder(home: Home, fingerprint: str) -> Path:
@@ -59,3 +59,11 @@ def remember_import(home: Home, name: str, fingerprint: str) -> None:
 def _current_imports(home: Home) -> dict[str, str]:
     path = home.dataset_cache / CURRENT_IMPORTS
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def restate_source(home: Home, fingerprint: str, source: str) -> MercDataset:
+    """Record that the cached import `fingerprint` now comes from `source` (its content is the same)."""
+    target = folder(home, fingerprint)
+    meta = json.loads((target / "meta.json").read_text()) | {"source": source}
+    atomic_write_json(target / "meta.json", meta, indent=2)
+    return MercDataset.load(target)

@@ -1,33 +1,62 @@
-"""Canonical datasets from the Hugging Face hub (pinned revision) or a local `datasets` folder/files.
+"""Datasets read through `datasets`: the Hugging Face hub (pinned revision), a `save_to_disk` folder,
+a folder of split files, one table file with a split column, or the official MELD CSV release.
 
-Either way the data must already be in the canonical columns (benchmark/data/schema.py); the class list
-comes from the dataset family and the feature dims from the data.
+What was read is either already canonical (per-dialogue rows, benchmark/data/schema.py) or a
+per-utterance table (benchmark/data/utterances.py); the class list comes from the dataset family and
+the feature dims from the data. Every `datasets` failure becomes one line naming the file and the fix.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import datasets
+import numpy as np
 
 from benchmark.data.schema import CLASS_NAMES, MODALITIES, SPLITS, DatasetMeta, MercDataset
+from benchmark.data.utterances import (
+    MELD_COLUMNS,
+    TableOptions,
+    from_table,
+    is_utterance_table,
+    meld_csv_files,
+)
 from benchmark.data.validate import build_splits, speaker_count
 from benchmark.errors import BenchmarkError
 
-DATA_FILE_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json"}
+DATA_FILE_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv"}
 
 
-def load_saved_folder(folder: Path, name: str, family: str) -> MercDataset:
-    """A folder written by `DatasetDict.save_to_disk` (it holds dataset_dict.json)."""
-    splits = datasets.load_from_disk(str(folder))
+@dataclass(frozen=True)
+class Reader:
+    """What every `datasets` reader here needs: where its cache goes (under the suite's home, never the
+    user's global cache) and how to read per-utterance tables."""
+
+    cache_dir: Path
+    table: TableOptions
+
+
+def load_saved_folder(folder: Path, name: str, family: str, reader: Reader) -> MercDataset:
+    """A folder written by `save_to_disk` (a DatasetDict with dataset_dict.json, or one Dataset)."""
+    splits = _read(folder, "a save_to_disk folder", lambda: datasets.load_from_disk(str(folder)))
+    if isinstance(splits, datasets.Dataset):
+        splits = datasets.DatasetDict({"train": splits})
     fingerprint = _hash_files(sorted(p for p in folder.rglob("*") if p.is_file()))
-    return _canonical(splits, str(folder), "datasets-folder", name, family, fingerprint)
+    return _convert(splits, str(folder), "datasets-folder", name, family, fingerprint, reader)
 
 
-def load_data_files(folder: Path, name: str, family: str) -> MercDataset:
-    """A folder of split files in the canonical columns, named as the hub names them: `train.parquet`,
-    `train-00000-of-00002.parquet`, ... (parquet or json lines), directly in `folder` or in `folder/data`."""
+def load_data_files(folder: Path, name: str, family: str, reader: Reader) -> MercDataset:
+    """A folder of split files, named as the hub names them: `train.parquet`, `train-00000-of-00002.parquet`,
+    ... (parquet, json lines or csv), directly in `folder` or in `folder/data`; or the official MELD
+    release (train_sent_emo.csv, dev_sent_emo.csv, test_sent_emo.csv)."""
+    meld = meld_csv_files(folder)
+    if meld is not None:
+        splits = _load_files(folder, "csv", meld, reader)
+        options = replace(reader.table, columns=MELD_COLUMNS)
+        fingerprint = _hash_files([Path(p) for p in meld.values()])
+        return from_table(splits, str(folder), "meld-csv", name, family, fingerprint, options)
     files = {split: _split_files(folder, split) for split in SPLITS}
     suffixes = {p.suffix for paths in files.values() for p in paths}
     builders = {DATA_FILE_SUFFIXES[s] for s in suffixes}
@@ -35,14 +64,31 @@ def load_data_files(folder: Path, name: str, family: str) -> MercDataset:
         raise BenchmarkError(
             f"{folder}: split files mix formats ({', '.join(sorted(suffixes))}): keep one format, parquet or json"
         )
-    splits = datasets.load_dataset(
-        builders.pop(), data_files={s: [str(p) for p in paths] for s, paths in files.items()}
+    splits = _load_files(
+        folder, builders.pop(), {s: [str(p) for p in paths] for s, paths in files.items()}, reader
     )
     every_file = [p for paths in files.values() for p in paths]
-    return _canonical(splits, str(folder), "datasets-folder", name, family, _hash_files(every_file))
+    return _convert(splits, str(folder), "datasets-folder", name, family, _hash_files(every_file), reader)
 
 
-def load_hub(reference: str, name: str, family: str) -> MercDataset:
+def load_table_file(path: Path, name: str, family: str, reader: Reader) -> MercDataset:
+    """One per-utterance table (csv, parquet, json lines) whose split column says each row's split, or an
+    IEMOCAP copy in the AbstractTTS layout (sessions decide the splits)."""
+    if path.name.endswith("_sent_emo.csv"):
+        raise BenchmarkError(
+            f"{path}: one file of the MELD release: pass the folder holding train_sent_emo.csv, "
+            "dev_sent_emo.csv and test_sent_emo.csv as --source"
+        )
+    splits = _load_files(path, DATA_FILE_SUFFIXES[path.suffix], {"train": str(path)}, reader)
+    if not is_utterance_table(splits["train"].column_names, reader.table):
+        raise BenchmarkError(
+            f"{path}: one file of per-dialogue rows cannot hold three splits: pass the folder holding "
+            "train/validation/test files, or a per-utterance table with a split column"
+        )
+    return from_table(splits, str(path), "utterance-table", name, family, _hash_files([path]), reader.table)
+
+
+def load_hub(reference: str, name: str, family: str, reader: Reader) -> MercDataset:
     """`owner/name@revision`: the revision pins what was trained on, so it is required."""
     repo_id, _, revision = reference.partition("@")
     if not revision:
@@ -50,7 +96,7 @@ def load_hub(reference: str, name: str, family: str) -> MercDataset:
             f"hub source {reference!r} has no revision: pin one as {repo_id}@<commit-or-tag> so runs are traceable"
         )
     try:
-        splits = datasets.load_dataset(repo_id, revision=revision)
+        splits = datasets.load_dataset(repo_id, revision=revision, cache_dir=str(reader.cache_dir))
     except Exception as err:  # offline, unknown repo or revision: one line, and how to use local files
         raise BenchmarkError(
             f"could not load {repo_id}@{revision} from the Hugging Face hub ({type(err).__name__}); offline? "
@@ -61,7 +107,36 @@ def load_hub(reference: str, name: str, family: str) -> MercDataset:
         {Path(f["filename"]) for split in splits.values() for f in split.cache_files}, key=str
     )
     fingerprint = _hash_files(downloaded) if downloaded else hashlib.sha256(reference.encode()).hexdigest()
-    return _canonical(splits, reference, "hub", name, family, fingerprint)
+    return _convert(splits, reference, "hub", name, family, fingerprint, reader)
+
+
+def _convert(splits, source: str, kind: str, name: str, family: str, fingerprint: str, reader: Reader):
+    columns = next(iter(splits.values())).column_names if isinstance(splits, datasets.DatasetDict) else []
+    if is_utterance_table(columns, reader.table):
+        return from_table(splits, source, "utterance-table", name, family, fingerprint, reader.table)
+    return _canonical(splits, source, kind, name, family, fingerprint)
+
+
+def _load_files(where: Path, builder: str, data_files: dict, reader: Reader) -> datasets.DatasetDict:
+    return _read(
+        where,
+        f"{builder} files",
+        lambda: datasets.load_dataset(builder, data_files=data_files, cache_dir=str(reader.cache_dir)),
+    )
+
+
+def _read(where: Path, what: str, read):
+    """`read()`, with any `datasets`/Arrow failure as one line naming the file, what it should be and the fix."""
+    try:
+        return read()
+    except BenchmarkError:
+        raise
+    except Exception as err:
+        detail = " ".join(str(err).split())[:200] or type(err).__name__
+        raise BenchmarkError(
+            f"{where}: could not be read as {what} ({type(err).__name__}: {detail}): check every file is complete "
+            "and every split has the same columns, or write the files again"
+        ) from None
 
 
 def _canonical(splits, source: str, kind: str, name: str, family: str, fingerprint: str) -> MercDataset:
@@ -77,6 +152,21 @@ def _canonical(splits, source: str, kind: str, name: str, family: str, fingerpri
                     f"{source}: the {split} split has no {required!r} column: see benchmark/data/schema.py "
                     "for the canonical columns"
                 )
+    for split, rows in columns.items():
+        names = next(
+            (
+                s
+                for s in rows["speakers"]
+                if s is not None and len(s) and not np.issubdtype(np.asarray(s).dtype, np.integer)
+            ),
+            None,
+        )
+        if names is not None:
+            raise BenchmarkError(
+                f"{source}: the {split} split has speakers {list(names[:2])}, not integer ids: the canonical "
+                "schema numbers speakers 0, 1, ... within the dataset; number them, or import a per-utterance "
+                "table (one row per utterance, speaker names allowed)"
+            )
     modalities = [m for m in MODALITIES if m in columns["train"]]
     texts = ["sentences"] if "sentences" in columns["train"] and not modalities else []
     merged = {key: {} for key in ("speakers", "labels", *modalities, *texts)}

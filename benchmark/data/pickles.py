@@ -3,8 +3,9 @@
 Feature pickles: the MMGCN/MM-DFN lineage (GloVe/TextCNN text 100 for IEMOCAP, 600 for MELD) and the
 COSMIC/SDT RoBERTa lineage (text 1024); transcript pickles: COSMIC's feature-extraction inputs (raw
 sentences, no features). Each layout is the exact tuple a public `dataloader.py` unpacks; a file is
-matched by its number of items and which of them are id lists, and its lineage is read from the text
-feature dim it holds. What was found is recorded in `DatasetMeta.source_kind` and its notes.
+matched by its number of items and which of them are id lists, and the layout states the features'
+lineage (never their dimension: any dimension imports). What was found is recorded in
+`DatasetMeta.source_kind`, `lineage` and notes.
 """
 
 from __future__ import annotations
@@ -26,9 +27,7 @@ from benchmark.errors import BenchmarkError
 VALIDATION_FRACTION = 0.1
 VALIDATION_CARVE_SEED = 0
 
-# text feature dim -> lineage
-TEXT_DIM_LINEAGE = {100: "mmgcn", 600: "mmgcn", 1024: "roberta"}
-
+IEMOCAP_SPEAKERS = frozenset({"M", "F"})
 ID_LIST_FIELDS = frozenset({"train", "test", "validation"})
 IGNORED = "_"  # an item the public loader also discards (utterance ids, sentiment, other RoBERTa layers)
 TRAILING = "trailing"  # MELD's last item: taken as the official dev split when it is an id list
@@ -40,6 +39,11 @@ class PickleLayout:
     family: str
     origin: str  # the file name it ships under and the loader that reads it, for messages and notes
     fields: tuple[str, ...]  # one per tuple item, in order
+    lineage: str = ""  # where the features of this layout come from, as its publishers state
+
+    @property
+    def lineage_name(self) -> str:
+        return self.name.rpartition("-")[0]
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -52,36 +56,42 @@ LAYOUTS: tuple[PickleLayout, ...] = (
         "iemocap",
         "IEMOCAP_features.pkl (MMGCN / MM-DFN dataloader.py)",
         ("_", "speakers", "labels", "text", "audio", "visual", "_", "train", "test"),
+        "MMGCN release: text GloVe/TextCNN, audio openSMILE, visual DenseNet",
     ),
     PickleLayout(
         "mmgcn-meld",
         "meld",
         "MELD_features_raw1.pkl (MMGCN / MM-DFN dataloader.py)",
         ("_", "speakers", "labels", "text", "audio", "visual", "_", "train", "test", TRAILING),
+        "MMGCN release: text GloVe/TextCNN, audio openSMILE, visual DenseNet",
     ),
     PickleLayout(
         "sdt-iemocap",
         "iemocap",
         "iemocap_multimodal_features.pkl (SDT dataloader.py; text = RoBERTa layer 1)",
         ("_", "speakers", "labels", "text", "_", "_", "_", "audio", "visual", "_", "train", "test"),
+        "SDT release: text RoBERTa-large layer 1 (COSMIC), audio openSMILE, visual DenseNet",
     ),
     PickleLayout(
         "sdt-meld",
         "meld",
         "meld_multimodal_features.pkl (SDT dataloader.py; text = RoBERTa layer 1)",
         ("_", "speakers", "labels", "text", "_", "_", "_", "audio", "visual", "_", "train", "test", TRAILING),
+        "SDT release: text RoBERTa-large layer 1 (COSMIC), audio openSMILE, visual DenseNet",
     ),
     PickleLayout(
         "cosmic-roberta-iemocap",
         "iemocap",
         "iemocap_features_roberta.pkl (COSMIC; text only, RoBERTa layer 1)",
         ("speakers", "labels", "text", "_", "_", "_", "_", "train", "test", "validation"),
+        "COSMIC release: text RoBERTa-large layer 1",
     ),
     PickleLayout(
         "cosmic-roberta-meld",
         "meld",
         "meld_features_roberta.pkl (COSMIC; text only, RoBERTa layer 1)",
         ("speakers", "labels", "_", "text", "_", "_", "_", "_", "train", "test", "validation"),
+        "COSMIC release: text RoBERTa-large layer 1",
     ),
     PickleLayout(
         "cosmic-transcripts-iemocap",
@@ -132,25 +142,22 @@ def load_pickle_source(path: Path, name: str, family: str) -> MercDataset:
     kind = "transcripts"
     if features:
         dims = {m: _first_dim(features[m]) for m in layout.modalities}
-        lineage = TEXT_DIM_LINEAGE.get(dims["text"])
-        if lineage is None:
-            raise BenchmarkError(
-                f"{path}: unknown feature lineage: text features of dim {dims['text']}; known: "
-                + ", ".join(f"{d} ({n})" for d, n in TEXT_DIM_LINEAGE.items())
-            )
-        kind = f"feature-pickle:{lineage}"
-        notes.append(f"lineage {lineage}: " + ", ".join(f"{m} {d}" for m, d in dims.items()))
+        kind = f"feature-pickle:{layout.lineage_name}"
+        notes.append(
+            f"lineage stated by the layout: {layout.lineage}; dims "
+            + ", ".join(f"{m} {d}" for m, d in dims.items())
+        )
     split_ids, split_note = _split_ids(items, set(_str_keys(items["labels"])))
     notes.append(split_note)
     absent = [m for m in MODALITIES if m not in layout.modalities]
     if not features:
-        notes.append("no feature modalities: text is kept as raw sentences (column 'sentences')")
+        notes.append("no feature modalities in the file: its sentences are kept (column 'sentences')")
     elif absent:
         notes.append(f"absent modalities (no column, not zero-filled): {', '.join(absent)}")
     splits, found_dims = build_splits(
         str(path),
         split_ids,
-        _speaker_ids(_str_keys(items["speakers"])),
+        _speaker_ids(path, family, _str_keys(items["speakers"])),
         _str_keys(items["labels"]),
         features,
         len(CLASS_NAMES[family]),
@@ -167,6 +174,7 @@ def load_pickle_source(path: Path, name: str, family: str) -> MercDataset:
         fingerprint=file_fingerprint(path),
         synthetic=False,
         notes=tuple(notes),
+        lineage={m: layout.lineage for m in found_dims},
     )
     return MercDataset(meta, splits)
 
@@ -237,18 +245,28 @@ def _first_dim(per_dialogue: Mapping[str, object]) -> int | None:
     return None
 
 
-def _speaker_ids(per_dialogue: dict) -> dict[str, list[int]]:
+def _speaker_ids(path: Path, family: str, per_dialogue: dict) -> dict[str, list[int]]:
     """Speakers as ints: letters ('M'/'F' in IEMOCAP) in sorted order, one-hot vectors (MELD) by argmax,
-    ints as they are."""
+    ints as they are. A missing speaker, or a letter outside IEMOCAP's two, is an error naming the dialogue."""
     letters = sorted({s for seq in per_dialogue.values() for s in seq if isinstance(s, str)})
     index = {letter: i for i, letter in enumerate(letters)}
+    allowed = IEMOCAP_SPEAKERS if family == "iemocap" else None
 
-    def speaker_id(speaker) -> int:
+    def speaker_id(dialogue: str, speaker) -> int:
+        if speaker is None:
+            raise BenchmarkError(
+                f"{path}: dialogue {dialogue!r} has an utterance with no speaker (None): fill it in"
+            )
         if isinstance(speaker, str):
+            if allowed is not None and speaker not in allowed:
+                raise BenchmarkError(
+                    f"{path}: dialogue {dialogue!r} has speaker {speaker!r}, outside IEMOCAP's "
+                    f"{', '.join(sorted(allowed))}: check the file is IEMOCAP"
+                )
             return index[speaker]
         return int(speaker) if np.ndim(speaker) == 0 else int(np.argmax(speaker))
 
-    return {d: [speaker_id(s) for s in seq] for d, seq in per_dialogue.items()}
+    return {d: [speaker_id(d, s) for s in seq] for d, seq in per_dialogue.items()}
 
 
 def _str_keys(mapping: Mapping) -> dict:

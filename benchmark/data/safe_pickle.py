@@ -60,4 +60,18 @@ def load_pickle(path: Path) -> object:
     except BenchmarkError:
         raise
     except Exception as err:  # a truncated or non-pickle file: name it, don't dump a traceback
-        raise BenchmarkError(f"{path}: not a readable pickle ({type(err).__name__}: {err})") from None
+        fix = (
+            "it is a text table: import a per-utterance table by its .csv/.jsonl name, or the MELD release by its folder"
+            if _is_text(data)
+            else "it is truncated or not a pickle: copy or export it again"
+        )
+        raise BenchmarkError(f"{path}: not a readable pickle ({type(err).__name__}): {fix}") from None
+
+
+def _is_text(data: bytes) -> bool:
+    head = data[:4096]
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return bool(head) and b"\x00" not in head and (b"," in head or b"\t" in head or b"{" in head)

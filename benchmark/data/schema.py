@@ -32,10 +32,16 @@ class DatasetMeta:
     feature_dims: dict[str, int]  # present modalities only, in MODALITIES order
     n_speakers: int
     source: str  # what the user pointed at: a path, "hub-id@revision" or "generator(seed=...)"
-    source_kind: str  # "synthetic", "hub", "datasets-folder", "feature-pickle:<lineage>", "transcripts"
-    fingerprint: str  # SHA-256 over the input files (or the generator's parameters)
+    source_kind: str  # "synthetic", "hub", "datasets-folder", "feature-pickle:<layout>", "transcripts", "meld-csv", "utterance-table"
+    # SHA-256 over the input files (or the generator's parameters), and, for imports, over the extractors
+    # and normalisation applied to them: other data under the same name has another fingerprint
+    fingerprint: str
     synthetic: bool
     notes: tuple[str, ...] = field(default_factory=tuple)  # e.g. which dialogues were carved for validation
+    # modality -> where its features come from, as the source or the extractor states it ("unknown" when
+    # neither does); never guessed from a dimension
+    lineage: dict[str, str] = field(default_factory=dict)
+    source_fingerprint: str | None = None  # SHA-256 over the input files alone
 
     @property
     def modalities(self) -> tuple[str, ...]:

@@ -72,6 +72,11 @@ def _check_disjoint(source: str, split_ids: Mapping[str, Sequence[str]]) -> None
         if not split_ids.get(split):
             raise BenchmarkError(f"{source}: the {split} split is empty: every split needs dialogues")
         for dialogue_id in split_ids[split]:
+            if seen.get(dialogue_id) == split:
+                raise BenchmarkError(
+                    f"{source}: dialogue {dialogue_id!r} appears twice in the {split} split: "
+                    "give each dialogue one id (one row in the canonical schema)"
+                )
             if dialogue_id in seen:
                 raise BenchmarkError(
                     f"{source}: dialogue {dialogue_id!r} is in both {seen[dialogue_id]} and {split}: "
@@ -118,10 +123,15 @@ def _feature_array(source: str, dialogue_id: str, modality: str, values: Mapping
         raise BenchmarkError(f"{source}: dialogue {dialogue_id!r} has labels but no {modality} features")
     try:
         array = np.asarray(values[dialogue_id], dtype=np.float32)
-    except ValueError:
+    except (ValueError, TypeError):
+        if len({np.size(vector) for vector in values[dialogue_id]}) > 1:
+            raise BenchmarkError(
+                f"{source}: dialogue {dialogue_id!r} has {modality} feature vectors of different dims across "
+                "utterances: every utterance needs the same dim"
+            ) from None
         raise BenchmarkError(
-            f"{source}: dialogue {dialogue_id!r} has {modality} feature vectors of different dims across "
-            "utterances: every utterance needs the same dim"
+            f"{source}: dialogue {dialogue_id!r} has non-numeric values in its {modality} features: "
+            "a feature column holds numbers only; check which column was exported there"
         ) from None
     if array.ndim != 2:
         raise BenchmarkError(

@@ -50,7 +50,11 @@ def run_on_ray(
             f"--device {placement.device}: with --executor ray, Ray assigns each task its GPU; use --device cuda"
         )
     resolve_execution("cpu", "fp32", False, placement.threads)  # the options themselves, checked here
-    stored = {} if force else {key: record for key in keys if (record := reusable_record(key, home))}
+    stored = {}
+    if not force:
+        stored = {
+            k: r for k in keys if (r := reusable_record(k, home, placement.threads, placement.precision))
+        }
     pending = [key for key in keys if key not in stored]
     if pending:
         ray = _import_ray()

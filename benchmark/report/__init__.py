@@ -194,8 +194,14 @@ def _provenance(records: list[RunRecord]) -> list[str]:
     versions = sorted({f"torch {r.environment['torch']}, python {r.environment['python']}" for r in records})
     parameters = {r.key.variant: r.parameters for r in records}
     placements = collections.Counter(_placement(r.environment) for r in records)
+    fingerprints = sorted({r.data["fingerprint"][:16] for r in records})
+    if len(fingerprints) > 1:  # runs of different imports under one dataset name: say so, loudly
+        lines += [f"**mixed data**: these runs come from {len(fingerprints)} different imports "
+                  f"({', '.join(fingerprints)}); rerun `run` to retrain the stale ones.", ""]  # fmt: skip
+    lineage = "; ".join(f"{m}: {d}" for m, d in first.data.get("lineage", {}).items())
     lines += [
-        f"- data: {first.data['source']} [{first.data['source_kind']}], fingerprint `{first.data['fingerprint'][:16]}`",
+        f"- data: {first.data['source']} [{first.data['source_kind']}], fingerprint `{first.data['fingerprint'][:16]}`"
+        + (f"; features: {lineage}" if lineage else ""),
         f"- profile: {first.key.profile}; seeds: {', '.join(map(str, seeds))}; runs: {len(records)}",
         f"- git commit(s): {', '.join(commits)}",
         f"- versions: {'; '.join(versions)}",

