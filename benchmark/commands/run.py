@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         action="append",
         help="model name (repeatable); `--model summer` also trains each of SUMMER's registered ablations "
-        "(4 more runs per dataset and seed with the built-in ones) unless --ablation narrows it",
+        "(the paper's rows and the suite's, one more run each per dataset and seed; `list` names them) "
+        "unless --ablation narrows it",
     )
     parser.add_argument(
         "--ablation", action="append", help="for SUMMER: 'none' (full) or a component to drop (repeatable)"
