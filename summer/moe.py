@@ -88,6 +88,12 @@ def balance_loss(probabilities: torch.Tensor, kept: torch.Tensor) -> torch.Tenso
     return experts * (assignment_share * probabilities.mean(0)).sum()
 
 
+def scatter_real(packed: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """[N, d] rows of the real utterances -> [B, T, d], padding zero, in the rows' dtype (bfloat16 under
+    autocast, where the residual stream stays float32)."""
+    return packed.new_zeros((*mask.shape, packed.shape[-1])).masked_scatter_(mask[..., None], packed)
+
+
 class BiGRUExpert(nn.Module):
     """A bidirectional GRU over each dialogue's real utterances: [B, T, d] -> [B, T, d], padding zero."""
 
@@ -112,7 +118,7 @@ class FeedForwardExpert(nn.Module):
         self.ffn = FeedForward(width, 2 * width, dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return x.new_zeros(x.shape).masked_scatter_(mask[..., None], self.ffn(x[mask])[0])
+        return scatter_real(self.ffn(x[mask])[0], mask)
 
 
 def make_expert(kind: str, width: int, dropout: float) -> nn.Module:
@@ -152,7 +158,7 @@ class SparseDynamicMoE(nn.Module):
         outputs = torch.stack([expert(x, mask)[mask] for expert in self.experts], dim=1)  # [N, E, d]
         mixed = (weights[:, None, :] @ outputs).squeeze(1)
         balance = balance_loss(scores.softmax(dim=-1), kept)
-        return x.new_zeros(x.shape).masked_scatter_(mask[..., None], mixed), balance
+        return scatter_real(mixed, mask), balance
 
 
 class SingleExpert(nn.Module):

@@ -104,3 +104,21 @@ def test_the_run_record_says_where_it_ran_and_the_threads_option_reaches_the_con
     assert record.config["precision"] == "fp32"
     assert record.config["train"]["threads"] == 1
     assert record.teacher is not None and not record.teacher["cache_hit"]
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_a_model_runs_under_bfloat16_autocast(name):
+    """`--precision bf16` autocasts on CUDA; the CPU's autocast mixes dtypes the same way, so a model
+    that writes bfloat16 results into a float32 buffer (or the reverse) fails here without a GPU."""
+    meta = tiny_meta()
+    torch.manual_seed(0)
+    model = MODELS.get(name).build(meta, DIMS, {})
+    request = model.teacher_request()
+    if request is not None:
+        model.attach_teacher(MODELS.get(request.model).build(meta, DIMS, request.overrides))
+    batch = collate_dialogues(tiny_dialogues(meta))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        output = model(batch)
+        loss = output.logits.float()[batch.mask].logsumexp(-1).sum() + sum(output.aux_losses.values())
+    loss.backward()
+    assert torch.isfinite(loss)
