@@ -1,14 +1,14 @@
 """Wall time of one sweep with the local executor against the Ray executor on the same machine.
 
-The sweep is the regression gate's: every model and ablation on both synthetic datasets at the `smoke`
-profile, each executor in a fresh home (nothing cached, teachers and data included). Local: one process,
+The sweep is by default the regression gate's: every model and ablation on both synthetic datasets at the
+`smoke` profile, for the profile's seeds, each executor in a fresh home (nothing cached, teachers and data included). Local: one process,
 one run after another, `--threads 2`. Ray: a local cluster of `--cpus` CPUs, one run per CPU at a time,
 `--threads 1`. Printed per executor: wall time, runs per minute, and the time spent outside training per
 run ((workers x wall - the runs' own training seconds) / runs: data, teachers, model builds, and for Ray
 the worker start-up, task scheduling and record transfer). The difference between the two is what Ray
 costs per task; the cluster's own start-up is timed apart.
 
-    python benchmarks/sweep_speed.py [--cpus 2] [--profile smoke]
+    python benchmarks/sweep_speed.py [--cpus 2] [--profile smoke] [--model NAME ...] [--dataset NAME ...]
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def main() -> None:
     )
     parser.add_argument("--cpus", type=int, default=2, help="CPUs of the local Ray cluster (default 2)")
     parser.add_argument("--profile", default="smoke")
+    parser.add_argument("--model", action="append", help="default: every model (with SUMMER's ablations)")
+    parser.add_argument("--dataset", action="append", help="default: both synthetic datasets")
     args = parser.parse_args()
 
     import ray
@@ -52,10 +54,9 @@ def main() -> None:
     from benchmark.home import Home
     from benchmark.runner import DEFAULT_DATASETS, plan
 
-    keys = plan(MODELS.names(), DEFAULT_DATASETS, args.profile)
-    print(
-        f"{len(keys)} runs: every model and ablation on {', '.join(DEFAULT_DATASETS)}, profile {args.profile}"
-    )
+    models, datasets = args.model or MODELS.names(), args.dataset or DEFAULT_DATASETS
+    keys = plan(models, datasets, args.profile)
+    print(f"{len(keys)} runs: {', '.join(models)} on {', '.join(datasets)}, profile {args.profile}")
     with tempfile.TemporaryDirectory() as local_home, tempfile.TemporaryDirectory() as ray_home:
         wall, records = timed_sweep(keys, Home(Path(local_home)), Placement(device="cpu", threads=args.cpus))
         report(f"local, 1 process x {args.cpus} threads", wall, records, workers=1)
