@@ -48,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        # every record, weight file and cache is written whole or not at all: nothing to clean up
         print(
-            "\ninterrupted: every finished run is stored; the same command resumes from there",
+            "\ninterrupted: what was finished is kept, nothing was half-written; the same command resumes",
             file=sys.stderr,
         )
         return 130

@@ -44,7 +44,7 @@ def test_ctrl_c_during_training_is_one_line_and_leaves_no_lock(home, monkeypatch
     monkeypatch.setattr(runner, "train_run", interrupted)
     assert cli_main(["run", *SMOKE_TFN, "--home", str(home.root)]) == 130
     error = capsys.readouterr().err.strip().splitlines()[-1]
-    assert error.startswith("interrupted: every finished run is stored") and "Traceback" not in error
+    assert error.startswith("interrupted: what was finished is kept") and "Traceback" not in error
     assert not list(home.runs.rglob("*.lock")) and not list(home.runs.rglob("*.json"))
 
 

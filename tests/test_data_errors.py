@@ -151,7 +151,10 @@ def test_ctrl_c_during_an_import_is_one_line_and_keeps_the_earlier_import(
     source = str(shared_data / "cosmic" / "iemocap.pkl")
     assert cli_main(["data", "--dataset", "iemocap", "--source", source, "--home", str(home.root)]) == 130
     err = capsys.readouterr().err
-    assert err.strip() == "interrupted: what was finished is kept, nothing was half-written"
+    assert (
+        err.strip()
+        == "interrupted: what was finished is kept, nothing was half-written; the same command resumes"
+    )
     assert data.load("iemocap", home).meta.fingerprint == earlier
     assert not list(home.dataset_cache.glob(".incoming-*"))  # no half-written cache folder is left
 

@@ -41,15 +41,27 @@ def ray_home(tmp_path_factory):
     return Home(tmp_path_factory.mktemp("ray"))
 
 
+def _running_run_tasks() -> set[int]:
+    return {
+        process.pid
+        for process in psutil.process_iter(["cmdline"])
+        if (process.info["cmdline"] or [""])[0] == "ray::_run_task"  # Ray's title for a worker running it
+    }
+
+
 def _kill_first_run_task(killed: list[int], stop: threading.Event) -> None:
-    """SIGKILL the first worker process seen executing a run task (Ray titles it `ray::_run_task`)."""
+    """SIGKILL a worker that has been running a run task for a second: long enough for the task to have
+    said it started, so the display can report the restart, and short of a smoke run's length."""
     while not stop.is_set():
-        for process in psutil.process_iter(["cmdline"]):
-            if (process.info["cmdline"] or [""])[0] == "ray::_run_task":
-                os.kill(process.pid, signal.SIGKILL)
-                killed.append(process.pid)
-                return
-        time.sleep(0.02)
+        seen = _running_run_tasks()
+        time.sleep(1.0)
+        still = seen & _running_run_tasks()
+        if still:
+            pid = min(still)
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            return
+        time.sleep(0.05)
 
 
 def _comparable(record) -> dict:
