@@ -173,6 +173,34 @@ def _missing(runs: _Runs, claim: str, statement: str, what: str, command: str) -
     return _row(runs, claim, statement, evidence=f"not run: {what}", verdict=NOT_RUN, command=command)
 
 
+def _measured(
+    runs: _Runs,
+    claim: str,
+    statement: str,
+    measured: tuple,
+    evidence: str,
+    missing: Sequence[str] = (),
+    command: str | None = None,
+) -> ClaimRow:
+    """The row of a measured claim: its interval and verdict; rows still `missing` (to be run by
+    `command`) keep the verdict from "supported"."""
+    estimate, low, high, pooled = measured
+    if missing:
+        evidence += f"; not run: {', '.join(missing)}"
+    return _row(
+        runs,
+        claim,
+        statement,
+        pooled.seeds,
+        evidence=evidence,
+        estimate=estimate,
+        low=low,
+        high=high,
+        verdict=decide(low, high, complete=not missing),
+        command=command if missing else None,
+    )
+
+
 def _beats_every_rival(runs: _Runs, rivals: Sequence[str], resamples: int, seed: int) -> ClaimRow:
     claim, statement = (
         "beats-every-rival",
@@ -188,26 +216,11 @@ def _beats_every_rival(runs: _Runs, rivals: Sequence[str], resamples: int, seed:
         return _missing(
             runs, claim, statement, "no seed shared by SUMMER and every rival", runs.run_command(ran)
         )
-    estimate, low, high, pooled = measured
-    seeds = pooled.seeds
     evidence = (
         f"SUMMER {runs.weighted_f1[SUMMER]:.2f} vs the best of {len(ran)} rivals, {ran[0]} "
         f"{runs.weighted_f1[ran[0]]:.2f}: SUMMER − best rival"
     )
-    if missing:
-        evidence += f"; not run: {', '.join(missing)}"
-    return _row(
-        runs,
-        claim,
-        statement,
-        seeds,
-        evidence=evidence,
-        estimate=estimate,
-        low=low,
-        high=high,
-        verdict=decide(low, high, complete=not missing),
-        command=runs.run_command(missing) if missing else None,
-    )
+    return _measured(runs, claim, statement, measured, evidence, missing, runs.run_command(missing))
 
 
 def _best_rival(runs: _Runs, rivals: Sequence[str]) -> str | None:
@@ -235,28 +248,17 @@ def _minority_gains(runs: _Runs, rivals: Sequence[str], resamples: int, seed: in
         return _missing(
             runs, claim, statement, f"no seed shared by SUMMER and {best}", runs.run_command([best])
         )
-    estimate, low, high, pooled = measured
-    seeds = pooled.seeds
+    pooled = measured[3]
     per_class = 100 * per_class_f1_from_confusions(pooled.observed[0], len(runs.classes)).mean(-2)  # [M, C]
     gain = per_class[0] - per_class[1]
-    support = pooled.observed[0, 0].reshape(len(seeds), len(runs.classes), -1).sum((0, 2))
+    support = pooled.observed[0, 0].reshape(len(pooled.seeds), len(runs.classes), -1).sum((0, 2))
     share = 100 * support / support.sum()
     named = "; ".join(f"{runs.classes[i]} ({share[i]:.1f}% of test) ΔF1 {gain[i]:+.2f}" for i in chosen)
     evidence = (
         f"vs best rival {best}: {named}; other classes mean ΔF1 {gain[others].mean():+.2f}; "
         "minority gain − other classes' gain"
     )
-    return _row(
-        runs,
-        claim,
-        statement,
-        seeds,
-        evidence=evidence,
-        estimate=estimate,
-        low=low,
-        high=high,
-        verdict=decide(low, high),
-    )
+    return _measured(runs, claim, statement, measured, evidence)
 
 
 def _pair_confusion(confusions: np.ndarray, pairs: Sequence[tuple[int, int]], n_classes: int) -> np.ndarray:
@@ -297,24 +299,13 @@ def _less_confusion(runs: _Runs, rivals: Sequence[str], resamples: int, seed: in
         return _missing(
             runs, claim, statement, f"no seed shared by SUMMER and {best}", runs.run_command([best])
         )
-    estimate, low, high, pooled = measured
-    seeds = pooled.seeds
+    pooled = measured[3]
     rates = _pair_confusion(pooled.observed, index, len(runs.classes))[0]  # [M, P]
     named = "; ".join(f"{a}↔{b} {rates[0, p]:.1f}% vs {rates[1, p]:.1f}%" for p, (a, b) in enumerate(pairs))
     evidence = (
         f"share of the pair's utterances predicted as the other, SUMMER vs {best}: {named}; rival − SUMMER"
     )
-    return _row(
-        runs,
-        claim,
-        statement,
-        seeds,
-        evidence=evidence,
-        estimate=estimate,
-        low=low,
-        high=high,
-        verdict=decide(low, high),
-    )
+    return _measured(runs, claim, statement, measured, evidence)
 
 
 def _ikd_costs_most(runs: _Runs, ablations: Sequence[str], resamples: int, seed: int) -> ClaimRow:
@@ -333,26 +324,11 @@ def _ikd_costs_most(runs: _Runs, ablations: Sequence[str], resamples: int, seed:
         return _missing(
             runs, claim, statement, "no seed shared by the ablations", runs.ablate_command(list(ablations))
         )
-    estimate, low, high, pooled = measured
-    seeds = pooled.seeds
     costs = {a: runs.weighted_f1[SUMMER] - runs.weighted_f1[ablation_variant(a)] for a in (IKD, *others)}
     ranked = sorted(costs, key=lambda a: -costs[a])
     evidence = "cost (SUMMER − row): " + ", ".join(f"{a} {costs[a]:+.2f}" for a in ranked)
     evidence += "; the next-costliest row − the ikd row"
-    if missing:
-        evidence += f"; not run: {', '.join(missing)}"
-    return _row(
-        runs,
-        claim,
-        statement,
-        seeds,
-        evidence=evidence,
-        estimate=estimate,
-        low=low,
-        high=high,
-        verdict=decide(low, high, complete=not missing),
-        command=runs.ablate_command(missing) if missing else None,
-    )
+    return _measured(runs, claim, statement, measured, evidence, missing, runs.ablate_command(missing))
 
 
 def _teacher_beats_rivals(runs: _Runs, rivals: Sequence[str], resamples: int, seed: int) -> ClaimRow:
@@ -366,26 +342,11 @@ def _teacher_beats_rivals(runs: _Runs, rivals: Sequence[str], resamples: int, se
     measured = _measure(runs, [TEXT_TEACHER, *ran], _first_minus_best_of_rest, resamples, seed)
     if measured is None:
         return _missing(runs, claim, statement, "no seed shared by the rivals", runs.run_command(ran))
-    estimate, low, high, pooled = measured
-    seeds = pooled.seeds
     evidence = (
         f"{TEXT_TEACHER} {runs.weighted_f1[TEXT_TEACHER]:.2f} vs the best other rival, {ran[0]} "
         f"{runs.weighted_f1[ran[0]]:.2f}: teacher − best other"
     )
-    if missing:
-        evidence += f"; not run: {', '.join(missing)}"
-    return _row(
-        runs,
-        claim,
-        statement,
-        seeds,
-        evidence=evidence,
-        estimate=estimate,
-        low=low,
-        high=high,
-        verdict=decide(low, high, complete=not missing),
-        command=runs.run_command(missing) if missing else None,
-    )
+    return _measured(runs, claim, statement, measured, evidence, missing, runs.run_command(missing))
 
 
 def _distillation_helps(runs: _Runs, resamples: int, seed: int) -> ClaimRow:
@@ -397,22 +358,10 @@ def _distillation_helps(runs: _Runs, resamples: int, seed: int) -> ClaimRow:
     measured = _measure(runs, [SUMMER, ikd], _first_minus_best_of_rest, resamples, seed)
     if measured is None:
         return _missing(runs, claim, statement, "no seed shared", runs.ablate_command([IKD]))
-    estimate, low, high, pooled = measured
-    seeds = pooled.seeds
     evidence = (
         f"SUMMER {runs.weighted_f1[SUMMER]:.2f} vs w/o IKD {runs.weighted_f1[ikd]:.2f}: SUMMER − w/o IKD"
     )
-    return _row(
-        runs,
-        claim,
-        statement,
-        seeds,
-        evidence=evidence,
-        estimate=estimate,
-        low=low,
-        high=high,
-        verdict=decide(low, high),
-    )
+    return _measured(runs, claim, statement, measured, evidence)
 
 
 def claim_rows(
