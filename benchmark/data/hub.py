@@ -15,7 +15,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from benchmark.data.schema import CLASS_NAMES, MODALITIES, SPLITS, DatasetMeta, MercDataset
+from benchmark.data.schema import CLASS_NAMES, MODALITIES, SPLITS, MercDataset
 from benchmark.data.utterances import (
     MELD_COLUMNS,
     TableOptions,
@@ -23,7 +23,7 @@ from benchmark.data.utterances import (
     is_utterance_table,
     meld_csv_files,
 )
-from benchmark.data.validate import build_splits, speaker_count
+from benchmark.data.validate import build_splits, imported_dataset
 from benchmark.errors import BenchmarkError
 
 DATA_FILE_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv"}
@@ -185,18 +185,15 @@ def _canonical(splits, source: str, kind: str, name: str, family: str, fingerpri
         len(CLASS_NAMES[family]),
         sentences=merged["sentences"] if texts else None,
     )
-    meta = DatasetMeta(
+    return imported_dataset(
+        built,
         name=name,
         family=family,
-        classes=CLASS_NAMES[family],
         feature_dims=dims,
-        n_speakers=speaker_count(built),
         source=source,
         source_kind=kind,
         fingerprint=fingerprint,
-        synthetic=False,
     )
-    return MercDataset(meta, built)
 
 
 def _split_files(folder: Path, split: str) -> list[Path]:

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.data.safe_pickle import load_pickle
-from benchmark.data.schema import CLASS_NAMES, MODALITIES, DatasetMeta, MercDataset
-from benchmark.data.validate import build_splits, speaker_count
+from benchmark.data.schema import CLASS_NAMES, MODALITIES, MercDataset
+from benchmark.data.validate import build_splits, imported_dataset
 from benchmark.errors import BenchmarkError
 
 # Feature pickles without a validation split: this fraction of training dialogues is carved out with
@@ -163,20 +163,17 @@ def load_pickle_source(path: Path, name: str, family: str) -> MercDataset:
         len(CLASS_NAMES[family]),
         sentences=None if features else _str_keys(items["sentences"]),
     )
-    meta = DatasetMeta(
+    return imported_dataset(
+        splits,
         name=name,
         family=family,
-        classes=CLASS_NAMES[family],
         feature_dims=found_dims,
-        n_speakers=speaker_count(splits),
         source=str(path),
         source_kind=kind,
         fingerprint=file_fingerprint(path),
-        synthetic=False,
-        notes=tuple(notes),
+        notes=notes,
         lineage={m: layout.lineage for m in found_dims},
     )
-    return MercDataset(meta, splits)
 
 
 def carve_validation(train_ids: Sequence[str]) -> tuple[list[str], list[str]]:

@@ -21,8 +21,8 @@ import numpy as np
 
 from benchmark.data.features import AudioExtractor, progress_bar
 from benchmark.data.pickles import VALIDATION_CARVE_SEED, carve_validation
-from benchmark.data.schema import CLASS_NAMES, SPLITS, DatasetMeta, MercDataset
-from benchmark.data.validate import build_splits, speaker_count
+from benchmark.data.schema import CLASS_NAMES, SPLITS, MercDataset
+from benchmark.data.validate import build_splits, imported_dataset
 from benchmark.errors import BenchmarkError
 
 # Split names tables use for ours; anything else in a split column is an error, not a silent drop.
@@ -142,20 +142,17 @@ def from_table(
         for split in SPLITS
     )
     notes.append(f"read {counts}")
-    meta = DatasetMeta(
+    return imported_dataset(
+        built,
         name=name,
         family=family,
-        classes=CLASS_NAMES[family],
         feature_dims=dims,
-        n_speakers=speaker_count(built),
         source=source,
         source_kind=kind,
         fingerprint=fingerprint,
-        synthetic=False,
-        notes=tuple(notes),
+        notes=notes,
         lineage={"audio": options.audio.describe()} if audio_columns else {},
     )
-    return MercDataset(meta, built)
 
 
 def meld_csv_files(folder) -> dict[str, str] | None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 import datasets
 import numpy as np
 
-from benchmark.data.schema import MODALITIES, SPLITS, features_for
+from benchmark.data.schema import CLASS_NAMES, MODALITIES, SPLITS, DatasetMeta, MercDataset, features_for
 from benchmark.errors import BenchmarkError
 
 
@@ -64,6 +64,35 @@ def build_splits(
 def speaker_count(splits: datasets.DatasetDict) -> int:
     """1 + the largest speaker id in any split: the size of the speaker embedding table."""
     return 1 + max(max((max(s, default=0) for s in splits[split]["speakers"]), default=0) for split in SPLITS)
+
+
+def imported_dataset(
+    splits: datasets.DatasetDict,
+    *,
+    name: str,
+    family: str,
+    feature_dims: dict[str, int],
+    source: str,
+    source_kind: str,
+    fingerprint: str,
+    notes: Sequence[str] = (),
+    lineage: Mapping[str, str] | None = None,
+) -> MercDataset:
+    """A real import's splits with its metadata: the family's classes, the speaker table's size."""
+    meta = DatasetMeta(
+        name=name,
+        family=family,
+        classes=CLASS_NAMES[family],
+        feature_dims=feature_dims,
+        n_speakers=speaker_count(splits),
+        source=source,
+        source_kind=source_kind,
+        fingerprint=fingerprint,
+        synthetic=False,
+        notes=tuple(notes),
+        lineage=dict(lineage or {}),
+    )
+    return MercDataset(meta, splits)
 
 
 def _check_disjoint(source: str, split_ids: Mapping[str, Sequence[str]]) -> None:
