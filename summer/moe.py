@@ -7,8 +7,11 @@ Gumbel-Softmax over the surviving experts gives the mixing weights,
     w = softmax((l + g) / tau) over survivors,   g ~ Gumbel(0, 1) in training, g = 0 in evaluation.
 
 Each expert is a BiGRU over the dialogue's utterance sequence (packed, so padding never enters the
-recurrence), hidden d/2 per direction so that its output has width d. The older readings stay reachable
-as configuration: routing "threshold" (smallest expert set whose softmax mass reaches a threshold, at most
+recurrence), hidden d/2 per direction so that its output has width d. The experts stay E separate GRUs
+(parameters, initialisation, checkpoints); for speed the SDMoE packs the dialogue once and, at small
+widths, runs all E as one GRU whose recurrent weights are block-diagonal (`fused_bigru`).
+
+The older readings stay reachable as configuration: routing "threshold" (smallest expert set whose softmax mass reaches a threshold, at most
 `top_k`) and "topk" (a standard MoE: fixed top-k softmax), and position-wise feed-forward experts ("ffn").
 """
 
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from benchmark.errors import BenchmarkError
 from benchmark.layers import Dropout, FeedForward
@@ -104,10 +107,55 @@ class BiGRUExpert(nn.Module):
         self.gru = nn.GRU(width, width // 2, batch_first=True, bidirectional=True)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        lengths = mask.sum(dim=1).cpu()
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        output, _ = self.gru(packed)
-        return pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])[0]
+        packed = pack_dialogues(x, mask)
+        return pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=x.shape[1])[0]
+
+
+def pack_dialogues(x: torch.Tensor, mask: torch.Tensor) -> PackedSequence:
+    """[B, T, d] and mask -> the real utterances packed; the lengths go to the CPU once, as packing needs."""
+    return pack_padded_sequence(x, mask.sum(dim=1).cpu(), batch_first=True, enforce_sorted=False)
+
+
+# The crossover, measured with benchmarks/moe_speed.py: the block-diagonal GRU does E times the recurrent
+# FLOPs of E separate GRUs, but in one call, so it wins where per-step overhead dominates (small h) and
+# loses where the products dominate (the paper's h = 512). Figures in docs/model.md, "Speed".
+FUSED_MAX_HIDDEN = 64
+
+
+def fused_bigru_weights(grus: list[nn.GRU]) -> list[torch.Tensor]:
+    """E one-layer BiGRUs (input d, hidden h) -> the flat weights of one BiGRU with hidden E*h computing all
+    of them: input projections stacked gate by gate, recurrent weights block-diagonal per gate, so expert
+    e reads and writes only its own slice [e*h, (e+1)*h) of the hidden state."""
+    hidden, gates = grus[0].hidden_size, 3
+    weights = []
+    for suffix in ("_l0", "_l0_reverse"):
+        per_gate = {  # per expert [3h, ...] -> [3, h, ...]
+            name: [getattr(g, name + suffix).unflatten(0, (gates, hidden)) for g in grus]
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        }
+        block_diagonal = torch.cat(
+            [torch.block_diag(*(w[k] for w in per_gate["weight_hh"])) for k in range(gates)]
+        )
+        weights += [
+            torch.stack(per_gate["weight_ih"], dim=1).flatten(0, 2),  # [3, E, h, d] -> [3Eh, d]
+            block_diagonal,
+            torch.stack(per_gate["bias_ih"], dim=1).flatten(),
+            torch.stack(per_gate["bias_hh"], dim=1).flatten(),
+        ]
+    return weights
+
+
+def fused_bigru(grus: list[nn.GRU], packed: PackedSequence, training: bool) -> PackedSequence:
+    """All E BiGRU experts in one packed GRU call (`torch._VF.gru`, the kernel behind nn.GRU, given the
+    fused weights): -> packed [*, E, 2h], expert e's forward then backward halves, equal to float
+    rounding to running each GRU on `packed`."""
+    experts, hidden = len(grus), grus[0].hidden_size
+    initial = packed.data.new_zeros(2, int(packed.batch_sizes[0]), experts * hidden)
+    output, _ = torch._VF.gru(
+        packed.data, packed.batch_sizes, initial, fused_bigru_weights(grus), True, 1, 0.0, training, True
+    )
+    per_expert = output.unflatten(-1, (2, experts, hidden)).transpose(-3, -2).flatten(-2)  # [*, E, 2h]
+    return packed._replace(data=per_expert)
 
 
 class FeedForwardExpert(nn.Module):
@@ -155,10 +203,23 @@ class SparseDynamicMoE(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         scores = self.router(x[mask])
         weights, kept = self.route(scores)
-        outputs = torch.stack([expert(x, mask)[mask] for expert in self.experts], dim=1)  # [N, E, d]
+        outputs = self.expert_outputs(x, mask)  # [N, E, d]
         mixed = (weights[:, None, :] @ outputs).squeeze(1)
         balance = balance_loss(scores.softmax(dim=-1), kept)
         return scatter_real(mixed, mask), balance
+
+    def expert_outputs(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """[B, T, d] -> [N, E, d], every expert on the real utterances. BiGRU experts share one packing
+        and one unpacking; at small widths they also run as one fused GRU."""
+        if self.options.expert != "bigru":
+            return torch.stack([expert(x, mask)[mask] for expert in self.experts], dim=1)
+        packed = pack_dialogues(x, mask)
+        grus = [expert.gru for expert in self.experts]
+        if grus[0].hidden_size <= FUSED_MAX_HIDDEN:
+            output = fused_bigru(grus, packed, self.training)
+        else:
+            output = packed._replace(data=torch.stack([gru(packed)[0].data for gru in grus], dim=1))
+        return pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])[0][mask]
 
 
 class SingleExpert(nn.Module):

@@ -124,6 +124,40 @@ def test_sdmoe_output_is_the_weighted_sum_of_bigru_experts_over_the_sequence():
     torch.testing.assert_close(expert(x[1:, :3], mask[1:, :3])[0], expert(x, mask)[1, :3])
 
 
+@pytest.mark.parametrize("width", [8, 1024])  # 1024: the paper width, where the experts run apart
+def test_the_sdmoe_experts_run_together_equal_separate_bigru_experts(width):
+    """The SDMoE packs once and, at small widths, runs its E experts as one block-diagonal GRU: its
+    [N, E, d] outputs and the gradients of every expert's weights equal E separate BiGRUExperts'."""
+    torch.manual_seed(0)
+    moe = SparseDynamicMoE(width, 0.0, MoEOptions())
+    x = torch.randn(3, 5, width, requires_grad=True)
+    mask = torch.tensor([[True] * 5, [True] * 2 + [False] * 3, [True] * 4 + [False]])
+    together = moe.expert_outputs(x, mask)
+    probe = torch.randn_like(together)
+    expected = torch.stack([expert(x, mask)[mask] for expert in moe.experts], dim=1)
+    torch.testing.assert_close(together, expected, rtol=1e-5, atol=1e-5)
+    parameters = [x, *moe.experts.parameters()]
+    fused_grads = torch.autograd.grad((together * probe).sum(), parameters)
+    separate_grads = torch.autograd.grad((expected * probe).sum(), parameters)
+    for fused, separate in zip(fused_grads, separate_grads, strict=True):
+        torch.testing.assert_close(fused, separate, rtol=1e-4, atol=1e-5)
+
+
+def test_the_sdmoe_keeps_e_separate_experts_parameters_and_their_initialisation():
+    width, hidden = 64, 32
+    moe = SparseDynamicMoE(width, 0.0, MoEOptions())
+    per_expert = 2 * (3 * hidden * width + 3 * hidden * hidden + 6 * hidden)  # both directions
+    assert sum(p.numel() for p in moe.experts.parameters()) == 4 * per_expert
+    torch.manual_seed(3)
+    torch.nn.Linear(width, 4)  # the router, made first
+    separate = [BiGRUExpert(width) for _ in range(4)]
+    torch.manual_seed(3)
+    together = SparseDynamicMoE(width, 0.0, MoEOptions()).experts
+    for expert, reference in zip(together, separate, strict=True):
+        for mine, theirs in zip(expert.parameters(), reference.parameters(), strict=True):
+            assert mine.equal(theirs) and mine.abs().max() <= hidden**-0.5
+
+
 def test_topk_and_threshold_routings_keep_the_old_readings():
     probabilities = (torch.randn(100, 4) * 2).softmax(-1)
     assert (top_k_routing(probabilities, 2).sum(-1) == 2).all()
