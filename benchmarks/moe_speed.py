@@ -27,7 +27,7 @@ def step_seconds(
     def step() -> None:
         packed = pack_dialogues(x, mask)
         if fused:
-            output = fused_bigru(grus, packed, training=True)
+            output = fused_bigru([grus], packed, training=True)
         else:
             output = packed._replace(data=torch.stack([gru(packed)[0].data for gru in grus], dim=1))
         padded = pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])[0]

@@ -29,7 +29,7 @@ from benchmark.modeling import (
 from summer.config import TEMPERATURE, SummerConfig
 from summer.distillation import FrozenTeacher, distillation_losses, teacher_request
 from summer.fusion import ConcatFusion, HierarchicalFusion, SelfAttentionFusion
-from summer.moe import context_block
+from summer.moe import context_block, run_context_blocks
 
 
 class Summer(MERCModel):
@@ -74,13 +74,13 @@ class Summer(MERCModel):
             )
         teacher = self._teacher.targets(batch) if c.use_ikd and (self.training or c.teacher_guided) else None
         balance = []
-        streams = {}
-        for m in self.modalities:
-            x = self.encoders[m](batch.features[m], batch.speakers)
-            for block in self.context[m]:
-                x, aux = block(x, mask)
+        streams = {m: self.encoders[m](batch.features[m], batch.speakers) for m in self.modalities}
+        for layer in range(c.layers):  # the modalities' SDMoEs of one layer share one recurrent pass
+            blocks = [self.context[m][layer] for m in self.modalities]
+            outputs = run_context_blocks(blocks, [streams[m] for m in self.modalities], mask)
+            for m, (x, aux) in zip(self.modalities, outputs, strict=True):
+                streams[m] = x
                 balance.append(aux)
-            streams[m] = x
         fused, fusion_balance = self.fusion(streams, mask, teacher.scores if c.teacher_guided else None)
         logits = self.classifier(fused)
         aux_losses: dict[str, torch.Tensor] = {}

@@ -17,6 +17,7 @@ The older readings stay reachable as configuration: routing "threshold" (smalles
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -122,37 +123,44 @@ def pack_dialogues(x: torch.Tensor, mask: torch.Tensor) -> PackedSequence:
 FUSED_MAX_HIDDEN = 64
 
 
-def fused_bigru_weights(grus: list[nn.GRU]) -> list[torch.Tensor]:
-    """E one-layer BiGRUs (input d, hidden h) -> the flat weights of one BiGRU with hidden E*h computing all
-    of them: input projections stacked gate by gate, recurrent weights block-diagonal per gate, so expert
-    e reads and writes only its own slice [e*h, (e+1)*h) of the hidden state."""
+def fused_bigru_weights(groups: Sequence[Sequence[nn.GRU]]) -> list[torch.Tensor]:
+    """Groups of one-layer BiGRUs (input d, hidden h; group g reads slice g of a [*, G*d] input) -> the
+    flat weights of one BiGRU with hidden (sum of E_g)*h computing all of them: input projections
+    block-diagonal over the groups, recurrent weights block-diagonal over every expert, gate by gate,
+    so expert e reads its group's input and writes only its own slice [e*h, (e+1)*h) of the state."""
+    grus = [g for group in groups for g in group]
     hidden, gates = grus[0].hidden_size, 3
     weights = []
+
+    def per_gate(name: str, members: Sequence[nn.GRU]) -> list[torch.Tensor]:  # [3h, ...] -> [3, h, ...]
+        return [getattr(g, name).unflatten(0, (gates, hidden)) for g in members]
+
     for suffix in ("_l0", "_l0_reverse"):
-        per_gate = {  # per expert [3h, ...] -> [3, h, ...]
-            name: [getattr(g, name + suffix).unflatten(0, (gates, hidden)) for g in grus]
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        }
-        block_diagonal = torch.cat(
-            [torch.block_diag(*(w[k] for w in per_gate["weight_hh"])) for k in range(gates)]
-        )
+        inputs = [per_gate("weight_ih" + suffix, group) for group in groups]
+        recurrent = per_gate("weight_hh" + suffix, grus)
         weights += [
-            torch.stack(per_gate["weight_ih"], dim=1).flatten(0, 2),  # [3, E, h, d] -> [3Eh, d]
-            block_diagonal,
-            torch.stack(per_gate["bias_ih"], dim=1).flatten(),
-            torch.stack(per_gate["bias_hh"], dim=1).flatten(),
+            torch.cat(
+                [
+                    torch.block_diag(*(torch.cat([w[k] for w in group]) for group in inputs))
+                    for k in range(gates)
+                ]
+            ),
+            torch.cat([torch.block_diag(*(w[k] for w in recurrent)) for k in range(gates)]),
+            torch.stack(per_gate("bias_ih" + suffix, grus), dim=1).flatten(),  # [3, E, h] -> [3Eh]
+            torch.stack(per_gate("bias_hh" + suffix, grus), dim=1).flatten(),
         ]
     return weights
 
 
-def fused_bigru(grus: list[nn.GRU], packed: PackedSequence, training: bool) -> PackedSequence:
-    """All E BiGRU experts in one packed GRU call (`torch._VF.gru`, the kernel behind nn.GRU, given the
-    fused weights): -> packed [*, E, 2h], expert e's forward then backward halves, equal to float
-    rounding to running each GRU on `packed`."""
-    experts, hidden = len(grus), grus[0].hidden_size
+def fused_bigru(groups: Sequence[Sequence[nn.GRU]], packed: PackedSequence, training: bool) -> PackedSequence:
+    """All the groups' BiGRU experts in one packed GRU call (`torch._VF.gru`, the kernel behind nn.GRU,
+    given the fused weights) over the groups' inputs concatenated ([*, G*d]): -> packed [*, E, 2h] for
+    the E experts of all groups in order, each its forward then backward half, equal to float rounding
+    to running each GRU on its own input."""
+    experts, hidden = sum(len(group) for group in groups), groups[0][0].hidden_size
     initial = packed.data.new_zeros(2, int(packed.batch_sizes[0]), experts * hidden)
     output, _ = torch._VF.gru(
-        packed.data, packed.batch_sizes, initial, fused_bigru_weights(grus), True, 1, 0.0, training, True
+        packed.data, packed.batch_sizes, initial, fused_bigru_weights(groups), True, 1, 0.0, training, True
     )
     per_expert = output.unflatten(-1, (2, experts, hidden)).transpose(-3, -2).flatten(-2)  # [*, E, 2h]
     return packed._replace(data=per_expert)
@@ -186,6 +194,11 @@ class SparseDynamicMoE(nn.Module):
             make_expert(options.expert, width, dropout) for _ in range(options.experts)
         )
 
+    @property
+    def fusable(self) -> bool:
+        """Whether its experts run as one block-diagonal GRU: BiGRU experts at a width where that wins."""
+        return self.options.expert == "bigru" and self.experts[0].gru.hidden_size <= FUSED_MAX_HIDDEN
+
     def route(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """[N, E] router scores -> (mixing weights [N, E], kept [N, E] bool)."""
         o = self.options
@@ -200,10 +213,14 @@ class SparseDynamicMoE(nn.Module):
         weights = probabilities * kept
         return weights / weights.sum(dim=-1, keepdim=True), kept
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, expert_outputs: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`expert_outputs`: the [N, E, d] outputs of this SDMoE's experts on x, when a fused pass over
+        several SDMoEs (`run_context_blocks`) has computed them already."""
         scores = self.router(x[mask])
         weights, kept = self.route(scores)
-        outputs = self.expert_outputs(x, mask)  # [N, E, d]
+        outputs = self.expert_outputs(x, mask) if expert_outputs is None else expert_outputs  # [N, E, d]
         mixed = (weights[:, None, :] @ outputs).squeeze(1)
         balance = balance_loss(scores.softmax(dim=-1), kept)
         return scatter_real(mixed, mask), balance
@@ -215,8 +232,8 @@ class SparseDynamicMoE(nn.Module):
             return torch.stack([expert(x, mask)[mask] for expert in self.experts], dim=1)
         packed = pack_dialogues(x, mask)
         grus = [expert.gru for expert in self.experts]
-        if grus[0].hidden_size <= FUSED_MAX_HIDDEN:
-            output = fused_bigru(grus, packed, self.training)
+        if self.fusable:
+            output = fused_bigru([grus], packed, self.training)
         else:
             output = packed._replace(data=torch.stack([gru(packed)[0].data for gru in grus], dim=1))
         return pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])[0][mask]
@@ -230,7 +247,9 @@ class SingleExpert(nn.Module):
         options.check_moe()
         self.expert = make_expert(options.expert, width, dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, expert_outputs: None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return self.expert(x, mask), x.new_zeros(())
 
 
@@ -243,9 +262,31 @@ class ContextBlock(nn.Module):
         self.norm = nn.LayerNorm(width)
         self.dropout = Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mixed, balance = self.mixer(x, mask)
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, expert_outputs: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        mixed, balance = self.mixer(x, mask, expert_outputs)
         return self.norm(x + self.dropout(mixed)) * mask[..., None], balance
+
+
+def run_context_blocks(
+    blocks: Sequence[ContextBlock], inputs: Sequence[torch.Tensor], mask: torch.Tensor
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """[block(x, mask) for each block and its input], the blocks being independent (one per modality):
+    the BiGRU experts of all the fusable SDMoEs among them run in one fused GRU call, one recurrent pass
+    over the dialogues instead of one per SDMoE."""
+    fusable = [i for i, block in enumerate(blocks) if getattr(block.mixer, "fusable", False)]
+    precomputed: dict[int, torch.Tensor] = {}
+    if len(fusable) > 1:
+        groups = [[expert.gru for expert in blocks[i].mixer.experts] for i in fusable]
+        packed = pack_dialogues(torch.cat([inputs[i] for i in fusable], dim=-1), mask)
+        fused = fused_bigru(groups, packed, blocks[fusable[0]].training)
+        outputs = pad_packed_sequence(fused, batch_first=True, total_length=mask.shape[1])[0][mask]
+        for i, chunk in zip(fusable, outputs.split([len(group) for group in groups], dim=1), strict=True):
+            precomputed[i] = chunk
+    return [
+        block(x, mask, precomputed.get(i)) for i, (block, x) in enumerate(zip(blocks, inputs, strict=True))
+    ]
 
 
 def context_block(width: int, dropout: float, options: MoEOptions, sparse: bool = True) -> ContextBlock:

@@ -21,7 +21,9 @@ from summer.moe import (
     MoEOptions,
     SparseDynamicMoE,
     balance_loss,
+    context_block,
     gumbel_weights,
+    run_context_blocks,
     sigma_band,
     threshold_routing,
     top_k_routing,
@@ -140,6 +142,34 @@ def test_the_sdmoe_experts_run_together_equal_separate_bigru_experts(width):
     fused_grads = torch.autograd.grad((together * probe).sum(), parameters)
     separate_grads = torch.autograd.grad((expected * probe).sum(), parameters)
     for fused, separate in zip(fused_grads, separate_grads, strict=True):
+        torch.testing.assert_close(fused, separate, rtol=1e-4, atol=1e-5)
+
+
+def test_the_modalities_context_blocks_run_together_as_each_alone():
+    """One fused recurrent pass over three modalities' SDMoEs (and past a block that cannot fuse) gives
+    each block's own output and the same gradients as running the blocks one by one."""
+    torch.manual_seed(0)
+    width = 8
+    blocks = [context_block(width, 0.0, MoEOptions()) for _ in range(3)]
+    blocks.append(context_block(width, 0.0, MoEOptions(), sparse=False))  # a single expert: runs alone
+    for block in blocks:
+        block.eval()
+    inputs = [torch.randn(3, 5, width, requires_grad=True) for _ in blocks]
+    mask = torch.tensor([[True] * 5, [True] * 2 + [False] * 3, [True] * 4 + [False]])
+    together = run_context_blocks(blocks, inputs, mask)
+    alone = [block(x, mask) for block, x in zip(blocks, inputs, strict=True)]
+    parameters = [*inputs, *(p for block in blocks for p in block.parameters())]
+    probes = [torch.randn_like(x) for x in inputs]
+    for (mine, balance), (theirs, their_balance) in zip(together, alone, strict=True):
+        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(balance, their_balance)
+    fused_grads = torch.autograd.grad(
+        sum((y * p).sum() for (y, _), p in zip(together, probes, strict=True)), parameters
+    )
+    alone_grads = torch.autograd.grad(
+        sum((y * p).sum() for (y, _), p in zip(alone, probes, strict=True)), parameters
+    )
+    for fused, separate in zip(fused_grads, alone_grads, strict=True):
         torch.testing.assert_close(fused, separate, rtol=1e-4, atol=1e-5)
 
 
