@@ -152,21 +152,21 @@ def findings_markdown(findings: Sequence[Finding], exact: bool) -> str:
     lines = [
         f"## Regression gate: {len(failed)} of {len(findings)} checks failed ({mode})",
         "",
-        "| entry | metric | reference | now | Δ | tolerance | status |",
+        "| entry | metric | reference (%) | now (%) | Δ (points) | tolerance (points) | status |",
         "|---|---|---:|---:|---:|---:|---|",
     ]
     shown = failed or findings
     for f in shown:
         lines.append(
             f"| {f.entry} | {f.metric} | {_fmt(f.reference)} | {_fmt(f.observed)} | {_fmt(f.delta, signed=True)} "
-            f"| {f.tolerance:.4f} | {'**FAIL**: ' + f.reason if f.failed else 'ok'} |"
+            f"| {_fmt(f.tolerance)} | {'**FAIL**: ' + f.reason if f.failed else 'ok'} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def reference_changes_markdown(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
     """What `check --update` changed, entry by entry, for the commit that changes the reference."""
-    lines = ["| entry | metric | old | new | Δ |", "|---|---|---:|---:|---:|"]
+    lines = ["| entry | metric | old (%) | new (%) | Δ (points) |", "|---|---|---:|---:|---:|"]
     old_entries = (old or {}).get("entries", {})
     for name in sorted(set(old_entries) | set(new["entries"])):
         for metric in GATED_METRICS:
@@ -183,9 +183,11 @@ def reference_changes_markdown(old: dict[str, Any] | None, new: dict[str, Any]) 
 
 
 def _fmt(value: float | None, signed: bool = False) -> str:
+    """A fraction as percent, as every report prints it; a difference in points, to four decimals (the
+    reference machine asks for exact equality)."""
     if value is None:
         return "—"
-    return f"{value:+.4f}" if signed else f"{value:.4f}"
+    return f"{100 * value:+.4f}" if signed else f"{100 * value:.2f}"
 
 
 def read_reference(path: Path) -> dict[str, Any]:

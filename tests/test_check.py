@@ -100,3 +100,18 @@ def test_tolerance_is_bounded_away_from_the_reference_machine():
     assert [f.metric for f in findings if f.failed] == ["weighted_f1"]
     assert all(f.tolerance == check.TOLERANCE_CEILING for f in findings)
     assert not any(f.failed for f in check.compare(wide, [_record_like(0.6 - 0.04)], fingerprint))
+
+
+def test_the_gate_prints_percent_like_the_reports():
+    reference = {
+        "deterministic_on": {},
+        "entries": {
+            "synthetic-iemocap/summer": {
+                "metrics": {"weighted_f1": 0.6, "accuracy": 0.5, "macro_f1": 0.4},
+                "tolerance": {"weighted_f1": 0.02, "accuracy": 0.02, "macro_f1": 0.02},
+            }
+        },
+    }
+    findings = check.compare(reference, [_record_like(0.55)], machine_fingerprint(2))
+    table = check.findings_markdown(findings, exact=False)
+    assert "| synthetic-iemocap/summer | weighted_f1 | 60.00 | 55.00 | -5.0000 | 2.00 | **FAIL**" in table
