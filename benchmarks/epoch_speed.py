@@ -8,15 +8,17 @@ timed apart, with the trainer's own functions. SUMMER's teacher is attached untr
 the same), so the figure includes distillation and the teacher-guided attention.
 
 On a GPU (`--device cuda`, optionally `--precision bf16`) the same epochs run there and the peak GPU
-memory is printed beside the process's RSS.
+memory is printed beside the process's RSS. `--set KEY=VALUE` changes one option of SUMMER's config
+(e.g. `--set experts=2`) to time another reading beside the default.
 
     python benchmarks/epoch_speed.py [--epochs 3] [--dataset synthetic-iemocap --dataset synthetic-meld]
-        [--model summer --model sdt] [--device cpu|cuda] [--precision fp32|bf16]
+        [--model summer --model sdt] [--device cpu|cuda] [--precision fp32|bf16] [--set KEY=VALUE]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import resource
 import tempfile
@@ -25,7 +27,13 @@ from pathlib import Path
 
 
 def measure(
-    model_name: str, dataset_name: str, epochs: int, home_root: str, device: str, precision: str
+    model_name: str,
+    dataset_name: str,
+    epochs: int,
+    home_root: str,
+    device: str,
+    precision: str,
+    overrides: dict,
 ) -> dict:
     import torch
 
@@ -44,7 +52,7 @@ def measure(
     train = profile.train_config(DATASETS.get(dataset_name).family, 0)
     execution = resolve_execution(device, precision)
     order = seed_everything(train.seed, train.threads, execution.deterministic)
-    model = MODELS.get(model_name).build(dataset.meta, profile.dims, {}).to(execution.torch_device)
+    model = MODELS.get(model_name).build(dataset.meta, profile.dims, overrides).to(execution.torch_device)
     request = model.teacher_request()
     if request is not None:
         teacher = MODELS.get(request.model).build(dataset.meta, profile.dims, request.overrides)
@@ -63,7 +71,7 @@ def measure(
             evaluate(model, splits[split], train.batch_size, dataset.meta.classes, execution)
         evaluation.append(time.perf_counter() - started)
     return {
-        "model": model_name,
+        "model": model_name + "".join(f" [{k}={v}]" for k, v in overrides.items()),
         "dataset": dataset_name,
         "parameters": count_parameters(model),
         "batch_size": train.batch_size,
@@ -87,19 +95,36 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     parser.add_argument("--model", action="append", help="default: summer and sdt")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="an option of SUMMER's config"
+    )
     args = parser.parse_args()
+    summer_overrides = dict(parse_setting(setting) for setting in args.set)
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as home, context.Pool(1, maxtasksperchild=1) as pool:
         for name in args.dataset or ["synthetic-iemocap", "synthetic-meld"]:
             training = {}
             for model in args.model or ["summer", "sdt"]:
-                figures = pool.apply(measure, (model, name, args.epochs, home, args.device, args.precision))
+                overrides = summer_overrides if model == "summer" else {}
+                figures = pool.apply(
+                    measure, (model, name, args.epochs, home, args.device, args.precision, overrides)
+                )
                 training[model] = min(figures["training"])
                 report(figures)
             if {"summer", "sdt"} <= training.keys():
                 print(
                     f"{name}: SUMMER / SDT fastest training epoch = {training['summer'] / training['sdt']:.2f}x"
                 )
+
+
+def parse_setting(setting: str) -> tuple[str, object]:
+    key, separator, value = setting.partition("=")
+    if not separator:
+        raise SystemExit(f"--set {setting!r}: write it as KEY=VALUE, e.g. --set experts=2")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 def report(figures: dict) -> None:
