@@ -9,10 +9,12 @@ Gumbel-Softmax over the surviving experts gives the mixing weights,
 Each expert is a BiGRU over the dialogue's utterance sequence (packed, so padding never enters the
 recurrence), hidden d/2 per direction so that its output has width d. The experts stay E separate GRUs
 (parameters, initialisation, checkpoints); for speed the SDMoE packs the dialogue once and, at small
-widths, runs all E as one GRU whose recurrent weights are block-diagonal (`fused_bigru`).
+widths, runs all E as one GRU whose recurrent weights are block-diagonal (`fused_bigru`), and the
+modalities' SDMoEs of one layer share that pass (`run_context_blocks`).
 
-The older readings stay reachable as configuration: routing "threshold" (smallest expert set whose softmax mass reaches a threshold, at most
-`top_k`) and "topk" (a standard MoE: fixed top-k softmax), and position-wise feed-forward experts ("ffn").
+The older readings stay reachable as configuration: routing "threshold" (smallest expert set whose
+softmax mass reaches a threshold, at most `top_k`) and "topk" (a standard MoE: fixed top-k softmax), and
+position-wise feed-forward experts ("ffn").
 """
 
 from __future__ import annotations
@@ -166,6 +168,16 @@ def fused_bigru(groups: Sequence[Sequence[nn.GRU]], packed: PackedSequence, trai
     return packed._replace(data=per_expert)
 
 
+def fused_expert_outputs(
+    groups: Sequence[Sequence[nn.GRU]], inputs: Sequence[torch.Tensor], mask: torch.Tensor, training: bool
+) -> torch.Tensor:
+    """Each group's BiGRU experts on its own [B, T, d] input, in one fused pass -> [N, E, d] for the E
+    experts of all groups in order, on the real utterances."""
+    packed = pack_dialogues(torch.cat(list(inputs), dim=-1), mask)
+    output = fused_bigru(groups, packed, training)
+    return pad_packed_sequence(output, batch_first=True, total_length=mask.shape[1])[0][mask]
+
+
 class FeedForwardExpert(nn.Module):
     """Version 1's position-wise expert (d -> 2d -> d), on the real utterances only."""
 
@@ -230,12 +242,11 @@ class SparseDynamicMoE(nn.Module):
         and one unpacking; at small widths they also run as one fused GRU."""
         if self.options.expert != "bigru":
             return torch.stack([expert(x, mask)[mask] for expert in self.experts], dim=1)
-        packed = pack_dialogues(x, mask)
         grus = [expert.gru for expert in self.experts]
         if self.fusable:
-            output = fused_bigru([grus], packed, self.training)
-        else:
-            output = packed._replace(data=torch.stack([gru(packed)[0].data for gru in grus], dim=1))
+            return fused_expert_outputs([grus], [x], mask, self.training)
+        packed = pack_dialogues(x, mask)
+        output = packed._replace(data=torch.stack([gru(packed)[0].data for gru in grus], dim=1))
         return pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])[0][mask]
 
 
@@ -279,9 +290,9 @@ def run_context_blocks(
     precomputed: dict[int, torch.Tensor] = {}
     if len(fusable) > 1:
         groups = [[expert.gru for expert in blocks[i].mixer.experts] for i in fusable]
-        packed = pack_dialogues(torch.cat([inputs[i] for i in fusable], dim=-1), mask)
-        fused = fused_bigru(groups, packed, blocks[fusable[0]].training)
-        outputs = pad_packed_sequence(fused, batch_first=True, total_length=mask.shape[1])[0][mask]
+        outputs = fused_expert_outputs(
+            groups, [inputs[i] for i in fusable], mask, blocks[fusable[0]].training
+        )
         for i, chunk in zip(fusable, outputs.split([len(group) for group in groups], dim=1), strict=True):
             precomputed[i] = chunk
     return [
