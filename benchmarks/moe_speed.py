@@ -14,9 +14,8 @@ import argparse
 import time
 
 import torch
-from torch.nn.utils.rnn import pad_packed_sequence
 
-from summer.moe import MoEOptions, SparseDynamicMoE, fused_bigru, pack_dialogues
+from summer.moe import MoEOptions, SparseDynamicMoE, fused_expert_outputs, separate_expert_outputs
 
 
 def step_seconds(
@@ -25,13 +24,11 @@ def step_seconds(
     grus = [expert.gru for expert in moe.experts]
 
     def step() -> None:
-        packed = pack_dialogues(x, mask)
         if fused:
-            output = fused_bigru([grus], packed, training=True)
+            outputs = fused_expert_outputs([grus], [x], mask, training=True)
         else:
-            output = packed._replace(data=torch.stack([gru(packed)[0].data for gru in grus], dim=1))
-        padded = pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])[0]
-        padded[mask].square().mean().backward()
+            outputs = separate_expert_outputs(grus, x, mask)
+        outputs.square().mean().backward()
 
     step()  # warm-up
     timings = []

@@ -168,6 +168,14 @@ def fused_bigru(groups: Sequence[Sequence[nn.GRU]], packed: PackedSequence, trai
     return packed._replace(data=per_expert)
 
 
+def separate_expert_outputs(grus: Sequence[nn.GRU], x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Each BiGRU expert on x in its own GRU call over one shared packing -> [N, E, d] on the real
+    utterances: the path where fusing would cost more than it saves."""
+    packed = pack_dialogues(x, mask)
+    output = packed._replace(data=torch.stack([gru(packed)[0].data for gru in grus], dim=1))
+    return pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])[0][mask]
+
+
 def fused_expert_outputs(
     groups: Sequence[Sequence[nn.GRU]], inputs: Sequence[torch.Tensor], mask: torch.Tensor, training: bool
 ) -> torch.Tensor:
@@ -245,9 +253,7 @@ class SparseDynamicMoE(nn.Module):
         grus = [expert.gru for expert in self.experts]
         if self.fusable:
             return fused_expert_outputs([grus], [x], mask, self.training)
-        packed = pack_dialogues(x, mask)
-        output = packed._replace(data=torch.stack([gru(packed)[0].data for gru in grus], dim=1))
-        return pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])[0][mask]
+        return separate_expert_outputs(grus, x, mask)
 
 
 class SingleExpert(nn.Module):
