@@ -6,7 +6,8 @@ Planted structure (why each part is there):
   visual far less, and text alone comes close to all three together (`MODALITY_SIGNAL`). Papers treat
   text as the primary source and audio / visual as secondary ones (e.g. CFN-ESA, arXiv 2307.15432;
   TelME, arXiv 2401.12987, on "the weak contribution of non-verbal modalities"); the teacher-modality
-  study (`python -m benchmark study modality`) checks that the planted ordering comes back;
+  study (`python -m benchmark study modality`) checks that the planted ordering comes back from trained
+  models, and a linear probe per modality in `tests/test_data_synthetic.py` that it is in the features;
 - each modality sees the classes through a grouping (`MODALITY_GROUPS`): classes in one group share
   that modality's group prototype. Text adds a class-specific part (`TEXT_CLASS_SHARE`) so it alone
   separates every class, but the confusable pairs SUMMER's claim is about (happy/excited,
@@ -29,7 +30,7 @@ import numpy as np
 
 from benchmark.data.schema import CLASS_NAMES, SPLITS, DatasetMeta, MercDataset, features_for
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 SYNTHETIC_SEED = 0  # the seed of the embedded default; the generator itself takes any seed
 FEATURE_DIMS = {  # the RoBERTa lineage the specification chooses
     "iemocap": {"text": 1024, "audio": 1582, "visual": 342},
@@ -39,7 +40,9 @@ MODALITY_GROUPS: dict[str, dict[str, list[list[int]]]] = {
     # 0 happy, 1 sad, 2 neutral, 3 angry, 4 excited, 5 frustrated
     "iemocap": {
         "text": [[0, 4], [1], [2], [3, 5]],  # valence-like: confuses happy/excited and angry/frustrated
-        "audio": [[0, 3, 4], [1, 2, 5]],  # arousal-like
+        # arousal-like, three levels (angry/excited, happy/frustrated, sad/neutral); v2's two levels let
+        # audio alone tell fewer classes apart than visual, and the study found a ≈ v on IEMOCAP
+        "audio": [[3, 4], [0, 5], [1, 2]],
         "visual": [[0, 3], [4, 5], [1, 2]],
     },
     # 0 neutral, 1 surprise, 2 fear, 3 sadness, 4 joy, 5 disgust, 6 anger
@@ -49,8 +52,9 @@ MODALITY_GROUPS: dict[str, dict[str, list[list[int]]]] = {
         "visual": [[0], [1, 5, 6], [2, 3, 4]],
     },
 }
-# How strongly each modality carries the label, relative to text: the unimodal ordering t >> a > v.
-MODALITY_SIGNAL = {"text": 1.0, "audio": 0.45, "visual": 0.35}
+# How strongly each modality carries the label, relative to text: the unimodal ordering t >> a > v. Audio
+# is 0.6 (v2: 0.45) so that its step over visual stands clear of the seed-to-seed spread of the study.
+MODALITY_SIGNAL = {"text": 1.0, "audio": 0.6, "visual": 0.35}
 TEXT_CLASS_SHARE = 0.5  # weight of text's class-specific prototype part beside its group part
 LATENT_DIM = 16
 PERSISTENCE = 0.5  # probability that an utterance keeps the previous utterance's label
