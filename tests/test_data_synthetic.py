@@ -111,16 +111,10 @@ def test_a_linear_probe_per_modality_finds_the_planted_ordering(family, syntheti
     utterances (no context, no model of ours) finds it with clear steps. The teacher-modality study checks
     the same on trained models; this is the generator's own check, cheap enough for every run."""
     dataset = synthetic_iemocap if family == "iemocap" else synthetic.generate(family)
-
-    def stacked(split: str, modality: str) -> tuple[np.ndarray, np.ndarray]:
-        rows = dataset.splits[split]
-        features = np.concatenate([np.asarray(x, dtype=np.float32) for x in rows[modality]])
-        return features, np.concatenate([np.asarray(x) for x in rows["labels"]])
-
     scores = {}
     for modality in ("text", "audio", "visual"):
-        train_x, train_y = stacked("train", modality)
-        test_x, test_y = stacked("test", modality)
+        train_x, train_y = dataset.utterances("train", modality)
+        test_x, test_y = dataset.utterances("test", modality)
         probe = make_pipeline(PCA(synthetic.LATENT_DIM, random_state=0), LogisticRegression(max_iter=2000))
         probe.fit(train_x, train_y)
         scores[modality] = 100 * f1_score(test_y, probe.predict(test_x), average="weighted")

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import datasets
+import numpy as np
 
 MODALITIES: tuple[str, ...] = ("text", "audio", "visual")
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
@@ -76,6 +77,12 @@ class MercDataset:
         temporary folder and rename, so a reader never sees half a dataset)."""
         self.splits.save_to_disk(str(folder))
         (folder / "meta.json").write_text(json.dumps(self.meta.to_json(), indent=2))
+
+    def utterances(self, split: str, modality: str) -> tuple[np.ndarray, np.ndarray]:
+        """One split's utterances with the dialogues flattened away: the modality's feature rows
+        [utterances, dim] and their labels [utterances], for context-free references and probes."""
+        rows = self.splits[split].with_format("numpy")[:]
+        return np.concatenate(list(rows[modality])), np.concatenate(list(rows["labels"]))
 
     @classmethod
     def load(cls, folder: Path) -> MercDataset:

@@ -35,12 +35,8 @@ def logistic_regression_f1(dataset: MercDataset) -> float:
     """Context-free reference: one utterance at a time, scikit-learn's L2 logistic regression (lbfgs,
     C=1) fit on the training utterances, weighted-F1 on the test utterances."""
 
-    def flat(split: str) -> tuple[np.ndarray, np.ndarray]:
-        rows = dataset.splits[split].with_format("numpy")[:]
-        return np.concatenate(list(rows["text"])), np.concatenate(list(rows["labels"]))
-
-    x_train, y_train = flat("train")
-    x_test, y_test = flat("test")
+    x_train, y_train = dataset.utterances("train", "text")
+    x_test, y_test = dataset.utterances("test", "text")
     model = LogisticRegression(max_iter=2000).fit(x_train, y_train)
     return 100 * float(f1_score(y_test, model.predict(x_test), average="weighted"))
 
