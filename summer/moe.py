@@ -259,6 +259,8 @@ class SparseDynamicMoE(nn.Module):
 class SingleExpert(nn.Module):
     """One expert of the same kind and width, no router: what "w/o SDMoE" puts in the SDMoE's place."""
 
+    fusable = False  # one expert: nothing to share a recurrent pass with
+
     def __init__(self, width: int, dropout: float, options: MoEOptions) -> None:
         super().__init__()
         options.check_moe()
@@ -292,7 +294,7 @@ def run_context_blocks(
     """[block(x, mask) for each block and its input], the blocks being independent (one per modality):
     the BiGRU experts of all the fusable SDMoEs among them run in one fused GRU call, one recurrent pass
     over the dialogues instead of one per SDMoE."""
-    fusable = [i for i, block in enumerate(blocks) if getattr(block.mixer, "fusable", False)]
+    fusable = [i for i, block in enumerate(blocks) if block.mixer.fusable]
     precomputed: dict[int, torch.Tensor] = {}
     if len(fusable) > 1:
         groups = [[expert.gru for expert in blocks[i].mixer.experts] for i in fusable]
