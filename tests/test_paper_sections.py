@@ -7,9 +7,11 @@ import dataclasses
 
 import pytest
 
+from benchmark.data.synthetic import PLANTED_SOURCE, PLANTED_TOLERANCE, PLANTED_WEIGHTED_F1
 from benchmark.files import atomic_write_json
 from benchmark.records import RunKey
 from benchmark.report import write_reports
+from benchmark.report.studies import planted_lines
 from benchmark.store import RunStore
 from benchmark.tsne import tsne_path
 from tests import test_report
@@ -74,6 +76,7 @@ def test_paper_sections(home):
     assert "| SUMMER | — |" in table
     # studies: the planted ordering shows, study rows stay out of the rivals' tables
     assert "Unimodal ordering found: t > a > v" in report
+    assert f"Set to {PLANTED_SOURCE}" in report  # synthetic data at `fast`: the study checks its targets
     modality = report.split("Study: teacher modality")[1].split("## ")[0]
     assert "| t+a+v |" in modality and "| a |" in modality
     assert "text-teacher-on-audio" not in report.split("## SUMMER vs the baselines")[1].split("## Figures")[0]
@@ -87,3 +90,25 @@ def test_paper_sections(home):
     assert "second-hand" in published and "+9.76" in published
     mmgcn_row = next(line for line in published.splitlines() if line.startswith("| MMGCN | published"))
     assert mmgcn_row.rstrip(" |").split("| ")[-1].count("±") == 1  # our own MMGCN runs beside it
+
+
+def test_modality_study_checks_each_planted_cell_on_the_synthetic_default_only(monkeypatch):
+    records = [study_record(ablation, seed) for ablation in STUDY_RUNS for seed in (0, 1)]
+    means = {
+        ablation: sum(100 * r.test.weighted_f1 for r in records if r.key.ablation == ablation) / 2
+        for ablation in STUDY_RUNS
+    }
+    targets = PLANTED_WEIGHTED_F1["iemocap"]
+    monkeypatch.setitem(targets, "text", means["none"] + PLANTED_TOLERANCE - 0.01)  # just within
+    monkeypatch.setitem(targets, "audio", means["on-audio"] - PLANTED_TOLERANCE - 0.01)  # just outside
+    [line] = planted_lines(records)
+    assert line.startswith(f"Set to {PLANTED_SOURCE}")
+    assert f"t {means['none']:.2f} vs {targets['text']:.2f} (-2.99, within)" in line
+    assert f"a {means['on-audio']:.2f} vs {targets['audio']:.2f} (+3.01, OUTSIDE)" in line
+    for short, ablation in (("v", "on-visual"), ("t+a+v", "on-text+audio+visual")):
+        target = targets[STUDY_RUNS[ablation][0]]
+        assert f"{short} {means[ablation]:.2f} vs {target:.2f} ({means[ablation] - target:+.2f}," in line
+    assert "v not run" in planted_lines([r for r in records if r.key.ablation != "on-visual"])[0]
+    real = [dataclasses.replace(r, data=r.data | {"synthetic": False}) for r in records]
+    smoke = [dataclasses.replace(r, key=dataclasses.replace(r.key, profile="smoke")) for r in records]
+    assert planted_lines(real) == [] and planted_lines(smoke) == []

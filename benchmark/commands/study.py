@@ -27,6 +27,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.progress import make_console
     from benchmark.records import FULL_MODEL
     from benchmark.report import write_reports
+    from benchmark.report.studies import modality_lines
     from benchmark.runner import DEFAULT_DATASETS, plan
     from summer.distillation import TEACHER
     from summer.studies import STUDY_VARIANTS
@@ -43,12 +44,17 @@ def main(args: argparse.Namespace) -> int:
             console.print(f"t-SNE of {key.variant} on {key.dataset} seed {key.seed}: {tsne_study(key, home)}")
     else:
         keys = plan([TEACHER], datasets, args.profile, args.seeds, list(STUDY_VARIANTS[args.study]))
-        for record in run_sweep(keys, home, Placement.from_args(args), force=args.force):
+        records = run_sweep(keys, home, Placement.from_args(args), force=args.force)
+        for record in records:
             console.print(
                 f"{record.key.variant:>30} {record.key.dataset:>18} seed {record.key.seed}: "
                 f"test weighted-F1 {100 * record.test.weighted_f1:.2f}%",
                 highlight=False,
             )
+        if args.study == "modality":
+            for dataset in datasets:
+                for line in modality_lines([r for r in records if r.key.dataset == dataset]):
+                    console.print(f"{dataset}: {line}", highlight=False)
     for path in write_reports(home, datasets=datasets, profiles=[args.profile]):
         console.print(f"wrote {path}")
     return 0

@@ -2,17 +2,22 @@
 split, the real feature dims, and planted structure that rewards fusion and context.
 
 Planted structure (why each part is there):
-- the published unimodal ordering of the MERC literature: text carries most of the signal, audio and
-  visual far less, and text alone comes close to all three together (`MODALITY_SIGNAL`). Papers treat
-  text as the primary source and audio / visual as secondary ones (e.g. CFN-ESA, arXiv 2307.15432;
-  TelME, arXiv 2401.12987, on "the weak contribution of non-verbal modalities"); the teacher-modality
-  study (`python -m benchmark study modality`) checks that the planted ordering comes back from trained
-  models, and a linear probe per modality in `tests/test_data_synthetic.py` that it is in the features;
+- a published unimodal table: each modality's signal is set per dataset so that the teacher-modality
+  study (`python -m benchmark study modality`, `fast` profile, seeds 0-2) lands within 3 points of ECERC's
+  table 5 (ACL 2025; weighted-F1 on the features SDT and M3Net use): IEMOCAP t 63.51, a 56.05, v 27.57,
+  t+a+v 71.78; MELD t 65.25, a 32.23, v 43.24, t+a+v 66.46 (`PLANTED_WEIGHTED_F1`, `MODALITY_SIGNAL`,
+  `CLASS_SHARE`). Text is the primary modality on both, as the MERC literature finds (e.g. CFN-ESA, arXiv
+  2307.15432; TelME, arXiv 2401.12987); IEMOCAP's audio comes close to its text, MELD's audio is near the
+  majority-class level and below its visual. The study prints each cell against its target, and a linear
+  probe per modality in `tests/test_data_synthetic.py` checks the ordering in the features themselves;
 - each modality sees the classes through a grouping (`MODALITY_GROUPS`): classes in one group share
-  that modality's group prototype. Text adds a class-specific part (`TEXT_CLASS_SHARE`) so it alone
-  separates every class, but the confusable pairs SUMMER's claim is about (happy/excited,
+  that modality's group prototype. A class-specific part (`CLASS_SHARE`) lets text, and IEMOCAP's audio,
+  separate every class, but the confusable pairs SUMMER's claim is about (happy/excited,
   angry/frustrated, fear/disgust) stay close in text, and audio / visual groupings split them: fusion
   has something to add exactly there;
+- a share of utterances express another class than their label in every modality at once
+  (`AMBIGUOUS_SHARE`): their errors coincide across modalities, which holds the fusion gain to the
+  table's (independent modalities would add far more), and only context recovers them;
 - minority classes carry a weaker signal (`strength` grows with the class's frequency);
 - labels persist along a dialogue (a Markov chain whose stationary law is the split's class proportions)
   and every dialogue adds its own offset to all its utterances, so context helps;
@@ -30,7 +35,7 @@ import numpy as np
 
 from benchmark.data.schema import CLASS_NAMES, SPLITS, DatasetMeta, MercDataset, features_for
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 SYNTHETIC_SEED = 0  # the seed of the embedded default; the generator itself takes any seed
 FEATURE_DIMS = {  # the RoBERTa lineage the specification chooses
     "iemocap": {"text": 1024, "audio": 1582, "visual": 342},
@@ -52,10 +57,34 @@ MODALITY_GROUPS: dict[str, dict[str, list[list[int]]]] = {
         "visual": [[0], [1, 5, 6], [2, 3, 4]],
     },
 }
-# How strongly each modality carries the label, relative to text: the unimodal ordering t >> a > v. Audio
-# is 0.6 (v2: 0.45) so that its step over visual stands clear of the seed-to-seed spread of the study.
-MODALITY_SIGNAL = {"text": 1.0, "audio": 0.6, "visual": 0.35}
-TEXT_CLASS_SHARE = 0.5  # weight of text's class-specific prototype part beside its group part
+# The published unimodal table the generator is set to: the teacher-modality study at the `fast`
+# profile, seeds 0-2, lands within `PLANTED_TOLERANCE` points of each cell (test weighted-F1, %). ECERC's
+# table 5 reports models on the features SDT and M3Net use; note MELD's visual above its audio and MELD's
+# small fusion gain over text.
+PLANTED_SOURCE = "ECERC, ACL 2025, table 5"
+PLANTED_PROFILE = "fast"
+PLANTED_TOLERANCE = 3.0
+PLANTED_WEIGHTED_F1 = {
+    "iemocap": {"text": 63.51, "audio": 56.05, "visual": 27.57, "text+audio+visual": 71.78},
+    "meld": {"text": 65.25, "audio": 32.23, "visual": 43.24, "text+audio+visual": 66.46},
+}
+# How strongly each modality carries the label (`MODALITY_SIGNAL`), and the weight of a class-specific
+# prototype part beside the modality's group part (`CLASS_SHARE`), per dataset: the knobs that set the
+# study to the table above. Calibrated on a linear probe of each modality's features and the teacher
+# trained for one seed, then confirmed by the study; never on SUMMER or an ablation.
+MODALITY_SIGNAL = {
+    "iemocap": {"text": 2.0, "audio": 1.8, "visual": 1.6},
+    "meld": {"text": 1.6, "audio": 0.2, "visual": 1.1},
+}
+CLASS_SHARE = {
+    "iemocap": {"text": 0.5, "audio": 0.5, "visual": 0.0},
+    "meld": {"text": 0.5, "audio": 0.0, "visual": 0.0},
+}
+# Share of utterances whose every modality expresses another class, drawn from the split's proportions,
+# than their label (as when annotators hear one emotion and the speaker shows another). The modalities'
+# errors on them coincide, so fusing modalities cannot fix them and only context can: the knob that
+# holds the fusion gain (t+a+v over t) to the table's, which independent modalities far overshoot.
+AMBIGUOUS_SHARE = {"iemocap": 0.33, "meld": 0.3}
 LATENT_DIM = 16
 PERSISTENCE = 0.5  # probability that an utterance keeps the previous utterance's label
 SIGNAL = 1.0
@@ -89,42 +118,23 @@ def statistics_from_transcripts(iemocap: MercDataset, meld: MercDataset) -> dict
 
 
 def generate(family: str, seed: int = SYNTHETIC_SEED) -> MercDataset:
+    # Two streams: what is planted does not depend on the feature dims, only its projection does.
+    structure_rng, feature_rng = np.random.default_rng([GENERATOR_VERSION, seed, len(family)]).spawn(2)
     stats = split_statistics()[family]
-    rng = np.random.default_rng([GENERATOR_VERSION, seed, len(family)])
     classes = CLASS_NAMES[family]
     dims = FEATURE_DIMS[family]
-    total = np.sum([stats[s]["class_counts"] for s in SPLITS], axis=0)
-    strength = SIGNAL * (0.55 + 0.45 * np.sqrt(total / total.max()))
-    prototypes = {
-        m: MODALITY_SIGNAL[m] * _group_prototypes(rng, groups, len(classes))
-        for m, groups in MODALITY_GROUPS[family].items()
-    }
-    prototypes["text"] = prototypes["text"] + TEXT_CLASS_SHARE * _group_prototypes(
-        rng, [[c] for c in range(len(classes))], len(classes)
-    )
     projections = {
-        m: rng.standard_normal((LATENT_DIM, d)).astype(np.float32) / np.sqrt(LATENT_DIM)
+        m: feature_rng.standard_normal((LATENT_DIM, d)).astype(np.float32) / np.sqrt(LATENT_DIM)
         for m, d in dims.items()
     }
     splits = {}
-    for split in SPLITS:
-        split_stats = stats[split]
-        proportions = np.asarray(split_stats["class_counts"], dtype=float)
-        proportions /= proportions.sum()
-        rows: dict[str, list] = {"dialogue_id": [], "speakers": [], "labels": [], **{m: [] for m in dims}}
-        for index, (length, n_speakers) in enumerate(
-            zip(split_stats["dialogue_lengths"], split_stats["speakers_per_dialogue"], strict=True)
-        ):
-            labels = _label_chain(rng, length, proportions)
-            rows["dialogue_id"].append(f"{family}-{split}-{index:04d}")
-            rows["labels"].append(labels.tolist())
-            rows["speakers"].append(rng.integers(0, n_speakers, size=length).tolist())
-            for modality, dim in dims.items():
-                latent = strength[labels, None] * prototypes[modality][labels]
-                latent = latent + DIALOGUE_OFFSET * rng.standard_normal(LATENT_DIM)
-                latent = latent + UTTERANCE_NOISE * rng.standard_normal((length, LATENT_DIM))
-                noise = FEATURE_NOISE * rng.standard_normal((length, dim), dtype=np.float32)
-                rows[modality].append(latent.astype(np.float32) @ projections[modality] + noise)
+    for split, rows in planted_latents(family, structure_rng).items():
+        for modality, dim in dims.items():
+            rows[modality] = [
+                latent @ projections[modality]
+                + FEATURE_NOISE * feature_rng.standard_normal((len(latent), dim), dtype=np.float32)
+                for latent in rows[modality]
+            ]
         splits[split] = datasets.Dataset.from_dict(rows, features=features_for(dims))
     max_speakers = max(max(stats[s]["speakers_per_dialogue"]) for s in SPLITS)
     meta = DatasetMeta(
@@ -144,6 +154,54 @@ def generate(family: str, seed: int = SYNTHETIC_SEED) -> MercDataset:
     return MercDataset(meta, datasets.DatasetDict(splits))
 
 
+def planted_latents(family: str, rng: np.random.Generator) -> dict[str, dict[str, list]]:
+    """Per split, the rows of `generate` with each modality still in the LATENT_DIM-dimensional space
+    where the structure is planted (prototypes, ambiguous utterances, dialogue offsets, noise)."""
+    stats = split_statistics()[family]
+    classes = CLASS_NAMES[family]
+    total = np.sum([stats[s]["class_counts"] for s in SPLITS], axis=0)
+    strength = SIGNAL * (0.55 + 0.45 * np.sqrt(total / total.max()))
+    singletons = [[c] for c in range(len(classes))]
+    prototypes = {  # the group part first, then the class-specific part: one fixed order of draws
+        m: MODALITY_SIGNAL[family][m]
+        * (
+            _group_prototypes(rng, groups, len(classes))
+            + CLASS_SHARE[family][m] * _group_prototypes(rng, singletons, len(classes))
+        )
+        for m, groups in MODALITY_GROUPS[family].items()
+    }
+    splits = {}
+    for split in SPLITS:
+        split_stats = stats[split]
+        proportions = np.asarray(split_stats["class_counts"], dtype=float)
+        proportions /= proportions.sum()
+        rows: dict[str, list] = {
+            "dialogue_id": [],
+            "speakers": [],
+            "labels": [],
+            **{m: [] for m in prototypes},
+        }
+        for index, (length, n_speakers) in enumerate(
+            zip(split_stats["dialogue_lengths"], split_stats["speakers_per_dialogue"], strict=True)
+        ):
+            labels = _label_chain(rng, length, proportions)
+            expressed = np.where(
+                rng.random(length) < AMBIGUOUS_SHARE[family],
+                rng.choice(len(classes), size=length, p=proportions),
+                labels,
+            )
+            rows["dialogue_id"].append(f"{family}-{split}-{index:04d}")
+            rows["labels"].append(labels.tolist())
+            rows["speakers"].append(rng.integers(0, n_speakers, size=length).tolist())
+            for modality, prototype in prototypes.items():
+                latent = strength[expressed, None] * prototype[expressed]
+                latent = latent + DIALOGUE_OFFSET * rng.standard_normal(LATENT_DIM)
+                latent = latent + UTTERANCE_NOISE * rng.standard_normal((length, LATENT_DIM))
+                rows[modality].append(latent.astype(np.float32))
+        splits[split] = rows
+    return splits
+
+
 def generator_fingerprint(family: str, seed: int) -> str:
     """Identifies what `generate` would produce without running it: parameters, version and statistics."""
     parameters = {
@@ -153,8 +211,9 @@ def generator_fingerprint(family: str, seed: int) -> str:
         "dims": FEATURE_DIMS[family],
         "groups": MODALITY_GROUPS[family],
         "constants": [LATENT_DIM, PERSISTENCE, SIGNAL, UTTERANCE_NOISE, DIALOGUE_OFFSET, FEATURE_NOISE],
-        "modality_signal": MODALITY_SIGNAL,
-        "text_class_share": TEXT_CLASS_SHARE,
+        "modality_signal": MODALITY_SIGNAL[family],
+        "class_share": CLASS_SHARE[family],
+        "ambiguous_share": AMBIGUOUS_SHARE[family],
         "stats": split_statistics()[family],
     }
     return hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
