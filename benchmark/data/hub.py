@@ -8,6 +8,7 @@ the feature dims from the data. Every `datasets` failure becomes one line naming
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -80,7 +81,10 @@ def load_table_file(path: Path, name: str, family: str, reader: Reader) -> MercD
             "dev_sent_emo.csv and test_sent_emo.csv as --source"
         )
     splits = _load_files(path, DATA_FILE_SUFFIXES[path.suffix], {"train": str(path)}, reader)
-    if not is_utterance_table(splits["train"].column_names, reader.table):
+    columns = splits["train"].column_names
+    if not is_utterance_table(columns, reader.table) and "labels" not in columns:
+        raise _no_label_column(str(path), columns, reader.table)
+    if not is_utterance_table(columns, reader.table):
         raise BenchmarkError(
             f"{path}: one file of per-dialogue rows cannot hold three splits: pass the folder holding "
             "train/validation/test files, or a per-utterance table with a split column"
@@ -114,15 +118,50 @@ def _convert(splits, source: str, kind: str, name: str, family: str, fingerprint
     columns = next(iter(splits.values())).column_names if isinstance(splits, datasets.DatasetDict) else []
     if is_utterance_table(columns, reader.table):
         return from_table(splits, source, "utterance-table", name, family, fingerprint, reader.table)
+    if columns and "labels" not in columns and "speakers" not in columns:  # a table without its labels
+        raise _no_label_column(source, columns, reader.table)
     return _canonical(splits, source, kind, name, family, fingerprint)
 
 
+def _no_label_column(source: str, columns: list[str], table: TableOptions) -> BenchmarkError:
+    return BenchmarkError(
+        f"{source}: no label column {table.columns.label!r} (columns: {', '.join(columns)}): name the column "
+        "holding each utterance's emotion with --columns label=COLUMN"
+    )
+
+
 def _load_files(where: Path, builder: str, data_files: dict, reader: Reader) -> datasets.DatasetDict:
+    if builder == "csv":
+        for paths in data_files.values():
+            for path in [paths] if isinstance(paths, str) else paths:
+                check_csv_rows(Path(path))
     return _read(
         where,
         f"{builder} files",
         lambda: datasets.load_dataset(builder, data_files=data_files, cache_dir=str(reader.cache_dir)),
     )
+
+
+def check_csv_rows(path: Path) -> None:
+    """Refuse a CSV whose quoting merges lines into one cell: a stray double quote opens a quoted cell
+    that swallows the following rows (their labels with them) without any parser complaining."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle, strict=True)
+        row, end = -1, 0
+        try:
+            for row, cells in enumerate(reader, start=-1):  # row -1 is the header
+                start, end = end + 1, reader.line_num
+                if any("\n" in cell or "\r" in cell for cell in cells):
+                    raise BenchmarkError(
+                        f"{path}: row {row} (lines {start}-{end}) has a line break inside a quoted cell, "
+                        "which merges rows: look for a stray double quote there (write a quote inside a cell "
+                        'as "" in a quoted cell), or remove the line break'
+                    )
+        except csv.Error as err:
+            raise BenchmarkError(
+                f"{path}: line {reader.line_num} is not valid CSV ({err}): look for a stray double quote "
+                '(write a quote inside a cell as "" in a quoted cell)'
+            ) from None
 
 
 def _read(where: Path, what: str, read):
