@@ -7,7 +7,7 @@ import argparse
 from benchmark.commands._options import add_training_options
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
-from benchmark.home import resolve_home
+from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +35,7 @@ def main(args: argparse.Namespace) -> int:
         raise BenchmarkError("name the models with --model NAME (repeatable) or train everything with --all")
     models = MODELS.names() if args.all else args.model
     keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation)
-    home = resolve_home(args.home)
+    home = open_home(args.home)
     console = make_console()
     stored = (
         0
