@@ -84,7 +84,7 @@ def test_a_test_row_of_a_training_dialogue_is_refused(tmp_path, home, earlier): 
 def test_three_speakers_in_an_iemocap_dialogue_are_refused(tmp_path, home, earlier):  # noqa: F811
     path = _write(tmp_path / "t.parquet", [*USER_TABLE, ("d1", 2, "cy", "third", "sad", "train")])
     refused(
-        home, path, "dialogue 'd1' has 3 speakers \\(ben, anna, cy\\), but an IEMOCAP dialogue is between two",
+        home, path, "dialogue 'd1' has 3 speakers, more than the 2 a dialogue of this dataset has",
         earlier, TRANSCRIPTS,
     )  # fmt: skip
     meld = [(*r[:4], "joy", r[5]) for r in [*USER_TABLE, ("d1", 2, "cy", "third", "sad", "train")]]
@@ -161,3 +161,37 @@ def test_an_audio_column_of_file_paths_gets_opensmile_features(tmp_path, home, e
         dataset.meta.fingerprint,
         TRANSCRIPTS,
     )
+
+
+def test_float_labels_are_the_integers_they_hold_and_nan_is_a_missing_label(tmp_path, home, earlier):  # noqa: F811
+    order = ("neutral", "happy", "sad", "angry", "excited", "frustrated")
+    options = data.ImportOptions(text_encoder=None, table=TableOptions(label_order=order))
+    rows = [(*r[:4], float(i % 6), r[5]) for i, r in enumerate(USER_TABLE)]
+    dataset = data.load("iemocap", home, _write(tmp_path / "f.parquet", rows), options)
+    assert dataset.splits["train"][0]["labels"] == [0, 2]  # turn 0: 1.0 (happy), turn 1: 0.0 (neutral)
+    rows[3] = (*rows[3][:4], float("nan"), rows[3][5])
+    path = _write(tmp_path / "nan.parquet", rows)
+    refused(home, path, f"{path}: an utterance has no label", dataset.meta.fingerprint, options)
+
+
+def _canonical_folder(folder, speakers: list[int]):
+    folder.mkdir()
+    for split in ("train", "validation", "test"):
+        rows = {"dialogue_id": [split], "speakers": [speakers], "labels": [[0] * len(speakers)]}
+        rows["text"] = [np.zeros((len(speakers), 4), dtype=np.float32)]
+        datasets.Dataset.from_dict(rows).to_parquet(str(folder / f"{split}.parquet"))
+    return folder
+
+
+def test_canonical_speakers_negative_or_three_in_iemocap_are_refused(tmp_path, home, earlier):  # noqa: F811
+    folder = _canonical_folder(tmp_path / "negative", [0, -1])
+    refused(home, folder, f"{folder}: dialogue 'train' has a negative speaker id", earlier)
+    folder = _canonical_folder(tmp_path / "three", [0, 1, 2])
+    refused(home, folder, f"{folder}: dialogue 'train' has 3 speakers, more than the 2", earlier)
+
+
+def test_truncated_json_lines_and_a_hub_id_without_revision_are_one_line(tmp_path, home, earlier):  # noqa: F811
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"dialogue_id": "d1", "turn": 0, "spea')
+    refused(home, path, f"{path}: could not be read as json files", earlier, TRANSCRIPTS)
+    refused(home, "AbstractTTS/IEMOCAP", "not a hub id: .*give a hub dataset as OWNER/NAME@REVISION", earlier)

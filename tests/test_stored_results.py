@@ -121,3 +121,15 @@ def test_a_disk_filling_while_weights_are_saved_keeps_the_earlier_run(stored, ho
     )
     assert {p: p.read_bytes() for p in before} == before
     assert sorted(p.name for p in stored.parent.iterdir()) == sorted(p.name for p in before)
+
+
+def test_a_resumed_sweep_says_what_is_stored_and_what_will_train(stored, home, capsys):
+    code = cli_main(
+        ["run", "--model", "text-teacher", "--dataset", "iemocap", "--profile", "smoke", "--seeds", "0", "1",
+         "--home", str(home.root)]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert out.startswith("plan: 2 runs: text-teacher (1 stored, 1 to train)\n")
+    assert "run 1/2 stored: text-teacher on iemocap seed 0" in err
+    assert "run 2/2 done: text-teacher on iemocap seed 1" in err

@@ -17,7 +17,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from benchmark.data.schema import CLASS_NAMES, MODALITIES, SPLITS, MercDataset
+from benchmark.data.schema import CLASS_NAMES, MAX_SPEAKERS, MODALITIES, SPLITS, MercDataset
 from benchmark.data.utterances import (
     MELD_COLUMNS,
     TableOptions,
@@ -268,6 +268,7 @@ def _canonical(splits, source: str, kind: str, name: str, family: str, fingerpri
         {m: merged[m] for m in modalities},
         len(CLASS_NAMES[family]),
         sentences=merged["sentences"] if texts else None,
+        max_speakers=MAX_SPEAKERS.get(family),
     )
     return imported_dataset(
         built,

@@ -22,7 +22,7 @@ import numpy as np
 
 from benchmark.data.features import AudioExtractor, progress_bar
 from benchmark.data.pickles import VALIDATION_CARVE_SEED, carve_validation
-from benchmark.data.schema import CLASS_NAMES, SPLITS, MercDataset
+from benchmark.data.schema import CLASS_NAMES, MAX_SPEAKERS, SPLITS, MercDataset
 from benchmark.data.validate import build_splits, imported_dataset
 from benchmark.errors import BenchmarkError
 
@@ -116,9 +116,6 @@ def from_table(
                 f"{source}: dialogue {dialogue!r} has turn {repeated[0]!r} twice in the {turns[0].split} split: "
                 "each utterance needs its own turn (or name the turn column with --columns turn=COLUMN)"
             )
-    if family == "iemocap":
-        for dialogue, turns in dialogues.items():
-            _check_two_speakers(source, dialogue, turns)
     split_ids: dict[str, list[str]] = {split: [] for split in SPLITS}
     for dialogue, turns in dialogues.items():
         split_ids[turns[0].split].append(dialogue)
@@ -145,6 +142,7 @@ def from_table(
         features,
         len(CLASS_NAMES[family]),
         sentences={d: [u.text for u in turns] for d, turns in dialogues.items()} if text_present else None,
+        max_speakers=MAX_SPEAKERS.get(family),
     )
     notes.append("speakers numbered by first appearance within each dialogue")
     counts = ", ".join(
@@ -272,15 +270,6 @@ def _check_one_split(source: str, dialogue: str, turns: Sequence[Utterance]) -> 
         )
 
 
-def _check_two_speakers(source: str, dialogue: str, turns: Sequence[Utterance]) -> None:
-    speakers = list(dict.fromkeys(u.speaker for u in turns))
-    if len(speakers) > 2:
-        raise BenchmarkError(
-            f"{source}: dialogue {dialogue!r} has {len(speakers)} speakers ({', '.join(speakers)}), but an "
-            "IEMOCAP dialogue is between two: fix the speaker or dialogue column"
-        )
-
-
 IEMOCAP_FILE = re.compile(r"^(?P<dialogue>Ses(?P<session>\d\d)[FM]_.+)_(?P<speaker>[FM])(?P<number>\d+)$")
 IEMOCAP_OTHER_LABELS = ("surprise", "fear", "disgust", "other", "contempt", "xxx", "unknown")
 
@@ -338,7 +327,7 @@ def _label_mapper(
     classes = CLASS_NAMES[family]
     aliases = LABEL_ALIASES | (IEMOCAP_ALIASES if family == "iemocap" else {})
     drop = {d.lower() for d in options.drop_labels}
-    values = [v for column in label_columns for v in column]
+    values = [_label_value(v) for column in label_columns for v in column]
     if options.label_order is not None:
         order = [_class_name(str(n), classes, aliases) for n in options.label_order]
         unknown_names = sorted({n for n, c in zip(options.label_order, order, strict=True) if c is None})
@@ -366,6 +355,7 @@ def _label_mapper(
         )
 
     def to_label(value) -> int | None:
+        value = _label_value(value)
         if value is None:
             raise BenchmarkError(f"{source}: an utterance has no label: fill it or drop the row")
         if isinstance(value, (int, np.integer)):
@@ -384,6 +374,14 @@ def _label_mapper(
             + ", ".join(f"{n} {c}" for n, c in sorted(dropped.items()))
         )
     return to_label
+
+
+def _label_value(value):
+    """A float label as a table stores integers beside a missing value (3.0 beside NaN): the integer,
+    and NaN as missing."""
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else int(value) if float(value).is_integer() else value
+    return value
 
 
 def _class_name(value: str, classes: Sequence[str], aliases: Mapping[str, str]) -> str | None:
