@@ -5,6 +5,7 @@ inside `main`, so that `--help` answers at once."""
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -56,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except OSError as err:
         where = f": {err.filename}" if err.filename else ""
-        print(f"error: {err.strerror or err}{where}: choose a writable folder with --home", file=sys.stderr)
+        fix = (
+            "free some space, or choose a folder on another disk with --home; what was stored before is intact"
+            if err.errno == errno.ENOSPC
+            else "choose a writable folder with --home"
+        )
+        print(f"error: {err.strerror or err}{where}: {fix}", file=sys.stderr)
         return 2
 
 

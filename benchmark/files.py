@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import socket
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -61,3 +62,49 @@ def exclusive(path: Path):
     finally:
         lock.unlink(missing_ok=True)
         os.close(handle)
+
+
+INCOMING_PREFIX = ".incoming-"  # the name of a folder being filled, before it is renamed into place
+
+
+def owned_folder(parent: Path, prefix: str) -> Path:
+    """A new temporary folder in `parent` whose name says which process on which host made it, so that
+    one left behind by a killed process can be told from one still being filled (`left_by_the_dead`)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=parent, prefix=f"{prefix}{socket.gethostname()}-{os.getpid()}-"))
+
+
+def left_by_the_dead(folder: Path, prefix: str) -> bool:
+    """Whether an `owned_folder` was made on this host by a process that no longer runs."""
+    owner, _, _ = folder.name.removeprefix(prefix).rpartition("-")  # HOST-PID-<mkdtemp's random part>
+    host, _, pid = owner.rpartition("-")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def remove_stale_locks(root: Path) -> list[Path]:
+    """Remove the lock files under `root` that no process holds (left by `kill -9`): each is taken as
+    `exclusive` takes it, so a process waiting on one sees it removed and takes the current one."""
+    removed = []
+    for lock in sorted(root.rglob("*.lock")) if root.exists() else []:
+        try:
+            handle = os.open(lock, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(lock).st_ino == os.fstat(handle).st_ino:
+                lock.unlink()
+                removed.append(lock)
+        except OSError:  # held by a running process, or already gone
+            pass
+        finally:
+            os.close(handle)
+    return removed

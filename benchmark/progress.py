@@ -17,7 +17,7 @@ from rich.progress import (
 from benchmark.execution import CPU, Execution
 from benchmark.home import Home
 from benchmark.records import RunKey, RunRecord
-from benchmark.runner import run_key
+from benchmark.runner import reusable_record, run_key
 
 # Width of a console that is not a terminal (a pipe, a file): wide enough that no name is ever cut.
 UNBOUNDED_WIDTH = 10_000
@@ -67,12 +67,14 @@ def run_keys(
                     status=f"loss {loss:.3f}  validation wF1 {validation_f1:.3f}",
                 )
 
-            record = run_key(key, home, force=force, on_epoch=on_epoch, execution=execution)
+            stored = None if force else reusable_record(key, home, execution.threads, execution.precision)
+            record = stored or run_key(key, home, force=force, on_epoch=on_epoch, execution=execution)
             records.append(record)
             progress.advance(runs)
             if not console.is_terminal:
                 console.print(
-                    f"run {index}/{len(keys)} done: {label}: test weighted-F1 {100 * record.test.weighted_f1:.2f}%",
+                    f"run {index}/{len(keys)} {'stored' if stored else 'done'}: {label}: "
+                    f"test weighted-F1 {100 * record.test.weighted_f1:.2f}%",
                     highlight=False,
                 )
     return records

@@ -6,6 +6,8 @@ read by reports and the regression gate; neither trains anything.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -86,6 +88,8 @@ class RunRecord:
     missing_modalities: dict[str, dict[str, Any]] = field(default_factory=dict)
     schema_version: int = RECORD_SCHEMA_VERSION
     notes: list[str] = field(default_factory=list)
+    # results_checksum() of the record as the run store wrote it; None in records written before it
+    checksum: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,3 +108,9 @@ class RunRecord:
         fields["curves"] = [EpochLog(**epoch) for epoch in raw["curves"]]
         fields["predictions"] = Predictions(**raw["predictions"])
         return cls(**fields)
+
+
+def results_checksum(raw: dict[str, Any]) -> str:
+    """sha256 of a record's JSON form less its checksum: any edit of a stored result changes it."""
+    body = {name: value for name, value in raw.items() if name != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import torch
 
+from benchmark.config import config_hash
+from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write, atomic_write_json, exclusive
 from benchmark.home import Home
-from benchmark.records import RunKey, RunRecord
+from benchmark.records import FULL_MODEL, RunKey, RunRecord, results_checksum
 
 
 class RunStore:
@@ -21,8 +23,9 @@ class RunStore:
         return self.root / key.relative_path()
 
     def read(self, key: RunKey) -> RunRecord | None:
+        """The stored record of `key`, verified (see `read_record`), or None if there is none."""
         path = self.path(key)
-        return RunRecord.from_json(json.loads(path.read_text())) if path.exists() else None
+        return read_record(path, key) if path.exists() else None
 
     def weights_path(self, key: RunKey) -> Path:
         """The validation-selected weights (a torch state dict) beside the record."""
@@ -30,13 +33,61 @@ class RunStore:
 
     def save(self, record: RunRecord, weights: dict[str, torch.Tensor]) -> Path:
         """A trained run: its weights first, then its record, so a stored record always has them beside it."""
-        atomic_write(self.weights_path(record.key), lambda temporary: torch.save(weights, temporary))
+        atomic_write(self.weights_path(record.key), lambda temporary: _save_weights(weights, temporary))
         return self.write(record)
 
     def write(self, record: RunRecord) -> Path:
+        """Stamped with the checksum of its results, which every later read verifies."""
         path = self.path(record.key)
-        atomic_write_json(path, record.to_json())
+        raw = record.to_json()
+        atomic_write_json(path, raw | {"checksum": results_checksum(raw)})
         return path
 
     def lock(self, key: RunKey):
         return exclusive(self.path(key))
+
+
+def _save_weights(weights: dict[str, torch.Tensor], path: Path) -> None:
+    """Through a Python file, so that a full disk is the OSError (ENOSPC) the CLI names: torch's own
+    writer turns it into a RuntimeError, and closing its archive after a failed write raises another
+    RuntimeError over the OSError."""
+    with path.open("wb") as handle:
+        try:
+            torch.save(weights, handle)
+        except RuntimeError as err:
+            if isinstance(err.__context__, OSError):
+                raise err.__context__ from None
+            raise
+
+
+def read_record(path: Path, key: RunKey | None = None) -> RunRecord:
+    """A stored record, verified to be what was computed: its config hash recomputed from its config, and
+    its checksum over its results (records written before checksums carry none: the config hash alone
+    is checked). A record that fails is one line naming it and the fix, never silently used."""
+    try:
+        raw = json.loads(path.read_text())
+        record = RunRecord.from_json(raw)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        retrain = f"retrain it with `{retrain_command(key)}`" if key else "retrain that run with --force"
+        raise BenchmarkError(
+            f"{path}: not a readable run record ({type(err).__name__}: {err}): {retrain} (it is replaced), "
+            "or delete it"
+        ) from None
+    if record.config_hash != config_hash(record.config):
+        problem = f"its config does not hash to its config_hash {record.config_hash}"
+    elif record.checksum is not None and record.checksum != results_checksum(raw):
+        problem = "its results do not match its checksum"
+    else:
+        return record
+    raise BenchmarkError(
+        f"{path}: {problem} (edited after the run wrote it?): retrain it with "
+        f"`{retrain_command(record.key)}` (it is replaced), or delete it"
+    )
+
+
+def retrain_command(key: RunKey) -> str:
+    ablation = "" if key.ablation == FULL_MODEL else f" --ablation {key.ablation}"
+    return (
+        f"python -m benchmark run --model {key.model}{ablation} --dataset {key.dataset} "
+        f"--profile {key.profile} --seeds {key.seed} --force"
+    )

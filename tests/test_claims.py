@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from benchmark.config import config_hash
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.metrics import split_metrics
 from benchmark.records import EpochLog, Predictions, RunKey, RunRecord
@@ -46,7 +47,7 @@ def make_record(variant: str, seed: int, predictions: Predictions, family: str =
     return RunRecord(
         key=RunKey(model, ablation or "none", f"synthetic-{family}", "fast", seed),
         config={},
-        config_hash="0" * 16,
+        config_hash=config_hash({}),
         data={"family": family, "classes": classes, "synthetic": True},
         environment={},
         parameters=1,

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmark.config import config_hash
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.modality_removal import CONDITIONS
 from benchmark.records import EpochLog, Predictions, RunKey, RunRecord, SplitMetrics
@@ -38,7 +39,7 @@ def fixture_record(variant: str, seed: int) -> RunRecord:
     return RunRecord(
         key=RunKey(model, ablation or "none", "synthetic-iemocap", "fast", seed),
         config={"ablation_label": labels.get(ablation, "full")},
-        config_hash="0" * 16,
+        config_hash=config_hash({"ablation_label": labels.get(ablation, "full")}),
         data={
             "name": "synthetic-iemocap",
             "family": "iemocap",

@@ -5,6 +5,21 @@ from __future__ import annotations
 import argparse
 
 
+def counted(minimum: int):
+    """An argparse type: an integer of at least `minimum`, else argparse's one-line usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+
+    return parse
+
+
 def add_training_options(parser: argparse.ArgumentParser, default_profile: str = "fast") -> None:
     parser.add_argument(
         "--dataset", action="append", help="dataset name (repeatable); default: both synthetic ones"
@@ -12,7 +27,7 @@ def add_training_options(parser: argparse.ArgumentParser, default_profile: str =
     parser.add_argument(
         "--profile", default=default_profile, help=f"smoke, fast or paper (default {default_profile})"
     )
-    parser.add_argument("--seeds", type=int, nargs="+", help="seeds to run (default: the profile's)")
+    parser.add_argument("--seeds", type=counted(0), nargs="+", help="seeds to run (default: the profile's)")
     parser.add_argument(
         "--force", action="store_true", help="retrain runs whose record exists (replaced atomically)"
     )
@@ -37,7 +52,9 @@ def add_training_options(parser: argparse.ArgumentParser, default_profile: str =
         help="on CUDA, deterministic kernels for bit-identical reruns (slower); the CPU always is",
     )
     placement.add_argument(
-        "--threads", type=int, help="torch threads per run instead of the profile's 2 (part of the config)"
+        "--threads",
+        type=counted(1),
+        help="torch threads per run instead of the profile's 2 (part of the config)",
     )
     placement.add_argument(
         "--executor",

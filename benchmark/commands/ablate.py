@@ -6,7 +6,7 @@ import argparse
 
 from benchmark.commands._options import add_training_options
 from benchmark.executors import Placement, run_sweep
-from benchmark.home import resolve_home
+from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +31,7 @@ def main(args: argparse.Namespace) -> int:
     datasets = args.dataset or DEFAULT_DATASETS
     keys = plan([ablation.model], datasets, args.profile, args.seeds, [FULL_MODEL, ablation.name])
     placement = Placement.from_args(args)
-    records = {r.key: r for r in run_sweep(keys, resolve_home(args.home), placement, force=args.force)}
+    records = {r.key: r for r in run_sweep(keys, open_home(args.home), placement, force=args.force)}
     console = make_console()
     for dataset in datasets:
         table = Table(

@@ -7,7 +7,8 @@ import tempfile
 from pathlib import Path
 
 from benchmark.errors import BenchmarkError
-from benchmark.home import REFERENCE_DIR, Home, resolve_home
+from benchmark.home import REFERENCE_DIR, Home
+from benchmark.housekeeping import open_home
 
 GATE_PROFILE = "smoke"
 SPREAD_SEEDS = (0, 1, 2)  # --update measures the seed spread the tolerances come from on these
@@ -40,7 +41,7 @@ def main(args: argparse.Namespace) -> int:
     threads = PROFILES.get(GATE_PROFILE).train["iemocap"].threads
     fingerprint = machine_fingerprint(threads)
     with tempfile.TemporaryDirectory(prefix="summer-bench-check-") as scratch:
-        home = resolve_home(args.home) if args.home else Home(Path(scratch))
+        home = open_home(args.home) if args.home else Home(Path(scratch))
         if args.update:
             return _update(args.reference, models, datasets, home, fingerprint)
         reference = check.read_reference(args.reference)

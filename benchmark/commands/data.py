@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmark.home import resolve_home
+from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,7 +74,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmark import data
     from benchmark.progress import make_console
 
-    dataset = data.load(args.dataset, resolve_home(args.home), args.source, import_options(args))
+    dataset = data.load(args.dataset, open_home(args.home), args.source, import_options(args))
     summary = data.summarize(dataset)
     console = make_console()
     kind = "[bold red]synthetic[/]" if summary["synthetic"] else "real"

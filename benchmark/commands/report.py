@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from benchmark.home import resolve_home
+from benchmark.commands._options import counted
+from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", action="append", help="only these datasets (repeatable)")
     parser.add_argument("--profile", action="append", help="only these profiles (repeatable)")
-    parser.add_argument("--resamples", type=int, help="bootstrap resamples (default 2000)")
+    parser.add_argument("--resamples", type=counted(1), help="bootstrap resamples (default 2000)")
     parser.add_argument(
         "--home", help="results/cache/reports folder (default: $SUMMER_BENCH_HOME or the project)"
     )
@@ -26,8 +27,10 @@ def main(args: argparse.Namespace) -> int:
         DATASETS.get(name)  # a typo is a did-you-mean error, before anything is rewritten
     for name in args.profile or ():
         PROFILES.get(name)
-    home = resolve_home(args.home)
-    written = write_reports(home, args.dataset, args.profile, args.resamples or DEFAULT_RESAMPLES)
+    home = open_home(args.home)
+    written = write_reports(
+        home, args.dataset, args.profile, DEFAULT_RESAMPLES if args.resamples is None else args.resamples
+    )
     for path in written:
         print(f"wrote {path}")
     if not any(path.name == "report.md" for path in written):

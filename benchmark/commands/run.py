@@ -7,7 +7,7 @@ import argparse
 from benchmark.commands._options import add_training_options
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
-from benchmark.home import resolve_home
+from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,15 +29,20 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import MODELS
     from benchmark.progress import make_console
     from benchmark.report import write_reports
-    from benchmark.runner import DEFAULT_DATASETS, plan
+    from benchmark.runner import DEFAULT_DATASETS, plan, reusable_record
 
     if not args.all and not args.model:
         raise BenchmarkError("name the models with --model NAME (repeatable) or train everything with --all")
     models = MODELS.names() if args.all else args.model
     keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation)
-    home = resolve_home(args.home)
+    home = open_home(args.home)
     console = make_console()
-    console.print(plan_summary(keys), highlight=False)
+    stored = (
+        0
+        if args.force
+        else sum(reusable_record(k, home, args.threads, args.precision) is not None for k in keys)
+    )
+    console.print(f"{plan_summary(keys)} ({stored} stored, {len(keys) - stored} to train)", highlight=False)
     records = run_sweep(keys, home, Placement.from_args(args), force=args.force)
     for record in records:
         console.print(

@@ -12,7 +12,7 @@ import argparse
 
 from benchmark.commands._options import add_training_options
 from benchmark.executors import Placement, run_sweep
-from benchmark.home import resolve_home
+from benchmark.housekeeping import open_home
 
 STUDY_NAMES = ("modality", "sdmoe", "tsne")
 
@@ -32,7 +32,7 @@ def main(args: argparse.Namespace) -> int:
     from summer.distillation import TEACHER
     from summer.studies import STUDY_VARIANTS
 
-    home = resolve_home(args.home)
+    home = open_home(args.home)
     console = make_console()
     datasets = args.dataset or DEFAULT_DATASETS
     if args.study == "tsne":

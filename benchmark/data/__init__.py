@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +116,8 @@ def import_source(
     """Dispatch on what `source` is: a .pkl file, a table file, a saved datasets folder, a folder of split
     files (the MELD CSV release among them), a hub id with its revision."""
     path = Path(source).expanduser()
-    reader = hub.Reader(cache_dir=home.dataset_cache / "hf-datasets", table=table or TableOptions())
+    _check_path_kind(path, source)
+    reader = hub.Reader(cache_dir=writable_cache(home), table=table or TableOptions())
     if path.is_file() and path.suffix in hub.DATA_FILE_SUFFIXES:
         return hub.load_table_file(path, name, family, reader)
     if path.suffix == ".pkl" or path.is_file():
@@ -129,6 +133,41 @@ def import_source(
             "check the path, or give a hub dataset as OWNER/NAME@REVISION"
         )
     return hub.load_hub(source, name, family, reader)
+
+
+def _check_path_kind(path: Path, source: str) -> None:
+    """A path that exists as something other than a file or a folder (a device, a FIFO, a socket) or a
+    symbolic link that leads nowhere is named as such, not taken for a missing path or a hub id."""
+    try:
+        kind = stat.S_IFMT(path.stat().st_mode)
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise BenchmarkError(
+                f"{source}: a symbolic link to {os.readlink(path)}, which does not exist: fix the link or pass "
+                "the file itself"
+            ) from None
+        return
+    except OSError as err:  # a symbolic link loop (ELOOP), a path through a file (ENOTDIR), ...
+        raise BenchmarkError(f"{source}: cannot be opened ({err.strerror}): pass the file itself") from None
+    if kind not in (stat.S_IFREG, stat.S_IFDIR):
+        raise BenchmarkError(
+            f"{source}: not a regular file or folder (a device, pipe or socket): pass a data file or folder"
+        )
+
+
+def writable_cache(home: Home) -> Path:
+    """The `datasets` cache under the home, checked writable before any file is read, so that a read-only
+    home is blamed for itself instead of surfacing as a file that cannot be read."""
+    cache_dir = home.dataset_cache / "hf-datasets"
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=cache_dir).close()
+    except OSError as err:
+        raise BenchmarkError(
+            f"the home {home.root} is not writable ({err.strerror}: {err.filename or cache_dir}): an import "
+            "caches its data there; choose a writable folder with --home"
+        ) from None
+    return cache_dir
 
 
 def subsample(dataset: MercDataset, max_dialogues: dict[str, int]) -> MercDataset:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from benchmark.data.schema import MercDataset
-from benchmark.files import atomic_write_json
+from benchmark.files import INCOMING_PREFIX, atomic_write_json, owned_folder
 from benchmark.home import Home
 
 CURRENT_IMPORTS = "current.json"  # real dataset name -> fingerprint of its last import
@@ -29,8 +28,7 @@ def cached(home: Home, fingerprint: str, make: Callable[[], MercDataset]) -> Mer
     target = folder(home, fingerprint)
     if target.exists():
         return MercDataset.load(target)
-    home.dataset_cache.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(dir=home.dataset_cache, prefix=".incoming-"))
+    temporary = owned_folder(home.dataset_cache, INCOMING_PREFIX)
     try:
         make().save(temporary / "dataset")
         try:

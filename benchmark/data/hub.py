@@ -8,14 +8,16 @@ the feature dims from the data. Every `datasets` failure becomes one line naming
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import datasets
 import numpy as np
 
-from benchmark.data.schema import CLASS_NAMES, MODALITIES, SPLITS, MercDataset
+from benchmark.data.schema import CLASS_NAMES, MAX_SPEAKERS, MODALITIES, SPLITS, MercDataset
 from benchmark.data.utterances import (
     MELD_COLUMNS,
     TableOptions,
@@ -26,6 +28,7 @@ from benchmark.data.utterances import (
 from benchmark.data.validate import build_splits, imported_dataset
 from benchmark.errors import BenchmarkError
 
+HUB_TIMEOUT_S = 5  # seconds one hub request may take before the hub counts as unreachable
 DATA_FILE_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv"}
 
 
@@ -40,11 +43,35 @@ class Reader:
 
 def load_saved_folder(folder: Path, name: str, family: str, reader: Reader) -> MercDataset:
     """A folder written by `save_to_disk` (a DatasetDict with dataset_dict.json, or one Dataset)."""
+    _check_self_contained(folder)
     splits = _read(folder, "a save_to_disk folder", lambda: datasets.load_from_disk(str(folder)))
     if isinstance(splits, datasets.Dataset):
         splits = datasets.DatasetDict({"train": splits})
     fingerprint = _hash_files(sorted(p for p in folder.rglob("*") if p.is_file()))
     return _convert(splits, str(folder), "datasets-folder", name, family, fingerprint, reader)
+
+
+def _check_self_contained(folder: Path) -> None:
+    """Never read outside the source: no symbolic link inside the folder, and no file a `state.json`
+    names, may lead out of it (`load_from_disk` would follow either)."""
+    root = folder.resolve()
+    for path in sorted(folder.rglob("*")):
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            raise BenchmarkError(
+                f"{folder}: {path.relative_to(folder)} is a symbolic link to {path.resolve()}, outside the "
+                "folder: an import reads only its source; copy the file into the folder instead"
+            )
+    for state in sorted(folder.rglob("state.json")):
+        try:
+            names = [item["filename"] for item in json.loads(state.read_text()).get("_data_files", [])]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue  # not a state.json datasets wrote: its reader names the problem
+        outside = next((n for n in names if not (state.parent / str(n)).resolve().is_relative_to(root)), None)
+        if outside is not None:
+            raise BenchmarkError(
+                f"{state}: names the data file {outside!r}, outside {folder}: an import reads only its source; "
+                "save the dataset again with save_to_disk"
+            )
 
 
 def load_data_files(folder: Path, name: str, family: str, reader: Reader) -> MercDataset:
@@ -80,7 +107,10 @@ def load_table_file(path: Path, name: str, family: str, reader: Reader) -> MercD
             "dev_sent_emo.csv and test_sent_emo.csv as --source"
         )
     splits = _load_files(path, DATA_FILE_SUFFIXES[path.suffix], {"train": str(path)}, reader)
-    if not is_utterance_table(splits["train"].column_names, reader.table):
+    columns = splits["train"].column_names
+    if not is_utterance_table(columns, reader.table) and "labels" not in columns:
+        raise _no_label_column(str(path), columns, reader.table)
+    if not is_utterance_table(columns, reader.table):
         raise BenchmarkError(
             f"{path}: one file of per-dialogue rows cannot hold three splits: pass the folder holding "
             "train/validation/test files, or a per-utterance table with a split column"
@@ -95,14 +125,16 @@ def load_hub(reference: str, name: str, family: str, reader: Reader) -> MercData
         raise BenchmarkError(
             f"hub source {reference!r} has no revision: pin one as {repo_id}@<commit-or-tag> so runs are traceable"
         )
+    offline = (
+        f"could not load {repo_id}@{revision} from the Hugging Face hub ({{}}); offline? download it "
+        "elsewhere and pass the local folder (a save_to_disk folder or one of train/validation/test parquet "
+        "or json files) or a .pkl file as --source"
+    )
+    _check_on_hub(repo_id, revision, offline)
     try:
         splits = datasets.load_dataset(repo_id, revision=revision, cache_dir=str(reader.cache_dir))
-    except Exception as err:  # offline, unknown repo or revision: one line, and how to use local files
-        raise BenchmarkError(
-            f"could not load {repo_id}@{revision} from the Hugging Face hub ({type(err).__name__}); offline? "
-            "download it elsewhere and pass the local folder (a save_to_disk folder or one of "
-            "train/validation/test parquet or json files) or a .pkl file as --source"
-        ) from None
+    except Exception as err:  # the hub failing half-way: one line, and how to use local files
+        raise BenchmarkError(offline.format(type(err).__name__)) from None
     downloaded = sorted(
         {Path(f["filename"]) for split in splits.values() for f in split.cache_files}, key=str
     )
@@ -110,19 +142,71 @@ def load_hub(reference: str, name: str, family: str, reader: Reader) -> MercData
     return _convert(splits, reference, "hub", name, family, fingerprint, reader)
 
 
+def _check_on_hub(repo_id: str, revision: str, offline: str) -> None:
+    """One request with a short timeout and no retries: `datasets` alone retries an unreachable hub with
+    back-off for about a minute, a log line per try, before it fails."""
+    import huggingface_hub
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        huggingface_hub.HfApi().dataset_info(repo_id, revision=revision, timeout=HUB_TIMEOUT_S)
+    except (RepositoryNotFoundError, RevisionNotFoundError) as err:
+        raise BenchmarkError(
+            f"{repo_id}@{revision}: no such dataset or revision on the Hugging Face hub "
+            f"({type(err).__name__}): check the id and the revision"
+        ) from None
+    except Exception as err:
+        raise BenchmarkError(offline.format(type(err).__name__)) from None
+
+
 def _convert(splits, source: str, kind: str, name: str, family: str, fingerprint: str, reader: Reader):
     columns = next(iter(splits.values())).column_names if isinstance(splits, datasets.DatasetDict) else []
     if is_utterance_table(columns, reader.table):
         return from_table(splits, source, "utterance-table", name, family, fingerprint, reader.table)
+    if columns and "labels" not in columns and "speakers" not in columns:  # a table without its labels
+        raise _no_label_column(source, columns, reader.table)
     return _canonical(splits, source, kind, name, family, fingerprint)
 
 
+def _no_label_column(source: str, columns: list[str], table: TableOptions) -> BenchmarkError:
+    return BenchmarkError(
+        f"{source}: no label column {table.columns.label!r} (columns: {', '.join(columns)}): name the column "
+        "holding each utterance's emotion with --columns label=COLUMN"
+    )
+
+
 def _load_files(where: Path, builder: str, data_files: dict, reader: Reader) -> datasets.DatasetDict:
+    if builder == "csv":
+        for paths in data_files.values():
+            for path in [paths] if isinstance(paths, str) else paths:
+                check_csv_rows(Path(path))
     return _read(
         where,
         f"{builder} files",
         lambda: datasets.load_dataset(builder, data_files=data_files, cache_dir=str(reader.cache_dir)),
     )
+
+
+def check_csv_rows(path: Path) -> None:
+    """Refuse a CSV whose quoting merges lines into one cell: a stray double quote opens a quoted cell
+    that swallows the following rows (their labels with them) without any parser complaining."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle, strict=True)
+        row, end = -1, 0
+        try:
+            for row, cells in enumerate(reader, start=-1):  # row -1 is the header
+                start, end = end + 1, reader.line_num
+                if any("\n" in cell or "\r" in cell for cell in cells):
+                    raise BenchmarkError(
+                        f"{path}: row {row} (lines {start}-{end}) has a line break inside a quoted cell, "
+                        "which merges rows: look for a stray double quote there (write a quote inside a cell "
+                        'as "" in a quoted cell), or remove the line break'
+                    )
+        except csv.Error as err:
+            raise BenchmarkError(
+                f"{path}: line {reader.line_num} is not valid CSV ({err}): look for a stray double quote "
+                '(write a quote inside a cell as "" in a quoted cell)'
+            ) from None
 
 
 def _read(where: Path, what: str, read):
@@ -184,6 +268,7 @@ def _canonical(splits, source: str, kind: str, name: str, family: str, fingerpri
         {m: merged[m] for m in modalities},
         len(CLASS_NAMES[family]),
         sentences=merged["sentences"] if texts else None,
+        max_speakers=MAX_SPEAKERS.get(family),
     )
     return imported_dataset(
         built,

@@ -23,6 +23,8 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "iemocap": ("happy", "sad", "neutral", "angry", "excited", "frustrated"),
     "meld": ("neutral", "surprise", "fear", "sadness", "joy", "disgust", "anger"),
 }
+# Speakers a dialogue may have, where the dataset fixes it: an IEMOCAP session is one pair of actors.
+MAX_SPEAKERS: dict[str, int] = {"iemocap": 2}
 
 
 @dataclass(frozen=True)

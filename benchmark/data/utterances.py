@@ -15,13 +15,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 import datasets
 import numpy as np
 
 from benchmark.data.features import AudioExtractor, progress_bar
 from benchmark.data.pickles import VALIDATION_CARVE_SEED, carve_validation
-from benchmark.data.schema import CLASS_NAMES, SPLITS, MercDataset
+from benchmark.data.schema import CLASS_NAMES, MAX_SPEAKERS, SPLITS, MercDataset
 from benchmark.data.validate import build_splits, imported_dataset
 from benchmark.errors import BenchmarkError
 
@@ -107,6 +108,7 @@ def from_table(
     for utterance in utterances:
         dialogues.setdefault(utterance.dialogue, []).append(utterance)
     for dialogue, turns in dialogues.items():
+        _check_one_split(source, dialogue, turns)
         turns.sort(key=lambda u: u.turn)
         repeated = next((a.turn for a, b in zip(turns, turns[1:], strict=False) if a.turn == b.turn), None)
         if repeated is not None:
@@ -123,6 +125,11 @@ def from_table(
             f"no validation split: carved {len(split_ids['validation'])} of the training dialogues "
             f"(seed {VALIDATION_CARVE_SEED}): {', '.join(split_ids['validation'])}"
         )
+    if not text_present and not audio_columns:
+        raise BenchmarkError(
+            f"{source}: the table has neither text nor audio, so nothing to learn from: name the text column "
+            "with --columns text=COLUMN or the audio column with --columns audio=COLUMN"
+        )
     features = {}
     if audio_columns:
         features["audio"] = _audio_features(dialogues, audio_columns, source, options.audio)
@@ -135,6 +142,7 @@ def from_table(
         features,
         len(CLASS_NAMES[family]),
         sentences={d: [u.text for u in turns] for d, turns in dialogues.items()} if text_present else None,
+        max_speakers=MAX_SPEAKERS.get(family),
     )
     notes.append("speakers numbered by first appearance within each dialogue")
     counts = ", ".join(
@@ -184,21 +192,23 @@ def _table_utterances(
 ) -> list[Utterance]:
     columns = options.columns
     split_from_column = set(splits) - set(SPLITS) or not all(s in splits for s in SPLITS)
-    required = [columns.dialogue, columns.speaker, columns.label]
+    # text is required unless dropped by name (`--columns text=`): a missing column must not silently
+    # become a dataset without its text modality
+    required = [columns.dialogue, columns.speaker, columns.label] + ([columns.text] if columns.text else [])
     if split_from_column:
         required.append(columns.split)
-    optional = [c for c in (columns.turn, columns.text) if c]
     to_label = _label_mapper(source, family, options, notes, [t[columns.label] for t in splits.values()])
     utterances = []
     for table_split, table in splits.items():
         for column in required:
             if not column or column not in table.column_names:
                 role = next(f.name for f in fields(columns) if getattr(columns, f.name) == column)
+                drop = ", or import without text with --columns text=" if role == "text" else ""
                 raise BenchmarkError(
                     f"{source}: the {table_split} table has no column {column!r} for the {role} "
-                    f"(columns: {', '.join(table.column_names)}): name it with --columns {role}=COLUMN"
+                    f"(columns: {', '.join(table.column_names)}): name it with --columns {role}=COLUMN{drop}"
                 )
-        present = [c for c in optional if c in table.column_names]
+        present = [columns.turn] if columns.turn and columns.turn in table.column_names else []
         rows = table.select_columns(required + present).to_dict()
         for row in range(len(table)):
             label = to_label(rows[columns.label][row])
@@ -212,14 +222,52 @@ def _table_utterances(
                 raise BenchmarkError(
                     f"{source}: row {row} of the {table_split} table has no {what}: fill it or drop the row"
                 )
-            turn = rows[columns.turn][row] if columns.turn in rows else row
+            where = f"row {row} of the {table_split} table"
+            turn = _turn_number(source, where, rows[columns.turn][row]) if present else row
             # Dialogue ids restart in each file of a split release (MELD): the split keeps them apart.
             dialogue_id = f"{split}_{dialogue}" if not split_from_column else str(dialogue)
-            text = rows[columns.text][row] if columns.text in rows else None
+            text = _text_of(source, where, rows[columns.text][row]) if columns.text else None
             utterances.append(
                 Utterance(split, table_split, dialogue_id, (turn,), str(speaker), text, label, row)
             )
     return utterances
+
+
+def _turn_number(source: str, where: str, value) -> int:
+    """A turn as a whole number: turns compared as strings would order 0, 1, 10, 11, 2, ..."""
+    text = str(value).strip() if value is not None else ""
+    try:
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if not np.isfinite(number) or number != int(number):
+        raise BenchmarkError(
+            f"{source}: {where} has turn {value!r}, not a whole number: fix it (turns order the utterances "
+            "of a dialogue), or keep the row order with --columns turn="
+        )
+    return int(number)
+
+
+def _text_of(source: str, where: str, value) -> str:
+    """One utterance's transcript: an empty, blank or missing (NaN) cell is an error, never a reason to
+    drop the whole text modality."""
+    if not isinstance(value, str) or not value.strip():
+        raise BenchmarkError(
+            f"{source}: {where} has no text ({value!r}): fill it or drop the row, or import without text "
+            "with --columns text="
+        )
+    return value
+
+
+def _check_one_split(source: str, dialogue: str, turns: Sequence[Utterance]) -> None:
+    first = turns[0]
+    other = next((u for u in turns if u.split != first.split), None)
+    if other is not None:
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue!r} has rows in {first.split} (row {first.row} of the "
+            f"{first.table} table) and in {other.split} (row {other.row} of the {other.table} table): a "
+            "dialogue belongs to one split; fix the split column or give the dialogues their own ids"
+        )
 
 
 IEMOCAP_FILE = re.compile(r"^(?P<dialogue>Ses(?P<session>\d\d)[FM]_.+)_(?P<speaker>[FM])(?P<number>\d+)$")
@@ -260,7 +308,7 @@ def _iemocap_utterances(
             # [choice] IEMOCAP numbers each speaker's utterances on their own; without start times the
             # dialogue order is taken as the utterance numbers interleaved, the table's row order breaking ties.
             turn = (int(match["number"]), row)
-            text = rows["transcription"][row]
+            text = _text_of(source, f"row {row} of the {table_split} table", rows["transcription"][row])
             utterances.append(
                 Utterance(split, table_split, match["dialogue"], turn, match["speaker"], text, label, row)
             )
@@ -279,7 +327,7 @@ def _label_mapper(
     classes = CLASS_NAMES[family]
     aliases = LABEL_ALIASES | (IEMOCAP_ALIASES if family == "iemocap" else {})
     drop = {d.lower() for d in options.drop_labels}
-    values = [v for column in label_columns for v in column]
+    values = [_label_value(v) for column in label_columns for v in column]
     if options.label_order is not None:
         order = [_class_name(str(n), classes, aliases) for n in options.label_order]
         unknown_names = sorted({n for n, c in zip(options.label_order, order, strict=True) if c is None})
@@ -307,6 +355,7 @@ def _label_mapper(
         )
 
     def to_label(value) -> int | None:
+        value = _label_value(value)
         if value is None:
             raise BenchmarkError(f"{source}: an utterance has no label: fill it or drop the row")
         if isinstance(value, (int, np.integer)):
@@ -325,6 +374,14 @@ def _label_mapper(
             + ", ".join(f"{n} {c}" for n, c in sorted(dropped.items()))
         )
     return to_label
+
+
+def _label_value(value):
+    """A float label as a table stores integers beside a missing value (3.0 beside NaN): the integer,
+    and NaN as missing."""
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else int(value) if float(value).is_integer() else value
+    return value
 
 
 def _class_name(value: str, classes: Sequence[str], aliases: Mapping[str, str]) -> str | None:
@@ -354,31 +411,58 @@ def _audio_features(
     source: str,
     extractor: AudioExtractor,
 ) -> dict[str, np.ndarray]:
-    """openSMILE features per utterance, read from the audio column without `datasets`' decoder."""
+    """openSMILE features per utterance, read from the audio column without `datasets`' decoder: a
+    `datasets.Audio` column (bytes or paths) or a column of file paths, relative ones taken from the
+    source's folder."""
     import soundfile
 
     total = sum(len(t) for t in dialogues.values())
-    raw = {
-        split: table.cast_column(_audio_name(table), datasets.Audio(decode=False))
-        for split, table in tables.items()
-    }
+    audio = {split: _audio_column(table, source) for split, table in tables.items()}
     out = {}
     with progress_bar("openSMILE", total) as advance:
         for dialogue, turns in dialogues.items():
             waves = []
             for u in turns:
-                item = raw[u.table][u.row][_audio_name(raw[u.table])]
+                payload = audio[u.table](u.row)
+                if payload is None:
+                    raise BenchmarkError(
+                        f"{source}: row {u.row} of the {u.table} table has no audio: fill it or drop the row"
+                    )
                 try:
-                    payload = io.BytesIO(item["bytes"]) if item.get("bytes") else item["path"]
                     signal, rate = soundfile.read(payload, dtype="float32", always_2d=True)
                 except Exception as err:
+                    what = payload if isinstance(payload, str) else f"dialogue {dialogue!r}"
                     raise BenchmarkError(
-                        f"{source}: the audio of dialogue {dialogue!r} could not be read ({type(err).__name__}): "
-                        "check the audio column holds WAV/FLAC files or bytes"
+                        f"{source}: the audio of row {u.row} of the {u.table} table ({what}) could not be read "
+                        f"({type(err).__name__}): check the audio column holds WAV/FLAC files or bytes"
                     ) from None
                 waves.append((signal.mean(axis=1), rate))
             out[dialogue] = extractor.extract(waves, advance)
     return out
+
+
+def _audio_column(table: datasets.Dataset, source: str) -> Callable[[int], object]:
+    """Row -> a file path or a bytes buffer soundfile can read, or None for an empty cell."""
+    name = _audio_name(table)
+    feature = table.features[name]
+    if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
+        root = Path(source).expanduser()
+        base = root.parent if root.is_file() else root
+        paths = table[name]
+        return lambda row: str(base / paths[row]) if paths[row] else None
+    try:
+        raw = table.cast_column(name, datasets.Audio(decode=False))
+    except Exception:
+        raise BenchmarkError(
+            f"{source}: the audio column {name!r} holds {feature}, not audio: give file paths, bytes or a "
+            "datasets Audio column, or import without audio with --columns audio="
+        ) from None
+
+    def payload(row: int):  # one row at a time: a whole split's audio need not fit in memory
+        item = raw[row][name]
+        return None if not item else io.BytesIO(item["bytes"]) if item.get("bytes") else item["path"]
+
+    return payload
 
 
 def _audio_name(table: datasets.Dataset) -> str:

@@ -22,8 +22,10 @@ def build_splits(
     features: Mapping[str, Mapping[str, object]],
     n_classes: int,
     sentences: Mapping[str, Sequence[str]] | None = None,
+    max_speakers: int | None = None,
 ) -> tuple[datasets.DatasetDict, dict[str, int]]:
-    """Validate every dialogue and assemble the canonical splits. `features`: modality -> id -> [n, dim]."""
+    """Validate every dialogue and assemble the canonical splits. `features`: modality -> id -> [n, dim];
+    `max_speakers`: how many speakers a dialogue may have (schema.MAX_SPEAKERS), if the dataset fixes it."""
     _check_disjoint(source, split_ids)
     feature_dims: dict[str, int] = {}
     splits = {}
@@ -37,7 +39,7 @@ def build_splits(
             n = len(dialogue_labels)
             rows["dialogue_id"].append(str(dialogue_id))
             rows["labels"].append(dialogue_labels)
-            rows["speakers"].append(_aligned(source, dialogue_id, "speakers", speakers, n))
+            rows["speakers"].append(_speakers(source, dialogue_id, speakers, n, max_speakers))
             for modality in rows.keys() & set(MODALITIES):
                 array = _feature_array(source, dialogue_id, modality, features[modality], n)
                 expected = feature_dims.setdefault(modality, array.shape[1])
@@ -145,6 +147,20 @@ def _aligned(source: str, dialogue_id: str, what: str, values: Mapping, n: int) 
             "they must align one per utterance"
         )
     return items
+
+
+def _speakers(source: str, dialogue_id: str, speakers: Mapping, n: int, max_speakers: int | None) -> list:
+    ids = _aligned(source, dialogue_id, "speakers", speakers, n)
+    if any(int(s) < 0 for s in ids):
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue_id!r} has a negative speaker id: number speakers 0, 1, ..."
+        )
+    if max_speakers is not None and len(set(ids)) > max_speakers:
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue_id!r} has {len(set(ids))} speakers, more than the {max_speakers} "
+            "a dialogue of this dataset has: fix the speaker or dialogue ids (or import it under the other dataset)"
+        )
+    return ids
 
 
 def _feature_array(source: str, dialogue_id: str, modality: str, values: Mapping, n: int) -> np.ndarray:

@@ -1,11 +1,13 @@
-"""Reading run records for reports: every valid record, and a one-line reason for each skipped file."""
+"""Reading run records for reports: every valid, verified record, and a one-line reason (with the fix)
+for each skipped file."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from benchmark.errors import BenchmarkError
 from benchmark.records import RunRecord
+from benchmark.store import read_record
 
 
 def load_records(runs: Path) -> tuple[list[RunRecord], list[str]]:
@@ -14,7 +16,7 @@ def load_records(runs: Path) -> tuple[list[RunRecord], list[str]]:
         if path.name.startswith("."):
             continue  # a write in progress (see benchmark.files.atomic_write)
         try:
-            records.append(RunRecord.from_json(json.loads(path.read_text())))
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            skipped.append(f"skipping {path}: {type(err).__name__}: {err}")
+            records.append(read_record(path))
+        except BenchmarkError as err:
+            skipped.append(f"skipping {err}")
     return records, skipped
