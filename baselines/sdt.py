@@ -76,7 +76,14 @@ class SelfDistillationTransformer(MERCModel):
         ce, kd = [], []
         for m, hidden in per_modality.items():
             head = self.heads[m](hidden)
-            ce.append(F.cross_entropy(head.flatten(0, 1), batch.labels.flatten(), ignore_index=IGNORE_LABEL))
+            ce.append(
+                F.cross_entropy(
+                    head.flatten(0, 1),
+                    batch.labels.flatten(),
+                    weight=batch.class_weights,  # SDT's train.py weighs every cross-entropy term alike
+                    ignore_index=IGNORE_LABEL,
+                )
+            )
             kl = F.kl_div(F.log_softmax(head[mask] / t, dim=-1), teacher, reduction="none").sum(-1).mean()
             kd.append(t * t * kl)
         return {

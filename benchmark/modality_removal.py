@@ -5,6 +5,9 @@ A removed modality is absent from the batch (no feature tensor at all), which a 
 whatever it is given handles. A model built around a fixed set of modalities cannot run without one
 (it raises KeyError on the missing tensor): it is then evaluated with that modality's features
 zero-filled, and the result says so, since zeros are an input the model never saw, not an absence.
+Either way the batch names the removed modalities (`Batch.absent`), so that nothing derived from them
+reaches the model: SUMMER's text teacher, whose outputs it caches from the real text, is not consulted
+without text (summer/model.py).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ CONDITIONS: dict[str, tuple[str, ...]] = {
 ABSENT, ZERO_FILLED, NOT_IN_DATA = "absent", "zero-filled", "not in the data"
 
 
-def _without(dialogues: list[Dialogue], removed: tuple[str, ...], zero_fill: bool) -> list[Dialogue]:
+def without(dialogues: list[Dialogue], removed: tuple[str, ...], zero_fill: bool) -> list[Dialogue]:
     def features(dialogue: Dialogue) -> dict[str, torch.Tensor]:
         if zero_fill:
             return {m: torch.zeros_like(x) if m in removed else x for m, x in dialogue.features.items()}
@@ -51,14 +54,15 @@ def evaluate_without_modalities(
         if any(m not in dataset.meta.modalities for m in removed):
             results[condition] = {"weighted_f1": None, "macro_f1": None, "how": NOT_IN_DATA}
             continue
+        absent = frozenset(removed)
         try:
             metrics, _ = evaluate(
-                model, _without(test, removed, zero_fill=False), batch_size, classes, execution
+                model, without(test, removed, zero_fill=False), batch_size, classes, execution, absent
             )
             how = ABSENT
         except KeyError:
             metrics, _ = evaluate(
-                model, _without(test, removed, zero_fill=True), batch_size, classes, execution
+                model, without(test, removed, zero_fill=True), batch_size, classes, execution, absent
             )
             how = ZERO_FILLED
         results[condition] = {"weighted_f1": metrics.weighted_f1, "macro_f1": metrics.macro_f1, "how": how}

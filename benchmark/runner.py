@@ -22,7 +22,7 @@ from benchmark.records import FULL_MODEL, RunKey, RunRecord
 from benchmark.seeding import seed_everything
 from benchmark.store import RunStore
 from benchmark.teachers import obtain_teacher
-from benchmark.training import EpochCallback, TrainingResult, train_model
+from benchmark.training import EpochCallback, TrainingResult, train_model, with_class_weights
 
 DEFAULT_DATASETS = ("synthetic-iemocap", "synthetic-meld")
 
@@ -107,7 +107,7 @@ def run_inputs(key: RunKey, home: Home, threads: int | None = None) -> RunInputs
     """`threads`: torch threads instead of the profile's (`Execution.threads`)."""
     profile = PROFILES.get(key.profile)
     dataset = data.subsample(data.load(key.dataset, home), profile.max_dialogues)
-    train = profile.train_config(DATASETS.get(key.dataset).family, key.seed)
+    train = with_class_weights(profile.train_config(DATASETS.get(key.dataset).family, key.seed), dataset)
     if threads is not None:
         train = dataclasses.replace(train, threads=threads)
     overrides = {} if key.ablation == FULL_MODEL else dict(ABLATIONS.get(key.ablation).overrides)

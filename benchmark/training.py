@@ -1,6 +1,7 @@
 """The one training loop every model shares: seeded, selected on validation, nothing model-specific.
 
-Loss = cross-entropy over real utterances + the model's own (already weighted) auxiliary terms.
+Loss = cross-entropy over real utterances (class-weighted as `TrainConfig.class_weighting` says) + the
+model's own (already weighted) auxiliary terms.
 The epoch with the best validation weighted-F1 is the result; the best test weighted-F1 over all epochs
 is kept apart as the "test oracle", the figure most MERC papers report.
 
@@ -11,16 +12,19 @@ are kept on the CPU so that stored weights load anywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmark.config import TrainConfig
+from benchmark.config import INVERSE_FREQUENCY, UNWEIGHTED, TrainConfig
 from benchmark.data.collate import IGNORE_LABEL, Dialogue, collate_dialogues, dialogues_from_split
 from benchmark.data.schema import MercDataset
+from benchmark.errors import BenchmarkError
 from benchmark.execution import CPU, Execution
 from benchmark.metrics import PredictionCollector
 from benchmark.modeling import MERCModel
@@ -55,6 +59,7 @@ def train_model(
     on_epoch: EpochCallback | None = None,
     execution: Execution = CPU,
 ) -> TrainingResult:
+    config = with_class_weights(config, dataset)
     order_generator = seed_everything(config.seed, config.threads, execution.deterministic)
     model.to(execution.torch_device)
     splits = {s: dialogues_from_split(dataset.splits[s], dataset.meta.modalities) for s in dataset.splits}
@@ -89,18 +94,56 @@ def train_model(
     return TrainingResult(best_epoch, validation, test, predictions, oracle[0], oracle[1], curves, state)
 
 
+def class_weights(dataset: MercDataset, weighting: str) -> tuple[float, ...]:
+    """The cross-entropy's class weights `weighting` gives on `dataset`, in class order; () unweighted.
+
+    INVERSE_FREQUENCY: w_c = 1 / f_c, f_c the share of class c among the train and validation
+    utterances together, unnormalised, as SDT's train.py writes them (its IEMOCAP list is 1 / f_c of
+    the train+validation shares). The trainer's cross-entropy is the weighted mean (the sum divided by
+    the weights of the targets, as SDT's MaskedNLLLoss), so only the ratios between weights count."""
+    if weighting == UNWEIGHTED:
+        return ()
+    assert weighting == INVERSE_FREQUENCY  # TrainConfig validates the name
+    labels = [
+        np.concatenate(dataset.splits[split]["labels"] or [[]]).astype(np.int64)
+        for split in ("train", "validation")
+    ]
+    counts = np.bincount(np.concatenate(labels), minlength=dataset.meta.n_classes)
+    if not counts.all():
+        missing = dataset.meta.classes[int(np.flatnonzero(counts == 0)[0])]
+        raise BenchmarkError(
+            f"class {missing!r} has no utterance in the train and validation splits of {dataset.meta.name}: "
+            "inverse-frequency class weights are undefined; train with class_weighting 'none'"
+        )
+    return tuple(float(w) for w in counts.sum() / counts)
+
+
+def with_class_weights(config: TrainConfig, dataset: MercDataset) -> TrainConfig:
+    """`config` with the class weights its weighting gives on `dataset`. Weights a config already holds
+    must be those (a record's settings say what the run used, or the run does not happen)."""
+    weights = class_weights(dataset, config.class_weighting)
+    if config.class_weights and config.class_weights != weights:
+        raise BenchmarkError(
+            f"the training config's class weights {config.class_weights} are not the {config.class_weighting} "
+            f"weights of {dataset.meta.name} ({weights}): leave class_weights empty to compute them"
+        )
+    return dataclasses.replace(config, class_weights=weights)
+
+
 def evaluate(
     model: MERCModel,
     dialogues: list[Dialogue],
     batch_size: int,
     classes: tuple[str, ...],
     execution: Execution = CPU,
+    absent: frozenset[str] = frozenset(),
 ) -> tuple[SplitMetrics, Predictions]:
+    """`absent`: the modalities removed from `dialogues` (`Batch.absent`)."""
     model.eval()
     collector = PredictionCollector()
     with torch.no_grad():
         for start in range(0, len(dialogues), batch_size):
-            batch = collate_dialogues(dialogues[start : start + batch_size])
+            batch = collate_dialogues(dialogues[start : start + batch_size], absent)
             with execution.autocast():
                 logits = model(batch.to(execution.torch_device)).logits
             collector.update(batch, logits.float().cpu())
@@ -120,15 +163,17 @@ def train_epoch(
     order = torch.randperm(len(dialogues), generator=generator).tolist()
     sums: dict[str, torch.Tensor] = {}  # on the device, in float64: no host sync per step
     batches = 0
+    weights = torch.tensor(config.class_weights) if config.class_weights else None
     for start in range(0, len(order), config.batch_size):
         batch = collate_dialogues([dialogues[i] for i in order[start : start + config.batch_size]])
-        batch = batch.to(execution.torch_device)
+        batch = dataclasses.replace(batch, class_weights=weights).to(execution.torch_device)
         with execution.autocast():
             output = model(batch)
             logits = output.logits.float()  # the loss in float32 whatever the matrix products used
             ce = F.cross_entropy(
                 logits.flatten(0, 1),
                 batch.labels.flatten(),
+                weight=batch.class_weights,
                 ignore_index=IGNORE_LABEL,
                 label_smoothing=output.label_smoothing,
             )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from benchmark.errors import BenchmarkError
 from benchmark.modeling import ModelDims
 from summer.distillation import DistillationOptions
+from summer.fusion import GUIDANCE_MASKS
 from summer.moe import MoEOptions
 
 # [choice] distillation temperature per dataset family: SDT's values (docs/model.md, "IKD")
@@ -20,10 +21,16 @@ class SummerConfig(ModelDims, MoEOptions, DistillationOptions):
     temperature: float
     use_sdmoe: bool = True  # False: one expert of the same kind and width in each SDMoE's place
     fusion: str = "hcmf"  # "self-attention" / "concat": the paper's and the suite's "w/o HCMF"
+    guidance_mask: str = "raw"  # [choice] what the guided mask's 0.5 threshold compares (GUIDANCE_MASKS)
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # DistillationOptions checks its own options
         if self.fusion not in FUSIONS:
             raise BenchmarkError(f"unknown fusion {self.fusion!r}; valid: {', '.join(FUSIONS)}")
+        if self.guidance_mask not in GUIDANCE_MASKS:
+            raise BenchmarkError(
+                f"unknown guidance_mask {self.guidance_mask!r}; valid: {', '.join(GUIDANCE_MASKS)}"
+            )
 
     @property
     def teacher_guided(self) -> bool:

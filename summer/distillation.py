@@ -12,7 +12,8 @@ with z_s, z_T the student's and teacher's logits, h_s the student's fused repres
 teacher's final hidden state (same width, no projection), Head_T the teacher's frozen classifier.
 [choice] k1..k4 = 1, eps = 0.1, T = 1 (IEMOCAP) / 8 (MELD) as SDT. k1 CE_eps is the trainer's
 cross-entropy with the label smoothing the model asks for (`ModelOutput.label_smoothing`); the other
-terms are `distillation_losses`.
+terms are `distillation_losses`. Both cross-entropies carry the run's class weights (SDT weighs every
+cross-entropy term alike).
 """
 
 from __future__ import annotations
@@ -152,6 +153,13 @@ class FrozenTeacher:
         return TeacherTargets(torch.cat([o[0] for o in outputs]), torch.cat([o[1] for o in outputs]), scores)
 
 
+# Which student tensor h_s the MSE and teacher-head terms read: FUSED, the representation the student's
+# classifier reads (the specification's h_s^fused), or STREAM, the student's own stream of the teacher's
+# modality after its SDMoE, upstream of the fusion (a reading `study ikd` measures).
+FUSED, STREAM = "fused", "stream"
+LATENT_TARGETS = (FUSED, STREAM)
+
+
 @dataclass(frozen=True, kw_only=True)
 class DistillationOptions:
     use_ikd: bool = True
@@ -162,25 +170,35 @@ class DistillationOptions:
     kappa_latent: float = 1.0  # [choice] k3
     kappa_head: float = 1.0  # [choice] k4
     teacher_modality: str = "text"  # [review] a text teacher
+    latent_target: str = FUSED  # [choice] h_s, one of LATENT_TARGETS
+
+    def __post_init__(self) -> None:
+        if self.latent_target not in LATENT_TARGETS:
+            raise BenchmarkError(
+                f"unknown latent_target {self.latent_target!r}; valid: {', '.join(LATENT_TARGETS)}"
+            )
 
 
 def distillation_losses(
     options: DistillationOptions,
     temperature: float,
     logits: torch.Tensor,
-    fused: torch.Tensor,
+    latent: torch.Tensor,
     labels: torch.Tensor,
     teacher: TeacherTargets,
     head: nn.Linear,
+    class_weights: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The k2..k4 terms of the module docstring's loss over real utterances: logits [N, C], fused [N, d],
-    labels [N]. The teacher's targets carry no gradient; its frozen head passes gradient to `fused` only."""
+    """The k2..k4 terms of the module docstring's loss over real utterances: logits [N, C], the student's
+    h_s (`options.latent_target`) [N, d], labels [N]; `class_weights` weigh the teacher-head
+    cross-entropy as the trainer's. The teacher's targets carry no gradient; its frozen head passes
+    gradient to `latent` only."""
     t = temperature
     kl = F.kl_div(
         F.log_softmax(logits / t, dim=-1), F.softmax(teacher.logits / t, dim=-1), reduction="batchmean"
     )
     terms = {"kd_logit": options.kappa_logit * t * t * kl}
     if options.use_latent_kd:
-        terms["kd_latent"] = options.kappa_latent * F.mse_loss(fused, teacher.hidden)
-        terms["kd_head"] = options.kappa_head * F.cross_entropy(head(fused), labels)
+        terms["kd_latent"] = options.kappa_latent * F.mse_loss(latent, teacher.hidden)
+        terms["kd_head"] = options.kappa_head * F.cross_entropy(head(latent), labels, weight=class_weights)
     return terms

@@ -7,6 +7,8 @@ score pulls the student's, scaled by a learned factor phi:
 
     s' = s_st + phi * M * (s_tr - s_st),    M = 1[|s_tr - s_st| > 0.5]
 
+Without the teacher (its modality removed at test time) there is nothing to pull towards: s' = s_st.
+
 Level 1 fuses, per target modality, its own stream and its cross-modal streams; level 2 fuses the
 modality streams; a Global MoE (an SDMoE over the fused sequence) then models the fused dialogue.
 """
@@ -24,24 +26,52 @@ from summer.moe import ContextBlock
 
 GUIDANCE_THRESHOLD = 0.5  # [review] teacher and student scores differing by more than 0.5
 PHI_INIT = 0.5  # [choice] the dynamic factor phi is a learned scalar per attention block, init 0.5
+# What the 0.5 threshold compares: "raw" pre-softmax scores (the specification's reading), or
+# "standardised" ones, each row of scores standardised over its real keys first, so that the teacher's
+# and the student's scores meet on one scale (a reading `study ikd` measures; the pull stays raw).
+GUIDANCE_MASKS = ("raw", "standardised")
+
+
+def standardised_rows(scores: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
+    """z = (s - mean) / std per row of attention scores [..., T, T], over the real keys (`key_mask`
+    broadcasts to the scores, True on real keys); padded keys come out 0."""
+    count = key_mask.sum(-1, keepdim=True).clamp(min=1)
+    mean = (scores * key_mask).sum(-1, keepdim=True) / count
+    centred = (scores - mean) * key_mask
+    return centred / ((centred.square().sum(-1, keepdim=True) / count).sqrt() + 1e-6)
 
 
 def teacher_guided_scores(
-    student: torch.Tensor, teacher: torch.Tensor, phi: torch.Tensor, threshold: float = GUIDANCE_THRESHOLD
+    student: torch.Tensor,
+    teacher: torch.Tensor,
+    phi: torch.Tensor,
+    threshold: float = GUIDANCE_THRESHOLD,
+    key_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """s' = s_st + phi * M * (s_tr - s_st), M = 1[|s_tr - s_st| > threshold]; shapes broadcast."""
+    """s' = s_st + phi * M * (s_tr - s_st), M = 1[|s_tr - s_st| > threshold]; shapes broadcast. With
+    `key_mask` (the "standardised" reading) M compares `standardised_rows` of both score matrices."""
     gap = teacher - student
-    return student + phi * (gap.abs() > threshold) * gap
+    if key_mask is not None:
+        differs = (
+            standardised_rows(teacher, key_mask) - standardised_rows(student, key_mask)
+        ).abs() > threshold
+    else:
+        differs = gap.abs() > threshold
+    return student + phi * differs * gap
 
 
 class Attention(nn.Module):
     """Multi-head attention block with a residual and a LayerNorm: queries from `x`, keys and values from
     `context` (x itself for self-attention). Returns the block's output and its pre-softmax scores
     averaged over heads ([B, T, T]), the matrix the teacher hands to the student. With `guided`, a
-    teacher score matrix reshapes the scores by `teacher_guided_scores` (one phi per block)."""
+    teacher score matrix, when there is one, reshapes the scores by `teacher_guided_scores` (one phi per
+    block), its mask on raw or standardised scores as `guidance_mask` says."""
 
-    def __init__(self, width: int, heads: int, dropout: float, guided: bool = False) -> None:
+    def __init__(
+        self, width: int, heads: int, dropout: float, guided: bool = False, guidance_mask: str = "raw"
+    ) -> None:
         super().__init__()
+        self.standardised_guidance = guidance_mask == "standardised"
         self.heads = heads
         self.query = nn.Linear(width, width)
         self.key_value = nn.Linear(width, 2 * width)
@@ -66,13 +96,15 @@ class Attention(nn.Module):
 
         keys, values = self.key_value(x if context is None else context).chunk(2, dim=-1)
         scores = split(self.query(x)) @ split(keys).transpose(-1, -2) / math.sqrt(head_width)
-        if self.phi is not None:
-            if teacher_scores is None:
-                raise RuntimeError("a teacher-guided attention block needs the teacher's scores")
-            scores = teacher_guided_scores(scores, teacher_scores[:, None], self.phi)
-        weights = self.attention_dropout(
-            scores.masked_fill(~mask[:, None, None, :], float("-inf")).softmax(-1)
-        )
+        key_mask = mask[:, None, None, :]
+        if self.phi is not None and teacher_scores is not None:
+            scores = teacher_guided_scores(
+                scores,
+                teacher_scores[:, None],
+                self.phi,
+                key_mask=key_mask if self.standardised_guidance else None,
+            )
+        weights = self.attention_dropout(scores.masked_fill(~key_mask, float("-inf")).softmax(-1))
         attended = (weights @ split(values)).transpose(1, 2).reshape(batch, length, width)
         output = self.norm(x + self.dropout(self.attended(attended))) * mask[..., None]
         return output, scores.mean(dim=1)
@@ -103,11 +135,15 @@ class HierarchicalFusion(nn.Module):
         modalities: tuple[str, ...],
         guided: bool,
         global_moe: ContextBlock,
+        guidance_mask: str = "raw",
     ) -> None:
         super().__init__()
         self.modalities = modalities
         self.cross = nn.ModuleDict(
-            {f"{q}->{p}": Attention(width, heads, dropout, guided) for q, p in permutations(modalities, 2)}
+            {
+                f"{q}->{p}": Attention(width, heads, dropout, guided, guidance_mask)
+                for q, p in permutations(modalities, 2)
+            }
         )
         self.level1 = nn.ModuleDict({m: SoftmaxGate(width, len(modalities)) for m in modalities})
         self.level2 = SoftmaxGate(width, len(modalities))

@@ -2,7 +2,8 @@
 (teacher-guided cross-modal attention, two fusion levels, a Global MoE), a linear classifier, and IKD
 from a frozen text teacher (summer/distillation.py).
 
-Uses the modalities the dataset has (fusion over two when one is absent); needs at least one.
+Uses the modalities the dataset has (fusion over two when one is absent); needs at least one. A batch
+whose teacher modality is removed at test time (`Batch.absent`) gets no teacher: no guidance.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from torch import nn
 
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
+from benchmark.errors import BenchmarkError
 from benchmark.layers import modality_encoders
 from benchmark.modeling import (
     MERCModel,
@@ -27,7 +29,13 @@ from benchmark.modeling import (
     require_features,
 )
 from summer.config import TEMPERATURE, SummerConfig
-from summer.distillation import FrozenTeacher, distillation_losses, teacher_request
+from summer.distillation import (
+    MODALITY_SEPARATOR,
+    STREAM,
+    FrozenTeacher,
+    distillation_losses,
+    teacher_request,
+)
 from summer.fusion import ConcatFusion, HierarchicalFusion, SelfAttentionFusion
 from summer.moe import context_block, run_context_blocks
 
@@ -37,13 +45,19 @@ class Summer(MERCModel):
         super().__init__()
         self.config = config
         self.modalities = meta.modalities
+        self.teacher_modalities = tuple(config.teacher_modality.split(MODALITY_SEPARATOR))
         c = config
+        if c.latent_target == STREAM and c.teacher_modality not in self.modalities:
+            raise BenchmarkError(
+                f"latent_target {STREAM!r} reads the student's {c.teacher_modality} stream, which "
+                f"{meta.name} does not have: use latent_target 'fused'"
+            )
         self.encoders = modality_encoders(meta, c.width, c.dropout)
         self.context = nn.ModuleDict({m: self._sdmoe_stack() for m in self.modalities})
         if c.fusion == "hcmf":
             global_moe = context_block(c.width, c.dropout, c, sparse=c.use_sdmoe)
             self.fusion: nn.Module = HierarchicalFusion(
-                c.width, c.heads, c.dropout, self.modalities, c.teacher_guided, global_moe
+                c.width, c.heads, c.dropout, self.modalities, c.teacher_guided, global_moe, c.guidance_mask
             )
         elif c.fusion == "self-attention":
             self.fusion = SelfAttentionFusion(c.width, c.heads, c.dropout, self.modalities)
@@ -72,7 +86,11 @@ class Summer(MERCModel):
             raise RuntimeError(
                 "SUMMER with IKD needs its trained teacher: the trainer must call attach_teacher()"
             )
-        teacher = self._teacher.targets(batch) if c.use_ikd and (self.training or c.teacher_guided) else None
+        teacher_present = all(batch.present(m) for m in self.teacher_modalities)
+        if c.use_ikd and self.training and not teacher_present:
+            raise RuntimeError(f"SUMMER trains with its teacher: a training batch needs {c.teacher_modality}")
+        wanted = c.use_ikd and teacher_present and (self.training or c.teacher_guided)
+        teacher = self._teacher.targets(batch) if wanted else None
         balance = []
         streams = {m: self.encoders[m](batch.features[m], batch.speakers) for m in self.modalities}
         for layer in range(c.layers):  # the modalities' SDMoEs of one layer share one recurrent pass
@@ -81,14 +99,23 @@ class Summer(MERCModel):
             for m, (x, aux) in zip(self.modalities, outputs, strict=True):
                 streams[m] = x
                 balance.append(aux)
-        fused, fusion_balance = self.fusion(streams, mask, teacher.scores if c.teacher_guided else None)
+        guidance = teacher.scores if c.teacher_guided and teacher is not None else None
+        fused, fusion_balance = self.fusion(streams, mask, guidance)
         logits = self.classifier(fused)
         aux_losses: dict[str, torch.Tensor] = {}
         if c.use_sdmoe and c.lambda_moe:
             aux_losses["moe_balance"] = c.lambda_moe * torch.stack(balance + fusion_balance).mean()
         if teacher is not None and self.training:
+            latent = streams[c.teacher_modality] if c.latent_target == STREAM else fused
             aux_losses |= distillation_losses(
-                c, c.temperature, logits[mask], fused[mask], batch.labels[mask], teacher, self._teacher.head
+                c,
+                c.temperature,
+                logits[mask],
+                latent[mask],
+                batch.labels[mask],
+                teacher,
+                self._teacher.head,
+                batch.class_weights,
             )
         return ModelOutput(logits, fused, aux_losses, label_smoothing=c.label_smoothing)
 

@@ -1,9 +1,11 @@
-"""The variants the paper's two studies train (docs/model.md, "Studies"), registered as switches on the
-teacher model like ablations, with origin STUDY: `run --all` leaves them out, `study` trains them.
+"""The variants the studies train (docs/model.md, "Studies"), registered as switches on a model like
+ablations, with origin STUDY: `run --all` leaves them out, `study` trains them.
 
 - teacher modality (the paper's table 3): the teacher on t, a, v, t+a, t+v, t+a+v;
 - SDMoE against plain attention (the paper's figure 4): each unimodal teacher with its SDMoE context
-  encoder replaced by a self-attention transformer layer.
+  encoder replaced by a self-attention transformer layer;
+- IKD readings (the suite's): SUMMER with one distillation reading the sources leave open changed at a
+  time from the default, beside the default and "w/o IKD".
 
 A study variant's name starts with `STUDY_PREFIX`, so its row reads "text-teacher-on-audio", not
 "text-teacher-no-...".
@@ -11,8 +13,10 @@ A study variant's name starts with `STUDY_PREFIX`, so its row reads "text-teache
 
 from benchmark.modeling import STUDY, Ablation, register_ablation
 from benchmark.records import FULL_MODEL, STUDY_PREFIX
-from summer.distillation import MODALITY_SEPARATOR, TEACHER
+from summer.distillation import MODALITY_SEPARATOR, STREAM, TEACHER
 
+SUMMER = "summer"
+NO_IKD = "ikd"  # the ablation "w/o IKD" (summer/ablations.py), the IKD study's baseline
 SHORT = {"text": "t", "audio": "a", "visual": "v"}
 TEACHER_MODALITIES = ("text", "audio", "visual", "text+audio", "text+visual", "text+audio+visual")
 UNIMODAL = ("text", "audio", "visual")
@@ -55,8 +59,37 @@ for modality in UNIMODAL:
     )
 
 
-# The runs each study trains, as ablation names of the teacher model (FULL_MODEL: the text teacher).
+# The distillation readings the specification leaves open, each one step from SUMMER's default
+# (kappa = 1 for k2..k4, MSE and teacher head on `fused`, guided mask on raw scores):
+# name -> (label, overrides, description).
+IKD_READINGS = {
+    f"{STUDY_PREFIX}kappa-{kappa}": (
+        f"κ2..κ4 = {kappa}",
+        {"kappa_logit": kappa, "kappa_latent": kappa, "kappa_head": kappa},
+        f"every distillation term (KL, MSE, teacher head) weighted {kappa} instead of 1",
+    )
+    for kappa in (0.3, 0.1)
+} | {
+    f"{STUDY_PREFIX}text-stream": (
+        "MSE, teacher head on the text stream",
+        {"latent_target": STREAM},
+        "MSE and teacher-head terms on the student's text stream after its SDMoE, not on `fused`",
+    ),
+    f"{STUDY_PREFIX}standardised-mask": (
+        "mask on standardised scores",
+        {"guidance_mask": "standardised"},
+        "guided mask's 0.5 threshold on attention scores standardised per row (the pull stays raw)",
+    ),
+}
+for name, (label, overrides, description) in IKD_READINGS.items():
+    register_ablation(Ablation(name, label, SUMMER, overrides, description, STUDY))
+
+# The runs each study trains: the model and its ablation names (FULL_MODEL: the model as it is).
 STUDY_VARIANTS = {
-    "modality": tuple(modality_variant(m) for m in TEACHER_MODALITIES),
-    "sdmoe": tuple(modality_variant(m) for m in UNIMODAL) + tuple(attention_variant(m) for m in UNIMODAL),
+    "modality": (TEACHER, tuple(modality_variant(m) for m in TEACHER_MODALITIES)),
+    "sdmoe": (
+        TEACHER,
+        tuple(modality_variant(m) for m in UNIMODAL) + tuple(attention_variant(m) for m in UNIMODAL),
+    ),
+    "ikd": (SUMMER, (FULL_MODEL, NO_IKD, *IKD_READINGS)),
 }

@@ -40,3 +40,40 @@ def test_a_fusion_model_that_needs_every_modality_is_zero_filled_and_says_so(hom
     results = evaluate_without_modalities(model, dataset, 8)
     assert results["all three"]["how"] == ABSENT
     assert {results[c]["how"] for c in CONDITIONS if c != "all three"} == {ZERO_FILLED}
+
+
+def test_summer_without_text_is_the_same_whatever_the_text_features_were(home):
+    """The same SUMMER and teacher evaluated on two datasets that differ only in their text features:
+    every result without text is identical, while with text they differ (the text matters)."""
+    import dataclasses
+
+    import datasets
+
+    from benchmark.data.collate import collate_dialogues
+    from benchmark.modality_removal import without
+
+    dataset = data.subsample(data.load("synthetic-iemocap", home), SMOKE.max_dialogues)
+    generator = torch.Generator().manual_seed(0)
+
+    def other_text(split: datasets.Dataset) -> datasets.Dataset:
+        rows = [torch.randn(len(x), len(x[0]), generator=generator).tolist() for x in split["text"]]
+        return split.remove_columns("text").add_column("text", rows).cast(split.features)
+
+    other = dataclasses.replace(
+        dataset, splits=datasets.DatasetDict({s: other_text(x) for s, x in dataset.splits.items()})
+    )
+    torch.manual_seed(0)
+    model = MODELS.get("summer").build(dataset.meta, SMOKE.dims, {})
+    teacher = MODELS.get("text-teacher").build(dataset.meta, SMOKE.dims, {})
+    results, logits = [], []
+    for each in (dataset, other):
+        model.attach_teacher(teacher)  # a fresh cache of its outputs, filled from this dataset's text
+        results.append(evaluate_without_modalities(model, each, 8))  # "all three" runs first, as in a run
+        test = dialogues_from_split(each.splits["test"], each.meta.modalities)
+        batch = collate_dialogues(without(test[:8], ("text",), zero_fill=True), absent=frozenset({"text"}))
+        with torch.no_grad():
+            logits.append(model(batch).logits)
+    assert results[0]["without text"] == results[1]["without text"]
+    assert results[0]["without text"]["how"] == ZERO_FILLED
+    assert torch.equal(logits[0], logits[1])
+    assert results[0]["all three"] != results[1]["all three"]

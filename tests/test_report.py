@@ -186,3 +186,41 @@ def test_claims_json_and_index_survive_a_narrowed_report(results_home):
     index = (results_home.reports / "index.md").read_text()
     assert "(synthetic-iemocap-fast/report.md): 10 runs" in index
     assert "## Claims" in index and "Distillation from the unimodal teacher" in index
+
+
+def test_the_ikd_study_table_compares_each_reading_with_no_ikd_and_validation_picks():
+    import dataclasses
+
+    from benchmark.metrics import split_metrics
+    from benchmark.report.studies import ikd_lines, ikd_table
+
+    def study_record(ablation: str, label: str, accuracy: float, seed: int) -> RunRecord:
+        record = fixture_record("summer", seed)
+        predictions = fixture_predictions(accuracy, seed=seed)
+        labels, predicted = np.concatenate(predictions.labels), np.concatenate(predictions.predicted)
+        metrics = split_metrics(labels, predicted, CLASSES)
+        return dataclasses.replace(
+            record,
+            key=dataclasses.replace(record.key, ablation=ablation),
+            config={"ablation_label": label},
+            predictions=predictions,
+            test=metrics,
+            validation=metrics,
+        )
+
+    records = [
+        study_record(ablation, label, accuracy, seed)
+        for ablation, label, accuracy in (
+            ("none", "full", 0.6),
+            ("ikd", "w/o IKD", 0.7),
+            ("on-kappa-0.1", "κ2..κ4 = 0.1", 0.8),
+        )
+        for seed in (0, 1)
+    ]
+    table = ikd_table(records, len(CLASSES), 200)
+    assert list(table["reading"]) == ["default (the specification's)", "w/o IKD", "κ2..κ4 = 0.1"]
+    deltas = dict(zip(table["reading"], table["Δ test wF1 vs w/o IKD"], strict=True))
+    assert deltas["w/o IKD"] == "—"
+    assert float(deltas["default (the specification's)"]) < 0 < float(deltas["κ2..κ4 = 0.1"])
+    assert ikd_lines(records)[0].startswith("Validation prefers `κ2..κ4 = 0.1`: +")
+    assert ikd_table([r for r in records if r.key.ablation != "ikd"], len(CLASSES), 200).empty

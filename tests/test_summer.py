@@ -3,6 +3,7 @@ label smoothing, ablations removing exactly their part, padding, the teacher's c
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -456,3 +457,77 @@ def test_the_teacher_takes_several_modalities_and_a_plain_attention_context():
     assert plain(batch_of()).aux_losses == {}
     with pytest.raises(BenchmarkError, match="modality 'visual' is not in"):
         MODELS.get("text-teacher").build(tiny_meta({"text": 12}), DIMS, {"modalities": "visual"})
+
+
+# --- the distillation readings `study ikd` measures ------------------------------------------------
+
+
+def test_the_standardised_mask_ignores_each_rows_scale_and_offset_and_the_padding():
+    torch.manual_seed(0)
+    student, teacher = torch.randn(2, 1, 5, 5), torch.randn(2, 1, 5, 5)
+    key_mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)[:, None, None, :]
+    phi = torch.tensor(0.5)  # an unmasked score stays exactly as it was, a masked one moves
+
+    def pulled(scores: torch.Tensor, standardised: bool = True) -> torch.Tensor:
+        guided = teacher_guided_scores(scores, teacher, phi, key_mask=key_mask if standardised else None)
+        return (guided != scores) & key_mask
+
+    # rescaled and shifted per row, and other values on padded keys: the same mask
+    rescaled = 3 * student + torch.randn(2, 1, 5, 1) + 100 * ~key_mask
+    assert pulled(student).any() and not pulled(student).all()
+    assert torch.equal(pulled(student), pulled(rescaled))
+    assert not torch.equal(pulled(student, False), pulled(rescaled, False))  # the raw mask moves
+
+
+def test_the_stream_reading_distils_into_the_text_stream_upstream_of_the_fusion():
+    model = with_teacher(build({"latent_target": "stream"}))
+    batch = batch_of()
+    terms = model(batch).aux_losses
+    (terms["kd_latent"] + terms["kd_head"]).backward()
+    assert model.context["text"][0].mixer.router.weight.grad.abs().sum() > 0
+    assert model.encoders["audio"].projection.weight.grad is None  # the text stream never sees audio
+    assert all(p.grad is None for p in model.fusion.parameters())
+    with pytest.raises(BenchmarkError, match="latent_target"):
+        build({"latent_target": "hidden"})
+    with pytest.raises(BenchmarkError, match="does not have"):
+        build({"latent_target": "stream"}, tiny_meta({"audio": 10, "visual": 8}))
+
+
+def test_summer_without_its_teacher_modality_is_unguided_and_never_asks_the_teacher():
+    model = with_teacher(build()).eval()
+    batch = batch_of()
+    zeros = {m: torch.zeros_like(x) if m == "text" else x for m, x in batch.features.items()}
+    removed = dataclasses.replace(batch, features=zeros, absent=frozenset({"text"}))
+    asked = []
+    model._teacher.targets = lambda b: asked.append(b) or pytest.fail("the teacher was consulted")
+    with torch.no_grad():
+        logits = model(removed).logits
+        for block in model.fusion.cross.values():  # unguided: phi has nothing to act on
+            block.phi.data.fill_(5.0)
+        assert torch.equal(model(removed).logits, logits)
+    assert not asked
+
+
+def test_the_ikd_study_varies_one_reading_at_a_time_beside_the_default_and_no_ikd():
+    from benchmark.config import PROFILES
+    from benchmark.records import FULL_MODEL
+    from benchmark.runner import plan
+    from summer.studies import STUDY_VARIANTS
+
+    model, variants = STUDY_VARIANTS["ikd"]
+    assert model == "summer" and variants[:2] == (FULL_MODEL, "ikd")
+    default = dataclasses.asdict(build().config)
+    changed = []
+    for name in variants[2:]:
+        ablation = ABLATIONS.get(name)
+        config = dataclasses.asdict(build(ablation.overrides).config)
+        changed.append({k for k in config if config[k] != default[k]})
+        assert ablation.origin == "study" and name not in ablations_of("summer")
+    assert changed == [
+        {"kappa_logit", "kappa_latent", "kappa_head"},
+        {"kappa_logit", "kappa_latent", "kappa_head"},
+        {"latent_target"},
+        {"guidance_mask"},
+    ]
+    keys = plan([model], ["synthetic-iemocap", "synthetic-meld"], "fast", None, list(variants))
+    assert len(keys) == 6 * 2 * len(PROFILES.get("fast").seeds)

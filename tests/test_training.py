@@ -199,3 +199,116 @@ def test_list_shows_everything_registered(capsys, monkeypatch):
         "paper",
     ):
         assert name in shown
+
+
+# --- training settings from the specification: weight decay, class weights, no clipping -------------
+
+
+def _labelled_dataset(train: list[list[int]], validation: list[list[int]], test: list[list[int]]):
+    """A dataset of labels only (what class weights read), on IEMOCAP's six classes."""
+    import datasets
+
+    from benchmark.data.schema import MercDataset
+    from tests.model_fixtures import tiny_meta
+
+    splits = {
+        name: datasets.Dataset.from_dict({"labels": rows})
+        for name, rows in (("train", train), ("validation", validation), ("test", test))
+    }
+    return MercDataset(tiny_meta(), datasets.DatasetDict(splits))
+
+
+def test_inverse_frequency_weights_on_a_dataset_made_here():
+    from benchmark.config import INVERSE_FREQUENCY, UNWEIGHTED
+
+    # train + validation: 20 utterances; class counts 2, 4, 5, 1, 4, 4 (the test split never counts)
+    dataset = _labelled_dataset(
+        train=[[0, 1, 2, 2], [3, 4, 4, 5, 5, 1], [2, 2, 0]],
+        validation=[[1, 1, 2, 4, 4, 5, 5]],
+        test=[[3, 3, 3, 3, 3, 3, 3]],
+    )
+    assert training.class_weights(dataset, INVERSE_FREQUENCY) == (
+        20 / 2,
+        20 / 4,
+        20 / 5,
+        20 / 1,
+        20 / 4,
+        20 / 4,
+    )
+    assert training.class_weights(dataset, UNWEIGHTED) == ()
+
+
+def test_a_class_missing_from_train_and_validation_cannot_be_weighted():
+    from benchmark.config import INVERSE_FREQUENCY
+    from benchmark.errors import BenchmarkError
+
+    dataset = _labelled_dataset(train=[[0, 1, 2, 4, 5]], validation=[[0, 1]], test=[[3]])
+    with pytest.raises(BenchmarkError, match="class 'angry' has no utterance in the train and validation"):
+        training.class_weights(dataset, INVERSE_FREQUENCY)
+
+
+def test_iemocap_runs_weigh_classes_by_inverse_frequency_of_the_data_and_record_it_meld_runs_do_not(home):
+    import collections
+
+    import torch
+
+    from benchmark.catalog import MODELS
+
+    for dataset_name, weighted in (("synthetic-iemocap", True), ("synthetic-meld", False)):
+        key = RunKey("summer", "none", dataset_name, "smoke", 0)
+        inputs = runner.run_inputs(key, home)
+        counts = collections.Counter(
+            label
+            for split in ("train", "validation")
+            for dialogue in inputs.dataset.splits[split]["labels"]
+            for label in dialogue
+        )
+        total = sum(counts.values())
+        expected = tuple(total / counts[c] for c in range(inputs.dataset.meta.n_classes)) if weighted else ()
+        assert inputs.train.class_weights == pytest.approx(expected, rel=1e-12)
+        with torch.device("meta"):
+            model = MODELS.get("summer").build(inputs.dataset.meta, inputs.profile.dims, {})
+        recorded = runner.run_config(key, inputs.profile, inputs.train, model, "fp32")["train"]
+        assert recorded["class_weights"] == inputs.train.class_weights
+        assert recorded["class_weighting"] == ("inverse-frequency" if weighted else "none")
+        assert recorded["weight_decay"] == 1e-5 and recorded["grad_clip"] == 0.0
+
+
+def test_every_profile_states_the_specifications_settings():
+    from benchmark.config import PROFILES
+
+    for _, profile in PROFILES.items():
+        for family, config in profile.train.items():
+            assert (config.optimizer, config.weight_decay, config.grad_clip) == ("adam", 1e-5, 0.0)
+            assert config.class_weighting == ("inverse-frequency" if family == "iemocap" else "none")
+
+
+def test_the_trainer_weighs_its_cross_entropy_and_decays_weights(monkeypatch):
+    import torch
+    import torch.nn.functional as F
+
+    from benchmark.catalog import MODELS
+    from benchmark.data.collate import collate_dialogues
+    from benchmark.modeling import ModelDims
+    from tests.model_fixtures import tiny_dialogues, tiny_meta
+
+    meta = tiny_meta()
+    dialogues = tiny_dialogues(meta)
+    model = MODELS.get("text-teacher").build(meta, ModelDims(8, 2, 1, 0.0), {"lambda_moe": 0.0})
+    weights = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
+    config = TrainConfig(lr=0.0, epochs=1, batch_size=8, patience=0, class_weights=weights)
+    optimizer = training.make_optimizer(model, config)
+    assert {group["weight_decay"] for group in optimizer.param_groups} == {1e-5}
+    monkeypatch.setattr(training.torch, "randperm", lambda n, generator: torch.arange(n))
+    model.eval()  # no Gumbel noise: the loss below sees the same logits
+    batch = collate_dialogues(dialogues)
+    with torch.no_grad():
+        logits = model(batch).logits
+    expected = F.cross_entropy(
+        logits[batch.mask], batch.labels[batch.mask], weight=torch.tensor(weights), label_smoothing=0.0
+    )
+    monkeypatch.setattr(model, "train", lambda mode=True: model)  # stay in eval mode
+    _, terms = training.train_epoch(model, dialogues, optimizer, config, torch.Generator())
+    assert terms["ce"] == pytest.approx(float(expected), rel=1e-5)
+    unweighted = F.cross_entropy(logits[batch.mask], batch.labels[batch.mask])
+    assert abs(float(expected) - float(unweighted)) > 1e-3  # the weights make a difference here

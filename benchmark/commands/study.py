@@ -1,9 +1,10 @@
-"""`python -m benchmark study modality|sdmoe|tsne`: the paper's studies, trained as needed, then the
+"""`python -m benchmark study modality|sdmoe|tsne|ikd`: the studies, trained as needed, then the
 reports (each study adds a section to its dataset's report).
 
 - modality: the teacher model on t, a, v, t+a, t+v, t+a+v (the paper's table 3);
 - sdmoe: each unimodal teacher with its SDMoE against plain self-attention, over seeds (figure 4);
-- tsne: input features against full SUMMER's fused features on the test split (figure 6).
+- tsne: input features against full SUMMER's fused features on the test split (figure 6);
+- ikd: SUMMER under each distillation reading the sources leave open, beside its default and w/o IKD.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from benchmark.commands._options import add_training_options
 from benchmark.executors import Placement, run_sweep
 from benchmark.housekeeping import open_home
 
-STUDY_NAMES = ("modality", "sdmoe", "tsne")
+STUDY_NAMES = ("modality", "sdmoe", "tsne", "ikd")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +30,6 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.report import write_reports
     from benchmark.report.studies import modality_lines
     from benchmark.runner import DEFAULT_DATASETS, plan
-    from summer.distillation import TEACHER
     from summer.studies import STUDY_VARIANTS
 
     home = open_home(args.home)
@@ -43,7 +43,8 @@ def main(args: argparse.Namespace) -> int:
         for key in keys:
             console.print(f"t-SNE of {key.variant} on {key.dataset} seed {key.seed}: {tsne_study(key, home)}")
     else:
-        keys = plan([TEACHER], datasets, args.profile, args.seeds, list(STUDY_VARIANTS[args.study]))
+        model, variants = STUDY_VARIANTS[args.study]
+        keys = plan([model], datasets, args.profile, args.seeds, list(variants))
         records = run_sweep(keys, home, Placement.from_args(args), force=args.force)
         for record in records:
             console.print(

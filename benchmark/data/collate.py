@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,15 +30,26 @@ class Batch:
     speakers: torch.Tensor  # [B, T] long
     labels: torch.Tensor  # [B, T] long
     mask: torch.Tensor  # [B, T] bool, True on real utterances
+    # Modalities removed at test time: absent from `features`, or zeros there for a model that cannot
+    # run without their tensor. Nothing derived from them may reach the model (a teacher on them included).
+    absent: frozenset[str] = frozenset()
+    # The cross-entropy's class weights [n_classes] on training batches (None: unweighted), for the
+    # cross-entropy terms a model computes itself as much as for the trainer's.
+    class_weights: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(
-            dialogue_ids=self.dialogue_ids,
+        return dataclasses.replace(
+            self,
             features={m: x.to(device) for m, x in self.features.items()},
             speakers=self.speakers.to(device),
             labels=self.labels.to(device),
             mask=self.mask.to(device),
+            class_weights=None if self.class_weights is None else self.class_weights.to(device),
         )
+
+    def present(self, modality: str) -> bool:
+        """Whether the batch holds `modality`'s real features (not removed, not zeros in their place)."""
+        return modality in self.features and modality not in self.absent
 
     @property
     def lengths(self) -> torch.Tensor:
@@ -47,7 +59,8 @@ class Batch:
         """The dialogues at `rows`, in that order, with their padding trimmed to the longest of them."""
         index = torch.as_tensor(rows, dtype=torch.long, device=self.mask.device)
         length = int(self.lengths[index].max())
-        return Batch(
+        return dataclasses.replace(
+            self,
             dialogue_ids=[self.dialogue_ids[i] for i in rows],
             features={m: x[index, :length] for m, x in self.features.items()},
             speakers=self.speakers[index, :length],
@@ -72,8 +85,9 @@ def dialogues_from_split(split: datasets.Dataset, modalities: Sequence[str]) -> 
     ]
 
 
-def collate_dialogues(dialogues: Sequence[Dialogue]) -> Batch:
-    """Pad a list of dialogues; one pad per tensor kind, no loop over utterances."""
+def collate_dialogues(dialogues: Sequence[Dialogue], absent: frozenset[str] = frozenset()) -> Batch:
+    """Pad a list of dialogues; one pad per tensor kind, no loop over utterances. `absent`: the
+    modalities removed from them (`Batch.absent`)."""
     lengths = torch.tensor([len(d.labels) for d in dialogues])
     mask = torch.arange(int(lengths.max()))[None, :] < lengths[:, None]
     modalities = dialogues[0].features.keys()
@@ -83,4 +97,5 @@ def collate_dialogues(dialogues: Sequence[Dialogue]) -> Batch:
         speakers=pad_sequence([d.speakers for d in dialogues], batch_first=True),
         labels=pad_sequence([d.labels for d in dialogues], batch_first=True, padding_value=IGNORE_LABEL),
         mask=mask,
+        absent=absent,
     )

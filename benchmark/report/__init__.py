@@ -17,6 +17,7 @@ import pandas as pd
 from benchmark.catalog import ABLATIONS, MODELS
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
+from benchmark.modeling import STUDY
 from benchmark.records import RunRecord
 from benchmark.report import paper_sections, plots
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
@@ -61,7 +62,7 @@ def write_reports(
         claims = claim_rows(
             group,
             [name for name in MODELS.names() if name != SUMMER],
-            [name for name, ablation in ABLATIONS.items() if ablation.model == SUMMER],
+            [name for name, a in ABLATIONS.items() if a.model == SUMMER and a.origin != STUDY],
             resamples,
             BOOTSTRAP_SEED,
         )

@@ -12,6 +12,8 @@ from benchmark.records import RunRecord
 from benchmark.report.ablation_table import paper_ablation_table
 from benchmark.report.published import published_table, read_published_numbers, relayed_lines, source_lines
 from benchmark.report.studies import (
+    ikd_lines,
+    ikd_table,
     is_study_run,
     modality_lines,
     modality_table,
@@ -83,6 +85,20 @@ def append(
     figure = sdmoe_figure(records, f"SDMoE vs plain attention, {title}", folder / "sdmoe_vs_attention.png")
     if figure is not None:
         lines.extend([f"![{figure.stem}]({figure.name})", ""])
+    section(
+        "Study: distillation readings (the suite's)",
+        "ikd_readings",
+        ikd_table(records, len(classes), resamples),
+        [
+            "SUMMER with one distillation reading the sources leave open changed at a time from the default "
+            "(κ2..κ4 = 1, MSE and teacher head on `fused`, guided mask on raw scores), each run's epoch chosen "
+            "on validation. Δ: test weighted-F1 minus w/o IKD's, paired bootstrap over test dialogues pooled "
+            f"over seeds, {resamples} resamples, one-sided p (H1: the reading is better than w/o IKD).",
+            "",
+            *ikd_lines(records),
+        ],
+        "Not run yet: `python -m benchmark study ikd`.",
+    )
     lines.extend(["## Study: t-SNE of input and fused features (the paper's figure 6)", ""])
     study = read_tsne(home, dataset, profile)
     if study is None:

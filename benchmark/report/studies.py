@@ -1,5 +1,6 @@
-"""Report sections of the paper's studies, from stored runs of the teacher model and the stored t-SNE:
-teacher modality (table 3), SDMoE against plain attention per modality (figure 4), t-SNE (figure 6)."""
+"""Report sections of the studies, from stored runs and the stored t-SNE: teacher modality (the paper's
+table 3), SDMoE against plain attention per modality (figure 4), t-SNE (figure 6), and the suite's IKD
+readings (SUMMER's distillation under each reading the sources leave open)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmark.catalog import ABLATIONS
 from benchmark.data.synthetic import (
     PLANTED_PROFILE,
     PLANTED_SOURCE,
     PLANTED_TOLERANCE,
     PLANTED_WEIGHTED_F1,
 )
+from benchmark.modeling import STUDY
 from benchmark.records import FULL_MODEL, STUDY_PREFIX, RunRecord
 from benchmark.report.plots import _save, plt
-from benchmark.report.stats import mean_and_std
-from benchmark.report.tables import mean_std
+from benchmark.report.stats import CONFIDENCE, mean_and_std, paired_bootstrap
+from benchmark.report.tables import SUMMER, Variant, mean_std, variants_of
 
 TEACHER = "text-teacher"
+NO_IKD = "ikd"  # SUMMER's "w/o IKD" ablation: what each IKD reading is compared with
 MODALITY_ORDER = ("text", "audio", "visual", "text+audio", "text+visual", "text+audio+visual")
 SHORT = {"text": "t", "audio": "a", "visual": "v"}
 
@@ -159,3 +163,63 @@ def tsne_figure(study: dict, title: str, path: Path) -> Path:
     panels[1].legend(markerscale=3, loc="best", fontsize=8)
     figure.suptitle(title)
     return _save(figure, path)
+
+
+def _ikd_variants(records: list[RunRecord]) -> dict[str, Variant]:
+    """SUMMER's runs the IKD study compares, by ablation name, in the study's order: the default
+    (FULL_MODEL), w/o IKD, then each registered reading."""
+    readings = [name for name, a in ABLATIONS.items() if a.model == SUMMER and a.origin == STUDY]
+    order = (FULL_MODEL, NO_IKD, *readings)
+    found = {
+        v.ablation: v
+        for v in variants_of([r for r in records if r.key.model == SUMMER and r.key.ablation in order])
+    }
+    return {name: found[name] for name in order if name in found}
+
+
+def _validation_f1(variant: Variant) -> list[float]:
+    return [100 * r.validation.weighted_f1 for r in variant.records]
+
+
+def ikd_table(records: list[RunRecord], n_classes: int, resamples: int) -> pd.DataFrame:
+    """One row per IKD reading with runs: validation and test weighted-F1 (mean ± std over seeds), and
+    its test weighted-F1 minus w/o IKD's, paired bootstrap over test dialogues pooled over seeds. Empty
+    until a reading and w/o IKD both have runs."""
+    variants = _ikd_variants(records)
+    baseline = variants.get(NO_IKD)
+    if baseline is None or not set(variants) - {FULL_MODEL, NO_IKD}:
+        return pd.DataFrame()
+    rows = []
+    for name, variant in variants.items():
+        row = {
+            "reading": "default (the specification's)" if name == FULL_MODEL else variant.label,
+            "seeds": len(variant.records),
+            "validation wF1": mean_std(_validation_f1(variant)),
+            "test wF1": mean_std(variant.values("weighted_f1")),
+            "Δ test wF1 vs w/o IKD": "—",
+            f"{CONFIDENCE:.0%} interval": "—",
+            "one-sided p": "—",
+        }
+        if variant is not baseline and variant.predictions.keys() & baseline.predictions.keys():
+            result = paired_bootstrap(variant.predictions, baseline.predictions, n_classes, resamples)
+            row["Δ test wF1 vs w/o IKD"] = f"{100 * result.mean_difference:+.2f}"
+            row[f"{CONFIDENCE:.0%} interval"] = f"[{100 * result.low:+.2f}, {100 * result.high:+.2f}]"
+            row["one-sided p"] = f"{result.p_value:.3f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ikd_lines(records: list[RunRecord]) -> list[str]:
+    """Which distillation reading validation prefers, and by how much over the default: the selection
+    uses the validation split only."""
+    variants = {n: v for n, v in _ikd_variants(records).items() if n != NO_IKD}
+    if FULL_MODEL not in variants or len(variants) < 2:
+        return []
+    means = {n: mean_and_std(_validation_f1(v))[0] for n, v in variants.items()}
+    best = max(means, key=lambda n: (means[n], n == FULL_MODEL))
+    if best == FULL_MODEL:
+        return ["Validation prefers the default reading: no reading scores higher on validation weighted-F1."]
+    return [
+        f"Validation prefers `{variants[best].label}`: {means[best] - means[FULL_MODEL]:+.2f} points of "
+        "validation weighted-F1 over the default (mean over seeds)."
+    ]
