@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from benchmark.config import config_hash
 from benchmark.files import atomic_write_json
 from benchmark.records import RunKey
 from benchmark.report import write_reports
@@ -37,10 +38,12 @@ def accuracies(monkeypatch):
 def study_record(ablation: str, seed: int):
     modalities, sdmoe, _ = STUDY_RUNS[ablation]
     base = fixture_record(f"text-teacher-{ablation}", seed)
+    config = {"model_config": {"modalities": modalities, "use_sdmoe": sdmoe}}
     return dataclasses.replace(
         base,
         key=RunKey("text-teacher", ablation, "synthetic-iemocap", "fast", seed),
-        config={"model_config": {"modalities": modalities, "use_sdmoe": sdmoe}},
+        config=config,
+        config_hash=config_hash(config),  # a stored record's hash must be its config's
     )
 
 
@@ -50,7 +53,8 @@ def test_paper_sections(home):
         for seed in (0, 1):
             record = fixture_record(variant, seed)
             origin = {"summer-no-ikd": "paper+suite", "summer-no-sdmoe": "suite"}.get(variant)
-            store.write(dataclasses.replace(record, config=record.config | {"ablation_origin": origin}))
+            config = record.config | {"ablation_origin": origin}
+            store.write(dataclasses.replace(record, config=config, config_hash=config_hash(config)))
     for ablation in STUDY_RUNS:
         for seed in (0, 1):
             store.write(study_record(ablation, seed))
