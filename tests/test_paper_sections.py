@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from benchmark.config import config_hash
 from benchmark.data.synthetic import PLANTED_SOURCE, PLANTED_TOLERANCE, PLANTED_WEIGHTED_F1
 from benchmark.files import atomic_write_json
 from benchmark.records import RunKey
@@ -39,10 +40,12 @@ def accuracies(monkeypatch):
 def study_record(ablation: str, seed: int):
     modalities, sdmoe, _ = STUDY_RUNS[ablation]
     base = fixture_record(f"text-teacher-{ablation}", seed)
+    config = {"model_config": {"modalities": modalities, "use_sdmoe": sdmoe}}
     return dataclasses.replace(
         base,
         key=RunKey("text-teacher", ablation, "synthetic-iemocap", "fast", seed),
-        config={"model_config": {"modalities": modalities, "use_sdmoe": sdmoe}},
+        config=config,
+        config_hash=config_hash(config),  # a stored record's hash must be its config's
     )
 
 
@@ -52,7 +55,8 @@ def test_paper_sections(home):
         for seed in (0, 1):
             record = fixture_record(variant, seed)
             origin = {"summer-no-ikd": "paper+suite", "summer-no-sdmoe": "suite"}.get(variant)
-            store.write(dataclasses.replace(record, config=record.config | {"ablation_origin": origin}))
+            config = record.config | {"ablation_origin": origin}
+            store.write(dataclasses.replace(record, config=config, config_hash=config_hash(config)))
     for ablation in STUDY_RUNS:
         for seed in (0, 1):
             store.write(study_record(ablation, seed))
