@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import os
 import pickle
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from benchmark import data
 from benchmark.cli import main as cli_main
 from benchmark.data import features
 from benchmark.data.safe_pickle import load_pickle
+from benchmark.data.schema import CLASS_NAMES, DatasetMeta
+from benchmark.report import real_text
 
 
 @pytest.mark.slow
@@ -57,3 +61,45 @@ def test_transcripts_import_with_the_default_encoder_offline_then_train_then_hit
     assert cli_main(args) == 0
     assert "text-teacher            iemocap seed 0: test weighted-F1" in capsys.readouterr().out
     assert os.path.exists(home.runs / "iemocap" / "smoke" / "text-teacher" / "seed-0.json")
+
+
+def text_only_meta(references: dict[str, float]):
+    return DatasetMeta(
+        name="iemocap",
+        family="iemocap",
+        classes=CLASS_NAMES["iemocap"],
+        feature_dims={"text": 384},
+        n_speakers=2,
+        source="iemocap.pkl",
+        source_kind="transcripts",
+        fingerprint="f" * 64,
+        synthetic=False,
+        lineage={"text": "MiniLM"},
+        references=references,
+    )
+
+
+def test_the_page_lists_the_models_that_run_on_text_alone():
+    models = real_text.text_only_models(text_only_meta({}))
+    assert "text-teacher" in models and "summer" in models and "early-fusion" in models
+    assert "mult" not in models and "sdt" not in models  # they fuse at least two modalities
+
+
+def test_fine_tuned_rows_are_measured_against_the_fine_tuned_classifier():
+    fine_tuned = text_only_meta({"fine-tuned classifier (context-free)": 60.0})
+    rows = [
+        real_text._row(
+            "iemocap", "fine-tuned", "text-teacher", "trained here (fast)", [(0, 64.0), (1, 65.0)], ""
+        ),
+        real_text._reference_row("iemocap", "fine-tuned", "logistic regression (context-free)", 62.0, ""),
+        real_text._reference_row("iemocap", "fine-tuned", "fine-tuned classifier (context-free)", 60.0, ""),
+    ]
+    page = real_text.render(
+        pd.DataFrame(rows), {("iemocap", "fine-tuned"): SimpleNamespace(meta=fine_tuned)}, [], "fast"
+    )
+    assert real_text.features_kind(fine_tuned) == "fine-tuned"
+    assert real_text.features_kind(text_only_meta({})) == "frozen"
+    assert (
+        "- iemocap, fine-tuned, text-teacher: +4.50 points against the fine-tuned classifier (context-free) "
+        "(seed std 0.71): beats it by more than the seed spread" in page
+    )

@@ -93,17 +93,33 @@ def load(
     options = options or ImportOptions()
     raw = import_source(source, name, spec.family, home, options.table)
     encoder = options.text_encoder if _needs_text_features(raw) else None
-    fingerprint = features.derived_fingerprint(
-        raw.meta.fingerprint,
-        cache.LOADER_VERSION,
-        encoder.identity() if encoder else None,
-        features.STANDARDIZED,
-    )
+    if options.text_encoder is not None and options.text_encoder.fine_tune is not None and encoder is None:
+        has = (
+            f"text features ({raw.meta.lineage.get('text', 'unknown')})"
+            if "text" in raw.meta.feature_dims
+            else "no sentences"
+        )
+        raise BenchmarkError(
+            f"{source}: --fine-tune needs transcripts without text features, and this source has {has}: "
+            "import a transcripts source (e.g. COSMIC's iemocap.pkl) or drop --fine-tune"
+        )
+    fingerprint = import_fingerprint(raw, encoder)
     imported = cache.cached(home, fingerprint, lambda: features.finish(raw, encoder, fingerprint))
     if imported.meta.source != raw.meta.source:  # the same content from a new place: say where it is now
         imported = cache.restate_source(home, fingerprint, raw.meta.source)
     cache.remember_import(home, name, fingerprint)
     return imported
+
+
+def import_fingerprint(raw: MercDataset, encoder: TextEncoder | None) -> str:
+    """The cache key of an import: the source's content, the loader version, the text encoder with its
+    revision and fine-tuning settings, the normalisation."""
+    return features.derived_fingerprint(
+        raw.meta.fingerprint,
+        cache.LOADER_VERSION,
+        encoder.identity() if encoder else None,
+        features.STANDARDIZED,
+    )
 
 
 def _needs_text_features(raw: MercDataset) -> bool:
@@ -211,4 +227,5 @@ def summarize(dataset: MercDataset) -> dict:
         "speakers": meta.n_speakers,
         "splits": per_split,
         "notes": list(meta.notes),
+        "references": dict(meta.references),
     }

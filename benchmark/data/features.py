@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sklearn.metrics import f1_score
 
+from benchmark.data.fine_tune import FineTuneSettings, Turns, fine_tune
 from benchmark.data.schema import MODALITIES, MercDataset
 from benchmark.data.validate import build_splits
 from benchmark.errors import BenchmarkError
@@ -37,27 +39,38 @@ TRANSCRIPTS_ONLY = "none"  # --text-encoder none: keep the sentences, extract no
 class TextEncoder:
     """`name`: DEFAULT_TEXT_ENCODER, or a hub model id / local folder that sentence-transformers loads
     (a plain transformers checkpoint gets mean pooling); `revision`: the hub commit or tag, required for
-    a hub id so that runs are traceable."""
+    a hub id so that runs are traceable; `fine_tune`: train it on the training split's labels first
+    (benchmark/data/fine_tune.py), None to use it as published."""
 
     name: str = DEFAULT_TEXT_ENCODER
     revision: str | None = None
     batch_size: int = 64
+    fine_tune: FineTuneSettings | None = None
 
     def identity(self) -> dict:
         if self.name == DEFAULT_TEXT_ENCODER:
             revision = f"package {DEFAULT_TEXT_ENCODER}=={_version(DEFAULT_TEXT_ENCODER)}"
         else:
             revision = self.revision
-        return {
+        identity = {
             "extractor": "sentence-transformers",
             "model": self.name,
             "revision": revision,
             "sentence_transformers": _version("sentence-transformers"),
         }
+        if self.fine_tune is not None:  # only then: frozen imports keep the fingerprints they had
+            identity |= {
+                "fine_tune": dataclasses.asdict(self.fine_tune),
+                "transformers": _version("transformers"),
+            }
+        return identity
 
     def describe(self) -> str:
         identity = self.identity()
-        return f"{identity['model']} ({identity['revision']}; sentence-transformers {identity['sentence_transformers']})"
+        text = f"{identity['model']} ({identity['revision']}; sentence-transformers {identity['sentence_transformers']})"
+        if self.fine_tune is not None:
+            text += f", fine-tuned on the training split as an utterance-emotion classifier ({self.fine_tune.describe()})"
+        return text
 
     def encode(self, sentences: Sequence[str], on_batch: Callable[[int], None]) -> np.ndarray:
         """[len(sentences), dim] float32, in the input order; `on_batch(n)` after each batch of n."""
@@ -91,20 +104,26 @@ def _sentence_model(name: str, revision: str | None):
         ) from None
 
 
-def text_encoder(spec: str | None) -> TextEncoder | None:
+def text_encoder(spec: str | None, fine_tuning: FineTuneSettings | None = None) -> TextEncoder | None:
     """`--text-encoder` as typed: None/default -> the offline default, 'none' -> transcripts only,
-    NAME@REVISION -> that encoder (a hub id needs its revision; a local folder does not)."""
-    if spec is None or spec == DEFAULT_TEXT_ENCODER:
-        return TextEncoder()
+    NAME@REVISION -> that encoder (a hub id needs its revision; a local folder does not); with
+    `fine_tuning`, fine-tuned on the training split before it encodes."""
     if spec == TRANSCRIPTS_ONLY:
+        if fine_tuning is not None:
+            raise BenchmarkError(
+                "--fine-tune with --text-encoder none: there is no encoder to fine-tune; name one "
+                f"(the default is {DEFAULT_TEXT_ENCODER}) or drop --fine-tune"
+            )
         return None
+    if spec is None or spec == DEFAULT_TEXT_ENCODER:
+        return TextEncoder(fine_tune=fine_tuning)
     name, _, revision = spec.partition("@")
     if not revision and not Path(name).expanduser().is_dir():
         raise BenchmarkError(
             f"text encoder {name!r} has no revision: pin one as {name}@<commit-or-tag>, or pass a local "
             f"model folder, or keep the default {DEFAULT_TEXT_ENCODER}"
         )
-    return TextEncoder(name=name, revision=revision or None)
+    return TextEncoder(name=name, revision=revision or None, fine_tune=fine_tuning)
 
 
 @dataclass(frozen=True)
@@ -195,9 +214,21 @@ def finish(raw: MercDataset, encoder: TextEncoder | None, fingerprint: str) -> M
     features = {
         m: {d: np.asarray(x, dtype=np.float32) for d, x in merged[m].items()} for m in raw.meta.modalities
     }
+    references = {}
     if sentences is not None and "text" not in features and encoder is not None:
-        features["text"] = _encode_dialogues(sentences, encoder)
         lineage["text"] = encoder.describe()
+        if encoder.fine_tune is None:
+            features["text"] = _encode_dialogues(sentences, encoder)
+        else:
+            features["text"], lineage["text"], references = _fine_tuned_text(
+                sentences,
+                merged["speakers"],
+                merged["labels"],
+                ids,
+                raw.meta.n_classes,
+                encoder,
+                lineage["text"],
+            )
     notes = list(raw.meta.notes)
     for modality in features:
         features[modality] = standardize(features[modality], ids["train"])
@@ -220,6 +251,7 @@ def finish(raw: MercDataset, encoder: TextEncoder | None, fingerprint: str) -> M
         notes=tuple(notes),
         lineage={m: lineage[m] for m in MODALITIES if m in lineage},
         source_fingerprint=raw.meta.fingerprint,
+        references=references,
     )
     return MercDataset(meta, built)
 
@@ -228,11 +260,50 @@ def _encode_dialogues(sentences: dict[str, list[str]], encoder: TextEncoder) -> 
     flat = [sentence for turns in sentences.values() for sentence in turns]
     with progress_bar(f"encoding text with {encoder.name}", len(flat)) as advance:
         vectors = encoder.encode(flat, advance)
+    return _per_dialogue(vectors, {d: len(turns) for d, turns in sentences.items()})
+
+
+def _per_dialogue(vectors: np.ndarray, lengths: dict[str, int]) -> dict[str, np.ndarray]:
+    """Rows of utterances in dialogue order, cut back into one array per dialogue."""
     out, start = {}, 0
-    for dialogue, turns in sentences.items():
-        out[dialogue] = vectors[start : start + len(turns)]
-        start += len(turns)
+    for dialogue, length in lengths.items():
+        out[dialogue] = vectors[start : start + length]
+        start += length
     return out
+
+
+FINE_TUNED_REFERENCE = "fine-tuned classifier"
+
+
+def _fine_tuned_text(sentences, speakers, labels, ids, n_classes: int, encoder: TextEncoder, described: str):
+    """Text features from `encoder` fine-tuned on the training split, the lineage naming the chosen
+    epoch, and the fine-tuned classifier's test weighted-F1 (%) as a reference: test labels are read
+    here, after fine-tuning, only to score its predictions."""
+    model = _sentence_model(encoder.name, encoder.revision)
+    turns = {
+        split: Turns([sentences[d] for d in ids[split]], [[int(s) for s in speakers[d]] for d in ids[split]])
+        for split in ids
+    }
+
+    def flat_labels(split: str) -> np.ndarray:
+        return np.concatenate([np.asarray(labels[d], dtype=np.int64) for d in ids[split]])
+
+    result = fine_tune(
+        model[0].auto_model, model.tokenizer, turns, flat_labels("train"), flat_labels("validation"),
+        n_classes, encoder.fine_tune,
+    )  # fmt: skip
+    test_f1 = 100 * float(f1_score(flat_labels("test"), result.test_predictions, average="weighted"))
+    context = encoder.fine_tune.context
+    name = FINE_TUNED_REFERENCE + (f" ({context} previous turns)" if context else " (context-free)")
+    text = {}
+    for split in ids:
+        text |= _per_dialogue(result.features[split], {d: len(sentences[d]) for d in ids[split]})
+    best = result.best_epoch
+    lineage = (
+        f"{described}; kept epoch {best} of {len(result.validation_f1)} "
+        f"(validation weighted-F1 {result.validation_f1[best - 1]:.2f})"
+    )
+    return text, lineage, {name: round(test_f1, 2)}
 
 
 @contextmanager

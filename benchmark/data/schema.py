@@ -45,6 +45,9 @@ class DatasetMeta:
     # neither does); never guessed from a dimension
     lineage: dict[str, str] = field(default_factory=dict)
     source_fingerprint: str | None = None  # SHA-256 over the input files alone
+    # context-free reference scores made during the import, name -> test weighted-F1 (%), e.g. the
+    # fine-tuned text classifier's (benchmark/data/fine_tune.py)
+    references: dict[str, float] = field(default_factory=dict)
 
     @property
     def modalities(self) -> tuple[str, ...]:
