@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 
+from benchmark.errors import BenchmarkError
 from benchmark.home import resolve_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--dataset", required=True, help="a registered dataset name (see `python -m benchmark list`)"
+        "--dataset", help="a registered dataset name (see `python -m benchmark list`); required to import"
     )
     parser.add_argument(
         "--source",
-        help="a .pkl feature/transcript pickle, the MELD CSV release folder, a per-utterance table (csv, parquet, "
+        help="a named public release (mmgcn, multiemo, dialoguegcn, bclstm, cosmic: see --list-sources), "
+        "downloaded and verified; a .pkl feature/transcript pickle, MultiEMO's data folder, the MELD CSV release folder, a per-utterance table (csv, parquet, "
         "jsonl) with a split column, a saved `datasets` folder, a folder of train/validation/test files, or "
         "HUB_ID@REVISION (the revision is required); omit for a synthetic dataset or to show the current "
         "import (docs/data.md has an example of each)",
@@ -46,8 +48,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(and counted in the summary)",
     )
     parser.add_argument(
+        "--list-sources",
+        action="store_true",
+        help="list the named public releases --source takes (what they hold, lineage, commit, size) and exit",
+    )
+    parser.add_argument(
         "--home", help="results/cache/reports folder (default: $SUMMER_BENCH_HOME or the project)"
     )
+
+
+def sources_table(home):
+    """The named public releases as a rich table (shared with `list`)."""
+    from rich.table import Table
+
+    from benchmark.data.releases import SOURCES
+
+    table = Table(
+        "--source",
+        "dataset",
+        "holds",
+        "features' lineage",
+        "repository@commit",
+        "size",
+        title="named sources",
+    )
+    for entry in SOURCES:
+        stated = set(entry.lineage.values())
+        lineage = (
+            "transcripts only"
+            if not stated
+            else stated.pop()
+            if len(stated) == 1
+            else "; ".join(f"{m}: {text}" for m, text in entry.lineage.items())
+        )
+        table.add_row(
+            entry.name,
+            entry.family,
+            entry.holds,
+            lineage,
+            f"github.com/{entry.repository}@{entry.commit}",
+            entry.size(home),
+        )
+    return table
 
 
 def import_options(args: argparse.Namespace):
@@ -74,7 +116,15 @@ def main(args: argparse.Namespace) -> int:
     from benchmark import data
     from benchmark.progress import make_console
 
-    dataset = data.load(args.dataset, resolve_home(args.home), args.source, import_options(args))
+    home = resolve_home(args.home)
+    if args.list_sources:
+        make_console().print(sources_table(home))
+        return 0
+    if not args.dataset:
+        raise BenchmarkError(
+            "data needs --dataset NAME (iemocap or meld to import; see `python -m benchmark list`)"
+        )
+    dataset = data.load(args.dataset, home, args.source, import_options(args))
     summary = data.summarize(dataset)
     console = make_console()
     kind = "[bold red]synthetic[/]" if summary["synthetic"] else "real"

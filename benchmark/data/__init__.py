@@ -12,7 +12,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from benchmark.data import cache, features, hub, synthetic
+from benchmark.data import cache, features, hub, multiemo, releases, synthetic
 from benchmark.data.features import TextEncoder
 from benchmark.data.pickles import load_pickle_source
 from benchmark.data.schema import SPLITS, MercDataset
@@ -90,11 +90,14 @@ def load(
     options = options or ImportOptions()
     raw = import_source(source, name, spec.family, home, options.table)
     encoder = options.text_encoder if _needs_text_features(raw) else None
+    # a named release is part of what the data is (its reports name it), so the same files imported from
+    # a local path are another cache entry, never one whose meta names the other provenance
     fingerprint = features.derived_fingerprint(
         raw.meta.fingerprint,
         cache.LOADER_VERSION,
         encoder.identity() if encoder else None,
         features.STANDARDIZED,
+        *([raw.meta.release] if raw.meta.release else []),
     )
     imported = cache.cached(home, fingerprint, lambda: features.finish(raw, encoder, fingerprint))
     if imported.meta.source != raw.meta.source:  # the same content from a new place: say where it is now
@@ -110,15 +113,22 @@ def _needs_text_features(raw: MercDataset) -> bool:
 def import_source(
     source: str, name: str, family: str, home: Home, table: TableOptions | None = None
 ) -> MercDataset:
-    """Dispatch on what `source` is: a .pkl file, a table file, a saved datasets folder, a folder of split
-    files (the MELD CSV release among them), a hub id with its revision."""
+    """Dispatch on what `source` is: the name of a public release (`releases.SOURCES`), a .pkl file, a table
+    file, a saved datasets folder, MultiEMO's data folder, a folder of split files (the MELD CSV release
+    among them), a hub id with its revision."""
+    if releases.is_named(source):
+        return _import_release(releases.named_source(source, family), name, family, home)
     path = Path(source).expanduser()
     reader = hub.Reader(cache_dir=home.dataset_cache / "hf-datasets", table=table or TableOptions())
     if path.is_file() and path.suffix in hub.DATA_FILE_SUFFIXES:
         return hub.load_table_file(path, name, family, reader)
+    if path.name == multiemo.SPEAKERS and path.is_file():
+        raise multiemo.lone_speakers_file(path)
     if path.suffix == ".pkl" or path.is_file():
         return load_pickle_source(path, name, family)
     if path.is_dir():
+        if multiemo.is_multiemo_folder(path):
+            return multiemo.load_multiemo_folder(path, name, family)
         if (path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists():
             return hub.load_saved_folder(path, name, family, reader)
         return hub.load_data_files(path, name, family, reader)
@@ -129,6 +139,20 @@ def import_source(
             "check the path, or give a hub dataset as OWNER/NAME@REVISION"
         )
     return hub.load_hub(source, name, family, reader)
+
+
+def _import_release(entry: releases.NamedSource, name: str, family: str, home: Home) -> MercDataset:
+    """Fetch (or find in the download cache) and verify the release's files, then import them as a local
+    copy would be; the meta names the release and the lineage is the one the release states."""
+    local = import_source(str(releases.download(entry, home)), name, family, home)
+    meta = dataclasses.replace(
+        local.meta,
+        source=f"{entry.label}: {entry.repository_path}",
+        release=entry.label,
+        lineage={m: entry.lineage.get(m, "unknown") for m in local.meta.feature_dims},
+        notes=(*local.meta.notes, f"fetched from {entry.label}, every file's git blob id verified"),
+    )
+    return MercDataset(meta, local.splits)
 
 
 def subsample(dataset: MercDataset, max_dialogues: dict[str, int]) -> MercDataset:

@@ -43,6 +43,9 @@ class DatasetMeta:
     # neither does); never guessed from a dimension
     lineage: dict[str, str] = field(default_factory=dict)
     source_fingerprint: str | None = None  # SHA-256 over the input files alone
+    # the named public release the files were fetched from ("mmgcn release, github.com/OWNER/REPO@COMMIT"),
+    # None for a local path or a hub id
+    release: str | None = None
 
     @property
     def modalities(self) -> tuple[str, ...]:
