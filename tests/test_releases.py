@@ -116,7 +116,7 @@ def test_cosmic_downloads_verifies_its_real_blob_ids_and_imports_as_the_local_fi
         assert fetched.splits[split].to_dict() == local.splits[split].to_dict()
     assert fetched.meta.fingerprint == local.meta.fingerprint  # the same files
     assert fetched.meta.release == entry.label and local.meta.release is None
-    assert fetched.meta.source.startswith(entry.label)
+    assert fetched.meta.source == f"cosmic ({file.path})"
     requests_made = len(server.ranges)
     data.import_source("cosmic", family, family, home)  # verified in the cache: nothing fetched again
     assert len(server.ranges) == requests_made
@@ -167,7 +167,7 @@ def test_multiemo_downloads_its_four_files_and_imports_the_folder(
     dataset = data.load(family, home, "multiemo", data.ImportOptions(text_encoder=None))
     assert dataset.meta.source_kind == "multiemo-folder"
     assert dataset.meta.release == entry.label
-    assert dataset.meta.source == f"{entry.label}: Data/{folder}"
+    assert dataset.meta.source == f"multiemo (Data/{folder})"
     assert set(dataset.meta.feature_dims) == {"text", "audio", "visual"}
     assert dataset.meta.lineage["text"].startswith("MultiEMO release: EmoBERTa")
     assert sorted(dataset.splits["test"]["dialogue_id"]) == sorted(map(str, written.test))

@@ -130,6 +130,10 @@ def main(args: argparse.Namespace) -> int:
     kind = "[bold red]synthetic[/]" if summary["synthetic"] else "real"
     console.print(f"[bold]{summary['name']}[/] ({kind}) from {summary['source']}", highlight=False)
     console.print(f"source kind: {summary['source_kind']}")
+    if summary["release"]:
+        console.print(
+            f"fetched from the {summary['release']}, every file's git blob id verified", highlight=False
+        )
     for modality, lineage in summary["lineage"].items():
         console.print(f"{modality} features: {lineage}", highlight=False)
     console.print(f"fingerprint {summary['fingerprint']}")

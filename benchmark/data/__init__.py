@@ -147,10 +147,9 @@ def _import_release(entry: releases.NamedSource, name: str, family: str, home: H
     local = import_source(str(releases.download(entry, home)), name, family, home)
     meta = dataclasses.replace(
         local.meta,
-        source=f"{entry.label}: {entry.repository_path}",
+        source=f"{entry.name} ({entry.repository_path})",
         release=entry.label,
         lineage={m: entry.lineage.get(m, "unknown") for m in local.meta.feature_dims},
-        notes=(*local.meta.notes, f"fetched from {entry.label}, every file's git blob id verified"),
     )
     return MercDataset(meta, local.splits)
 
@@ -188,6 +187,7 @@ def summarize(dataset: MercDataset) -> dict:
         "name": meta.name,
         "source": meta.source,
         "source_kind": meta.source_kind,
+        "release": meta.release,
         "lineage": dict(meta.lineage),
         "synthetic": meta.synthetic,
         "fingerprint": meta.fingerprint,

@@ -92,12 +92,12 @@ class _Runs:
     synthetic: bool
     variants: dict[str, dict[int, Predictions]]  # "summer", "tfn", "summer-no-ikd" -> seed -> predictions
     weighted_f1: dict[str, float]  # variant -> mean test weighted-F1 over seeds (percent)
-    release: str | None = None  # the named public release the features came from
+    release: str | None = None  # the named public release the data (and its features) came from
 
     def data(self, seeds: Sequence[int]) -> str:
         kind = "synthetic" if self.synthetic else "real"
         if self.release:
-            kind += f", features from the {self.release}"
+            kind += f", from the {self.release}"
         ran = f", seeds {','.join(map(str, seeds))}" if seeds else ""
         return f"{self.dataset} ({kind}), {self.profile}{ran}"
 
