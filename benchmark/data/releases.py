@@ -104,7 +104,7 @@ SOURCES: tuple[NamedSource, ...] = (
         "meld",
         *MMGCN,
         (ReleaseFile("MELD_features/MELD_features_raw1.pkl", "55873a76e17fa3e054bcc5afc534cd1dde2eb2d8"),),
-        "text, audio, visual features; official dev split",
+        "text, audio, visual features; validation: the last item if it lists dev ids, else carved",
         _MMGCN_MODALITIES,
     ),
     _multiemo(
@@ -127,7 +127,7 @@ SOURCES: tuple[NamedSource, ...] = (
             "d00862d3f7cf2168898c61f8df29ce352ad97256",
             "278dab61854faf0376ea1c45b95c0193c70163c6",
         ),
-        "text, audio, visual features in four files; official dev split",
+        "text, audio, visual features in four files; validation: as mmgcn's MELD file (the same blob)",
     ),
     NamedSource(
         "dialoguegcn",
