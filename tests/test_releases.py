@@ -1,17 +1,13 @@
-"""Named public sources, end to end against a loopback HTTP server this file starts: the real COSMIC
+"""Named public sources, end to end against a loopback HTTP server (the `server` fixture): the real COSMIC
 transcripts under conv-emotion's paths, files the tests write, a corrupted byte, a broken-off download
 resumed with a Range request, an unreachable host. Nothing here touches the network."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import socket
 import subprocess
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -21,73 +17,8 @@ from benchmark.cli import main as cli_main
 from benchmark.data import releases
 from benchmark.data.download import PARTIAL_SUFFIX, fetch, git_blob_id
 from benchmark.errors import BenchmarkError
+from tests.loopback import blob_id, with_entry, written_release
 from tests.multiemo_fixtures import write_multiemo_folder
-
-SERVER_LIFETIME_S = 120  # the server shuts itself down after this, whatever the test does
-
-
-@dataclasses.dataclass
-class LoopbackServer:
-    """Serves `files` (URL path -> bytes) on 127.0.0.1 with Range support. `cut_after[path]` bytes into the
-    next full response to `path`, the connection is dropped (once); every Range header received is kept."""
-
-    url: str
-    files: dict[str, bytes]
-    cut_after: dict[str, int]
-    ranges: list[str | None]
-
-
-@pytest.fixture
-def server() -> Iterator[LoopbackServer]:
-    state = LoopbackServer("", {}, {}, [])
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the http.server API)
-            body = state.files.get(self.path)
-            range_header = self.headers.get("Range")
-            state.ranges.append(range_header)
-            if body is None:
-                self.send_error(404)
-                return
-            start = int(range_header.removeprefix("bytes=").rstrip("-")) if range_header else 0
-            if start >= len(body):
-                self.send_response(416)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(206 if start else 200)
-            self.send_header("Content-Length", str(len(body) - start))
-            self.end_headers()
-            cut = state.cut_after.pop(self.path, None)
-            self.wfile.write(body[start : start + cut] if cut is not None else body[start:])
-            if cut is not None:
-                self.wfile.flush()
-                self.connection.shutdown(socket.SHUT_RDWR)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    stopper = threading.Timer(SERVER_LIFETIME_S, httpd.shutdown)
-    stopper.daemon = True
-    stopper.start()
-    try:
-        yield state
-    finally:
-        stopper.cancel()
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def _path(entry: releases.NamedSource, file: releases.ReleaseFile) -> str:
-    return entry.url(file, "")
-
-
-def _blob_id(content: bytes) -> str:
-    return hashlib.sha1(f"blob {len(content)}\0".encode() + content).hexdigest()
 
 
 def test_git_blob_id_is_what_git_hash_object_prints(tmp_path):
@@ -102,12 +33,11 @@ def test_git_blob_id_is_what_git_hash_object_prints(tmp_path):
 
 @pytest.mark.parametrize("family", ["iemocap", "meld"])
 def test_cosmic_downloads_verifies_its_real_blob_ids_and_imports_as_the_local_file(
-    shared_data, server, home, monkeypatch, family
+    shared_data, server, home, family
 ):
     entry = releases.named_source("cosmic", family)
     (file,) = entry.files
-    server.files[_path(entry, file)] = (shared_data / "cosmic" / f"{family}.pkl").read_bytes()
-    monkeypatch.setenv(releases.BASE_URL_ENV, server.url)
+    server.serve(entry, file, (shared_data / "cosmic" / f"{family}.pkl").read_bytes())
     fetched = data.import_source("cosmic", family, family, home)
     local = data.import_source(str(shared_data / "cosmic" / f"{family}.pkl"), family, family, home)
     assert git_blob_id(entry.cached_path(file, home)) == file.blob_id
@@ -122,10 +52,9 @@ def test_cosmic_downloads_verifies_its_real_blob_ids_and_imports_as_the_local_fi
     assert len(server.ranges) == requests_made
 
 
-def test_cosmic_through_the_command_line_names_the_release(shared_data, server, home, monkeypatch, capsys):
+def test_cosmic_through_the_command_line_names_the_release(shared_data, server, home, capsys):
     entry = releases.named_source("cosmic", "meld")
-    server.files[_path(entry, entry.files[0])] = (shared_data / "cosmic" / "meld.pkl").read_bytes()
-    monkeypatch.setenv(releases.BASE_URL_ENV, server.url)
+    server.serve(entry, entry.files[0], (shared_data / "cosmic" / "meld.pkl").read_bytes())
     argv = ["data", "--dataset", "meld", "--source", "cosmic", "--text-encoder", "none"]
     assert cli_main([*argv, "--home", str(home.root)]) == 0
     out = capsys.readouterr().out
@@ -133,37 +62,14 @@ def test_cosmic_through_the_command_line_names_the_release(shared_data, server, 
     assert data.load("meld", home).meta.release == entry.label  # remembered as the current import
 
 
-def _written_source(server, name: str, family: str, contents: dict[str, bytes]) -> releases.NamedSource:
-    """The table's entry with the test's files (and their blob ids) in place of the pinned ones."""
-    entry = releases.named_source(name, family)
-    files = tuple(releases.ReleaseFile(file.path, _blob_id(contents[file.path])) for file in entry.files)
-    replaced = dataclasses.replace(entry, files=files)
-    for file in files:
-        server.files[_path(replaced, file)] = contents[file.path]
-    return replaced
-
-
-@pytest.fixture
-def table(monkeypatch, server):
-    """Point the download at the loopback server; `table.use(entry)` puts an entry into SOURCES."""
-
-    class Table:
-        def use(self, entry: releases.NamedSource) -> None:
-            others = tuple(e for e in releases.SOURCES if (e.name, e.family) != (entry.name, entry.family))
-            monkeypatch.setattr(releases, "SOURCES", (*others, entry))
-
-    monkeypatch.setenv(releases.BASE_URL_ENV, server.url)
-    return Table()
-
-
 @pytest.mark.parametrize("family, folder", [("iemocap", "IEMOCAP"), ("meld", "MELD")])
 def test_multiemo_downloads_its_four_files_and_imports_the_folder(
-    tmp_path, server, table, home, family, folder
+    tmp_path, server, monkeypatch, home, family, folder
 ):
     written = write_multiemo_folder(tmp_path / folder, family)
     contents = {f"Data/{folder}/{p.name}": p.read_bytes() for p in written.folder.iterdir()}
-    entry = _written_source(server, "multiemo", family, contents)
-    table.use(entry)
+    entry = written_release(server, "multiemo", family, contents)
+    monkeypatch.setattr(releases, "SOURCES", with_entry(entry))
     dataset = data.load(family, home, "multiemo", data.ImportOptions(text_encoder=None))
     assert dataset.meta.source_kind == "multiemo-folder"
     assert dataset.meta.release == entry.label
@@ -175,25 +81,24 @@ def test_multiemo_downloads_its_four_files_and_imports_the_folder(
         assert git_blob_id(entry.cached_path(file, home)) == file.blob_id
 
 
-def test_mmgcn_downloads_and_imports_with_the_release_in_the_meta(tmp_path, server, table, home):
+def test_mmgcn_downloads_and_imports_with_the_release_in_the_meta(tmp_path, server, monkeypatch, home):
     from tests.data_fixtures import write_feature_pickle
 
     entry = releases.named_source("mmgcn", "iemocap")
     content = write_feature_pickle(tmp_path / "IEMOCAP_features.pkl", "mmgcn-iemocap").read_bytes()
-    entry = _written_source(server, "mmgcn", "iemocap", {entry.files[0].path: content})
-    table.use(entry)
+    entry = written_release(server, "mmgcn", "iemocap", {entry.files[0].path: content})
+    monkeypatch.setattr(releases, "SOURCES", with_entry(entry))
     dataset = data.load("iemocap", home, "mmgcn", data.ImportOptions(text_encoder=None))
     assert dataset.meta.source_kind == "feature-pickle:mmgcn" and dataset.meta.release == entry.label
     assert all(text.startswith("MMGCN release") for text in dataset.meta.lineage.values())
 
 
-def test_a_corrupted_byte_is_refused_and_the_download_deleted(tmp_path, server, table, home, capsys):
+def test_a_corrupted_byte_is_refused_and_the_download_deleted(tmp_path, server, monkeypatch, home, capsys):
     content = np.arange(50_000, dtype=np.int64).tobytes()
     entry = releases.named_source("cosmic", "iemocap")
-    entry = _written_source(server, "cosmic", "iemocap", {entry.files[0].path: content})
-    table.use(entry)
-    path = _path(entry, entry.files[0])
-    server.files[path] = content[:100] + bytes([content[100] ^ 1]) + content[101:]
+    entry = written_release(server, "cosmic", "iemocap", {entry.files[0].path: content})
+    monkeypatch.setattr(releases, "SOURCES", with_entry(entry))
+    server.serve(entry, entry.files[0], content[:100] + bytes([content[100] ^ 1]) + content[101:])
     argv = ["data", "--dataset", "iemocap", "--source", "cosmic", "--home", str(home.root)]
     assert cli_main(argv) == 2
     err = capsys.readouterr().err
@@ -210,11 +115,11 @@ def test_a_broken_off_download_resumes_where_it_stopped(tmp_path, server):
     server.cut_after["/f.bin"] = 120_000
     target = tmp_path / "cache" / "f.bin"
     with pytest.raises(BenchmarkError, match="broke off after [0-9,]+ bytes.*run the same command again"):
-        fetch(f"{server.url}/f.bin", target, _blob_id(content))
+        fetch(f"{server.url}/f.bin", target, blob_id(content))
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
     kept = partial.stat().st_size  # whole reads before the cut are kept, the one in flight is not
     assert 0 < kept <= 120_000 and not target.exists()
-    fetch(f"{server.url}/f.bin", target, _blob_id(content))
+    fetch(f"{server.url}/f.bin", target, blob_id(content))
     assert server.ranges == [None, f"bytes={kept}-"]
     assert target.read_bytes() == content and not partial.exists()
 
@@ -224,7 +129,7 @@ def test_a_whole_partial_file_is_verified_without_fetching_more(tmp_path, server
     server.files["/f.bin"] = content
     target = tmp_path / "f.bin"
     target.with_name(target.name + PARTIAL_SUFFIX).write_bytes(content)
-    fetch(f"{server.url}/f.bin", target, _blob_id(content))
+    fetch(f"{server.url}/f.bin", target, blob_id(content))
     assert server.ranges == [f"bytes={len(content)}-"] and target.read_bytes() == content
 
 
