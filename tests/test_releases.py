@@ -164,3 +164,10 @@ def test_the_table_lists_every_source_with_lineage_commit_and_an_honest_size(hom
     assert "EmoBERTa" in out
     assert "size" in out and cli_main(["list"]) == 0
     assert "named sources" in capsys.readouterr().out
+
+
+def test_data_without_a_dataset_asks_for_one_in_one_line(home, capsys):
+    assert cli_main(["data", "--source", "mmgcn", "--home", str(home.root)]) == 2
+    assert capsys.readouterr().err == (
+        "error: data needs --dataset NAME (iemocap or meld to import; see `python -m benchmark list`)\n"
+    )
