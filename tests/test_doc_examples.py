@@ -162,3 +162,18 @@ def test_each_documented_data_example_runs(tmp_path, home, server, monkeypatch, 
     assert cli_main(["data", *argv, "--home", str(home.root)]) == 0, capsys.readouterr().err
     assert "fingerprint" in capsys.readouterr().out  # the summary of an import was printed
     assert data.load(family, home).meta.source_kind != "synthetic"
+
+
+def test_the_docs_table_of_named_releases_matches_the_code():
+    """docs/data.md repeats SOURCES for readers: each release's name, datasets, repository and commit."""
+    text = (PROJECT_ROOT / "docs" / "data.md").read_text()
+    # the table's rows: a release name, then cells naming REPOSITORY @ COMMIT
+    rows = {
+        match[1]: match[0] for match in re.finditer(r"^\| `([a-z]+)` \|.* @ .*$", text, flags=re.MULTILINE)
+    }
+    for entry in releases.SOURCES:
+        row = rows[entry.name]
+        assert entry.family in row and f"{entry.repository} @ {entry.commit[:8]}" in row, entry.name
+        for file in entry.files:
+            assert Path(file.path).parent.as_posix().split("/")[0] in row, file.path
+    assert set(rows) == {entry.name for entry in releases.SOURCES}

@@ -1,8 +1,9 @@
 """The pickles MERC papers train on, as the public loaders read them.
 
-Feature pickles: the MMGCN/MM-DFN lineage (GloVe/TextCNN text 100 for IEMOCAP, 600 for MELD) and the
-COSMIC/SDT RoBERTa lineage (text 1024); transcript pickles: COSMIC's feature-extraction inputs (raw
-sentences, no features). Each layout is the exact tuple a public `dataloader.py` unpacks; a file is
+Feature pickles: the MMGCN/MM-DFN lineage (GloVe/TextCNN text 100 for IEMOCAP, 600 for MELD), the
+COSMIC/SDT RoBERTa lineage (text 1024) and conv-emotion's bc-LSTM MELD pickle (text and audio, its
+extractors unstated); transcript pickles: COSMIC's feature-extraction inputs (raw sentences, no
+features). Each layout is the exact tuple a public `dataloader.py` unpacks; a file is
 matched by its number of items and which of them are id lists, and the layout states the features'
 lineage (never their dimension: any dimension imports). What was found is recorded in
 `DatasetMeta.source_kind`, `lineage` and notes.
