@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 
 from benchmark.errors import BenchmarkError
 from benchmark.home import resolve_home
@@ -15,8 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
         help="a named public release (mmgcn, multiemo, dialoguegcn, bclstm, cosmic: see --list-sources), "
-        "downloaded and verified; a .pkl feature/transcript pickle, MultiEMO's data folder, the MELD CSV release folder, a per-utterance table (csv, parquet, "
-        "jsonl) with a split column, a saved `datasets` folder, a folder of train/validation/test files, or "
+        "downloaded and verified; a .pkl feature/transcript pickle, MultiEMO's data folder, the MELD CSV "
+        "release folder, a per-utterance table (csv, parquet, jsonl) with a split column, a saved `datasets` folder, a folder of train/validation/test files, or "
         "HUB_ID@REVISION (the revision is required); omit for a synthetic dataset or to show the current "
         "import (docs/data.md has an example of each)",
     )
@@ -73,23 +74,25 @@ def sources_table(home):
         title="named sources",
     )
     for entry in SOURCES:
-        stated = set(entry.lineage.values())
-        lineage = (
-            "transcripts only"
-            if not stated
-            else stated.pop()
-            if len(stated) == 1
-            else "; ".join(f"{m}: {text}" for m, text in entry.lineage.items())
-        )
         table.add_row(
             entry.name,
             entry.family,
             entry.holds,
-            lineage,
+            _lineage_cell(entry.lineage),
             f"github.com/{entry.repository}@{entry.commit}",
             entry.size(home),
         )
     return table
+
+
+def _lineage_cell(lineage: Mapping[str, str]) -> str:
+    """One statement when every modality shares it, else one per modality."""
+    stated = set(lineage.values())
+    if not stated:
+        return "transcripts only"
+    if len(stated) == 1:
+        return stated.pop()
+    return "; ".join(f"{modality}: {text}" for modality, text in lineage.items())
 
 
 def import_options(args: argparse.Namespace):
