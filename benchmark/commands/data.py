@@ -117,7 +117,7 @@ def main(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from benchmark import data
-    from benchmark.progress import make_console
+    from benchmark.console import make_console
 
     home = resolve_home(args.home)
     if args.list_sources:

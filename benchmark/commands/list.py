@@ -20,7 +20,7 @@ def main(args: argparse.Namespace) -> int:
 
     from benchmark.catalog import ABLATIONS, DATASETS, MODELS
     from benchmark.config import PROFILES
-    from benchmark.progress import make_console
+    from benchmark.console import make_console
 
     console = make_console()
     datasets = Table("dataset", "family", "kind", "feature dims", "description", title="datasets")
