@@ -30,6 +30,11 @@ class Home:
         return self.results / "cache" / "datasets"
 
     @property
+    def download_cache(self) -> Path:
+        """Files of named public releases, as fetched (benchmark/data/releases.py)."""
+        return self.results / "cache" / "downloads"
+
+    @property
     def teacher_cache(self) -> Path:
         return self.results / "cache" / "teachers"
 

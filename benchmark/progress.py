@@ -14,21 +14,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from benchmark.console import make_console
 from benchmark.execution import CPU, Execution
 from benchmark.home import Home
 from benchmark.records import RunKey, RunRecord
 from benchmark.runner import reusable_record, run_key
-
-# Width of a console that is not a terminal (a pipe, a file): wide enough that no name is ever cut.
-UNBOUNDED_WIDTH = 10_000
-
-
-def make_console(*, stderr: bool = False) -> Console:
-    """A terminal's console as it is; elsewhere one that neither wraps lines nor shortens table cells."""
-    console = Console(stderr=stderr)
-    if console.is_terminal:
-        return console
-    return Console(stderr=stderr, width=UNBOUNDED_WIDTH, soft_wrap=True)
 
 
 def run_keys(

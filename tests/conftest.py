@@ -4,11 +4,14 @@ SUMMER_BENCH_REQUIRE_SHARED=1 (set by .ci/run), where their absence is a failure
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from benchmark.data import releases
 from benchmark.home import PROJECT_ROOT, Home
+from tests.loopback import LoopbackServer, loopback_server
 
 SHARED_DATA = Path(os.environ.get("SUMMER_BENCH_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 
@@ -28,3 +31,11 @@ def shared_data() -> Path:
 def home(tmp_path: Path) -> Home:
     """A fresh, empty home folder: tests never write into the project's results/ or reports/."""
     return Home(tmp_path / "home")
+
+
+@pytest.fixture
+def server(monkeypatch) -> Iterator[LoopbackServer]:
+    """A loopback HTTP server (tests/loopback.py) that named releases are fetched from in this test."""
+    with loopback_server() as running:
+        monkeypatch.setenv(releases.BASE_URL_ENV, running.url)
+        yield running

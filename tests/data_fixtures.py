@@ -8,6 +8,8 @@ benchmark/data/pickles.py so that a wrong layout table there fails the tests:
 - SDT `IEMOCAPDataset` (iemocap_multimodal_features.pkl): videoIDs, videoSpeakers, videoLabels,
   videoText (RoBERTa 1024), roberta2, roberta3, roberta4, videoAudio, videoVisual, videoSentence,
   trainVid, testVid; SDT `MELDDataset` the same plus a trailing `_`
+- conv-emotion bc-LSTM / DialogueGCN `MELDDataset` (MELD_features_raw.pkl, no visual): videoIDs,
+  videoSpeakers, emotion labels, videoText, videoAudio, videoSentence, trainVid, testVid, sentiment labels
 - COSMIC roberta (text only): speakers, labels, [sentiment for MELD], roberta1..4, sentences, trainIds,
   testIds, validIds
 """
@@ -26,6 +28,7 @@ DIMS = {  # text, audio, visual
     "mmgcn-meld": (600, 300, 342),
     "sdt-iemocap": (1024, 1582, 342),
     "sdt-meld": (1024, 300, 342),
+    "bclstm-meld": (600, 300, 0),
     "cosmic-iemocap": (1024, 0, 0),
     "cosmic-meld": (1024, 0, 0),
 }
@@ -72,6 +75,8 @@ def write_feature_pickle(
         content = (utterance_ids, speakers, labels, text, audio, visual, sentences, train, test)
     elif layout == "mmgcn-meld":
         content = (utterance_ids, speakers, labels, text, audio, visual, sentences, train, test, sentiment)
+    elif layout == "bclstm-meld":
+        content = (utterance_ids, speakers, labels, text, audio, sentences, train, test, sentiment)
     elif layout.startswith("sdt"):
         layers = (other_layer, other_layer, other_layer)
         content = (utterance_ids, speakers, labels, text, *layers, audio, visual, sentences, train, test)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -153,6 +154,18 @@ def test_missing_runs_name_the_command_that_makes_them():
     # the rival that was run is judged, the unrun teacher keeps a supported margin from being "supported"
     assert rows["beats-every-rival"].verdict == INCONCLUSIVE and rows["beats-every-rival"].low > 0
     assert "--model text-teacher" in rows["beats-every-rival"].command
+
+
+def test_claims_on_real_data_name_the_release_the_data_came_from():
+    release = "mmgcn release, github.com/hujingwen6666/MMGCN@85732d984f70"
+    records = [
+        dataclasses.replace(record, data=record.data | {"synthetic": False, "release": release})
+        for record in records_for({"summer": SUMMER_ERRORS, "tfn": RIVAL_ERRORS})
+    ]
+    for row in rows_by_claim(records).values():
+        assert row.data.startswith(f"synthetic-iemocap (real, from the {release}), fast")
+    local = rows_by_claim(records_for({"summer": SUMMER_ERRORS, "tfn": RIVAL_ERRORS}))
+    assert all("from the" not in row.data for row in local.values())
 
 
 def test_meld_names_no_confusion_pair():

@@ -57,6 +57,7 @@ def test_a_file_of_the_other_family_names_the_right_dataset(shared_data):
         ("mmgcn-meld", "mmgcn"),
         ("sdt-iemocap", "sdt"),
         ("sdt-meld", "sdt"),
+        ("bclstm-meld", "bclstm"),
         ("cosmic-iemocap", "cosmic-roberta"),
         ("cosmic-meld", "cosmic-roberta"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -224,3 +225,24 @@ def test_the_ikd_study_table_compares_each_reading_with_no_ikd_and_validation_pi
     assert float(deltas["default (the specification's)"]) < 0 < float(deltas["κ2..κ4 = 0.1"])
     assert ikd_lines(records)[0].startswith("Validation prefers `κ2..κ4 = 0.1`: +")
     assert ikd_table([r for r in records if r.key.ablation != "ikd"], len(CLASSES), 200).empty
+
+
+def test_a_report_on_a_named_release_says_where_the_data_came_from(home):
+    release = "mmgcn release, github.com/hujingwen6666/MMGCN@85732d984f70"
+    store = RunStore(home)
+    for variant in ("summer", "tfn"):
+        record = fixture_record(variant, 0)
+        data = record.data | {
+            "source": "mmgcn (IEMOCAP_features/IEMOCAP_features.pkl)",
+            "source_kind": "feature-pickle:mmgcn",
+            "release": release,
+            "lineage": {"text": "MMGCN release: text GloVe/TextCNN"},
+        }
+        store.write(dataclasses.replace(record, data=data))
+    write_reports(home, resamples=20)
+    report = (home.reports / "synthetic-iemocap-fast" / "report.md").read_text()
+    assert (
+        f"- data: mmgcn (IEMOCAP_features/IEMOCAP_features.pkl) [feature-pickle:mmgcn] from the {release}, "
+        "fingerprint" in report
+    )
+    assert f"from the {release}), fast" in report  # the claims' data column

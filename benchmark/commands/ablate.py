@@ -23,7 +23,7 @@ def main(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from benchmark.catalog import ABLATIONS
-    from benchmark.progress import make_console
+    from benchmark.console import make_console
     from benchmark.records import FULL_MODEL
     from benchmark.runner import DEFAULT_DATASETS, plan
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 
 from benchmark.errors import BenchmarkError
 from benchmark.housekeeping import open_home
@@ -10,12 +11,13 @@ from benchmark.housekeeping import open_home
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--dataset", required=True, help="a registered dataset name (see `python -m benchmark list`)"
+        "--dataset", help="a registered dataset name (see `python -m benchmark list`); required to import"
     )
     parser.add_argument(
         "--source",
-        help="a .pkl feature/transcript pickle, the MELD CSV release folder, a per-utterance table (csv, parquet, "
-        "jsonl) with a split column, a saved `datasets` folder, a folder of train/validation/test files, or "
+        help="a named public release (mmgcn, multiemo, dialoguegcn, bclstm, cosmic: see --list-sources), "
+        "downloaded and verified; a .pkl feature/transcript pickle, MultiEMO's data folder, the MELD CSV "
+        "release folder, a per-utterance table (csv, parquet, jsonl) with a split column, a saved `datasets` folder, a folder of train/validation/test files, or "
         "HUB_ID@REVISION (the revision is required); omit for a synthetic dataset or to show the current "
         "import (docs/data.md has an example of each)",
     )
@@ -64,8 +66,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(and counted in the summary)",
     )
     parser.add_argument(
+        "--list-sources",
+        action="store_true",
+        help="list the named public releases --source takes (what they hold, lineage, commit, size) and exit",
+    )
+    parser.add_argument(
         "--home", help="results/cache/reports folder (default: $SUMMER_BENCH_HOME or the project)"
     )
+
+
+def sources_table(home):
+    """The named public releases as a rich table (shared with `list`)."""
+    from rich.table import Table
+
+    from benchmark.data.releases import SOURCES
+
+    table = Table(
+        "--source",
+        "dataset",
+        "holds",
+        "features' lineage",
+        "repository@commit",
+        "size",
+        title="named sources",
+    )
+    for entry in SOURCES:
+        table.add_row(
+            entry.name,
+            entry.family,
+            entry.holds,
+            _lineage_cell(entry.lineage),
+            f"github.com/{entry.repository}@{entry.commit}",
+            entry.size(home),
+        )
+    return table
+
+
+def _lineage_cell(lineage: Mapping[str, str]) -> str:
+    """One statement when every modality shares it, else one per modality."""
+    stated = set(lineage.values())
+    if not stated:
+        return "transcripts only"
+    if len(stated) == 1:
+        return stated.pop()
+    return "; ".join(f"{modality}: {text}" for modality, text in lineage.items())
 
 
 def import_options(args: argparse.Namespace):
@@ -99,16 +143,28 @@ def main(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from benchmark import data
-    from benchmark.progress import make_console
+    from benchmark.console import make_console
 
+    home = open_home(args.home)
+    if args.list_sources:
+        make_console().print(sources_table(home))
+        return 0
+    if not args.dataset:
+        raise BenchmarkError(
+            "data needs --dataset NAME (iemocap or meld to import; see `python -m benchmark list`)"
+        )
     if args.source is None and (args.fine_tune is not None or args.context is not None):
         raise BenchmarkError("--fine-tune and --context apply to an import: give --source as well")
-    dataset = data.load(args.dataset, open_home(args.home), args.source, import_options(args))
+    dataset = data.load(args.dataset, home, args.source, import_options(args))
     summary = data.summarize(dataset)
     console = make_console()
     kind = "[bold red]synthetic[/]" if summary["synthetic"] else "real"
     console.print(f"[bold]{summary['name']}[/] ({kind}) from {summary['source']}", highlight=False)
     console.print(f"source kind: {summary['source_kind']}")
+    if summary["release"]:
+        console.print(
+            f"fetched from the {summary['release']}, every file's git blob id verified", highlight=False
+        )
     for modality, lineage in summary["lineage"].items():
         console.print(f"{modality} features: {lineage}", highlight=False)
     console.print(f"fingerprint {summary['fingerprint']}")

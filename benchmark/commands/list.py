@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from benchmark.commands.data import sources_table
 from benchmark.errors import BenchmarkError
+from benchmark.home import resolve_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +20,7 @@ def main(args: argparse.Namespace) -> int:
 
     from benchmark.catalog import ABLATIONS, DATASETS, MODELS
     from benchmark.config import PROFILES
-    from benchmark.progress import make_console
+    from benchmark.console import make_console
 
     console = make_console()
     datasets = Table("dataset", "family", "kind", "feature dims", "description", title="datasets")
@@ -44,6 +46,7 @@ def main(args: argparse.Namespace) -> int:
         seeds = ", ".join(map(str, profile.seeds))
         profiles.add_row(name, str(profile.dims.width), str(profile.dims.layers), seeds, profile.description)
     console.print(profiles)
+    console.print(sources_table(resolve_home()))
     return 0
 
 

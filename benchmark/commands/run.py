@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import MODELS
-    from benchmark.progress import make_console
+    from benchmark.console import make_console
     from benchmark.report import write_reports
     from benchmark.runner import DEFAULT_DATASETS, plan, reusable_record
 

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from benchmark.config import PROFILES
-    from benchmark.progress import make_console
+    from benchmark.console import make_console
     from benchmark.records import FULL_MODEL
     from benchmark.report import write_reports
     from benchmark.report.studies import modality_lines

@@ -15,7 +15,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from benchmark.data import cache, features, hub, synthetic
+from benchmark.data import cache, features, hub, multiemo, releases, synthetic
 from benchmark.data.features import TextEncoder
 from benchmark.data.pickles import load_pickle_source
 from benchmark.data.schema import SPLITS, MercDataset
@@ -113,12 +113,15 @@ def load(
 
 def import_fingerprint(raw: MercDataset, encoder: TextEncoder | None) -> str:
     """The cache key of an import: the source's content, the loader version, the text encoder with its
-    revision and fine-tuning settings, the normalisation."""
+    revision and fine-tuning settings, the normalisation, and the named release it came from (its reports
+    name it, so the same files imported from a local path are another cache entry, never one whose meta
+    names the other provenance)."""
     return features.derived_fingerprint(
         raw.meta.fingerprint,
         cache.LOADER_VERSION,
         encoder.identity() if encoder else None,
         features.STANDARDIZED,
+        *([raw.meta.release] if raw.meta.release else []),
     )
 
 
@@ -129,16 +132,23 @@ def _needs_text_features(raw: MercDataset) -> bool:
 def import_source(
     source: str, name: str, family: str, home: Home, table: TableOptions | None = None
 ) -> MercDataset:
-    """Dispatch on what `source` is: a .pkl file, a table file, a saved datasets folder, a folder of split
-    files (the MELD CSV release among them), a hub id with its revision."""
+    """Dispatch on what `source` is: the name of a public release (`releases.SOURCES`), a .pkl file, a table
+    file, a saved datasets folder, MultiEMO's data folder, a folder of split files (the MELD CSV release
+    among them), a hub id with its revision."""
+    if releases.is_named(source):
+        return _import_release(releases.named_source(source, family), name, family, home)
     path = Path(source).expanduser()
     _check_path_kind(path, source)
     reader = hub.Reader(cache_dir=writable_cache(home), table=table or TableOptions())
     if path.is_file() and path.suffix in hub.DATA_FILE_SUFFIXES:
         return hub.load_table_file(path, name, family, reader)
+    if path.name == multiemo.SPEAKERS and path.is_file():
+        raise multiemo.lone_speakers_file(path)
     if path.suffix == ".pkl" or path.is_file():
         return load_pickle_source(path, name, family)
     if path.is_dir():
+        if multiemo.is_multiemo_folder(path):
+            return multiemo.load_multiemo_folder(path, name, family)
         if (path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists():
             return hub.load_saved_folder(path, name, family, reader)
         return hub.load_data_files(path, name, family, reader)
@@ -186,6 +196,19 @@ def writable_cache(home: Home) -> Path:
     return cache_dir
 
 
+def _import_release(entry: releases.NamedSource, name: str, family: str, home: Home) -> MercDataset:
+    """Fetch (or find in the download cache) and verify the release's files, then import them as a local
+    copy would be; the meta names the release and the lineage is the one the release states."""
+    local = import_source(str(releases.download(entry, home)), name, family, home)
+    meta = dataclasses.replace(
+        local.meta,
+        source=f"{entry.name} ({entry.repository_path})",
+        release=entry.label,
+        lineage={m: entry.lineage.get(m, "unknown") for m in local.meta.feature_dims},
+    )
+    return MercDataset(meta, local.splits)
+
+
 def subsample(dataset: MercDataset, max_dialogues: dict[str, int]) -> MercDataset:
     """Keep the first `max_dialogues[split]` dialogues of a split in a fixed shuffled order that does not
     depend on the run's seed, so every seed and model of a profile sees the same subset."""
@@ -219,6 +242,7 @@ def summarize(dataset: MercDataset) -> dict:
         "name": meta.name,
         "source": meta.source,
         "source_kind": meta.source_kind,
+        "release": meta.release,
         "lineage": dict(meta.lineage),
         "synthetic": meta.synthetic,
         "fingerprint": meta.fingerprint,

@@ -1,8 +1,9 @@
 """The pickles MERC papers train on, as the public loaders read them.
 
-Feature pickles: the MMGCN/MM-DFN lineage (GloVe/TextCNN text 100 for IEMOCAP, 600 for MELD) and the
-COSMIC/SDT RoBERTa lineage (text 1024); transcript pickles: COSMIC's feature-extraction inputs (raw
-sentences, no features). Each layout is the exact tuple a public `dataloader.py` unpacks; a file is
+Feature pickles: the MMGCN/MM-DFN lineage (GloVe/TextCNN text 100 for IEMOCAP, 600 for MELD), the
+COSMIC/SDT RoBERTa lineage (text 1024) and conv-emotion's bc-LSTM MELD pickle (text and audio, its
+extractors unstated); transcript pickles: COSMIC's feature-extraction inputs (raw sentences, no
+features). Each layout is the exact tuple a public `dataloader.py` unpacks; a file is
 matched by its number of items and which of them are id lists, and the layout states the features'
 lineage (never their dimension: any dimension imports). What was found is recorded in
 `DatasetMeta.source_kind`, `lineage` and notes.
@@ -32,6 +33,9 @@ ID_LIST_FIELDS = frozenset({"train", "test", "validation"})
 IGNORED = "_"  # an item the public loader also discards (utterance ids, sentiment, other RoBERTa layers)
 TRAILING = "trailing"  # MELD's last item: taken as the official dev split when it is an id list
 
+MMGCN_LINEAGE = "MMGCN release: text GloVe/TextCNN, audio openSMILE, visual DenseNet"
+UNSTATED_LINEAGE = "unknown: the release does not state its feature extractors"
+
 
 @dataclass(frozen=True)
 class PickleLayout:
@@ -56,14 +60,21 @@ LAYOUTS: tuple[PickleLayout, ...] = (
         "iemocap",
         "IEMOCAP_features.pkl (MMGCN / MM-DFN dataloader.py)",
         ("_", "speakers", "labels", "text", "audio", "visual", "_", "train", "test"),
-        "MMGCN release: text GloVe/TextCNN, audio openSMILE, visual DenseNet",
+        MMGCN_LINEAGE,
     ),
     PickleLayout(
         "mmgcn-meld",
         "meld",
         "MELD_features_raw1.pkl (MMGCN / MM-DFN dataloader.py)",
         ("_", "speakers", "labels", "text", "audio", "visual", "_", "train", "test", TRAILING),
-        "MMGCN release: text GloVe/TextCNN, audio openSMILE, visual DenseNet",
+        MMGCN_LINEAGE,
+    ),
+    PickleLayout(
+        "bclstm-meld",
+        "meld",
+        "MELD_features_raw.pkl (conv-emotion bc-LSTM-pytorch / DialogueGCN dataloader.py; no visual)",
+        ("_", "speakers", "labels", "text", "audio", "_", "train", "test", "_"),
+        UNSTATED_LINEAGE,
     ),
     PickleLayout(
         "sdt-iemocap",
@@ -137,7 +148,7 @@ def load_pickle_source(path: Path, name: str, family: str) -> MercDataset:
             f"import it with --dataset {layout.family}"
         )
     items = {field: item for field, item in zip(layout.fields, content, strict=True) if field != IGNORED}
-    features = {m: _str_keys(items[m]) for m in layout.modalities}
+    features = {m: str_keys(items[m]) for m in layout.modalities}
     notes = [f"layout {layout.name}: {layout.origin}"]
     kind = "transcripts"
     if features:
@@ -147,7 +158,7 @@ def load_pickle_source(path: Path, name: str, family: str) -> MercDataset:
             f"lineage stated by the layout: {layout.lineage}; dims "
             + ", ".join(f"{m} {d}" for m, d in dims.items())
         )
-    split_ids, split_note = _split_ids(items, set(_str_keys(items["labels"])))
+    split_ids, split_note = official_splits(items, set(str_keys(items["labels"])))
     notes.append(split_note)
     absent = [m for m in MODALITIES if m not in layout.modalities]
     if not features:
@@ -157,11 +168,11 @@ def load_pickle_source(path: Path, name: str, family: str) -> MercDataset:
     splits, found_dims = build_splits(
         str(path),
         split_ids,
-        _speaker_ids(path, family, _str_keys(items["speakers"])),
-        _str_keys(items["labels"]),
+        speaker_ids(path, family, str_keys(items["speakers"])),
+        str_keys(items["labels"]),
         features,
         len(CLASS_NAMES[family]),
-        sentences=None if features else _str_keys(items["sentences"]),
+        sentences=None if features else str_keys(items["sentences"]),
     )
     return imported_dataset(
         splits,
@@ -186,14 +197,14 @@ def carve_validation(train_ids: Sequence[str]) -> tuple[list[str], list[str]]:
     return [d for i, d in enumerate(ordered) if i not in chosen], valid
 
 
-def _split_ids(items: dict, known: set[str]) -> tuple[dict[str, list[str]], str]:
+def official_splits(items: dict, known: set[str]) -> tuple[dict[str, list[str]], str]:
     train = [str(d) for d in items["train"]]
     test = [str(d) for d in items["test"]]
     if "validation" in items:
         valid = [str(d) for d in items["validation"]]
         return {"train": train, "validation": valid, "test": test}, "official train/validation/test split"
     trailing = items.get(TRAILING)
-    if _is_id_list(trailing) and len(trailing):
+    if is_id_list(trailing) and len(trailing):
         valid = sorted(str(d) for d in trailing)
         if set(valid) <= known and not set(valid) & set(test):
             chosen = set(valid)
@@ -215,7 +226,7 @@ def _fits(field: str, item: object) -> bool:
     if field == TRAILING:
         return True
     if field in ID_LIST_FIELDS:
-        return _is_id_list(item)
+        return is_id_list(item)
     if not isinstance(item, Mapping):
         return False
     utterance = next((rows[0] for rows in item.values() if len(rows)), None)
@@ -230,7 +241,7 @@ def _fits(field: str, item: object) -> bool:
     return isinstance(utterance, (str, int, np.integer)) or np.ndim(utterance) == 1  # speakers
 
 
-def _is_id_list(item: object) -> bool:
+def is_id_list(item: object) -> bool:
     return isinstance(item, (list, tuple, set, frozenset, np.ndarray))
 
 
@@ -242,7 +253,7 @@ def _first_dim(per_dialogue: Mapping[str, object]) -> int | None:
     return None
 
 
-def _speaker_ids(path: Path, family: str, per_dialogue: dict) -> dict[str, list[int]]:
+def speaker_ids(path: Path, family: str, per_dialogue: dict) -> dict[str, list[int]]:
     """Speakers as ints: letters ('M'/'F' in IEMOCAP) in sorted order, one-hot vectors (MELD) by argmax,
     ints as they are. A missing speaker, or a letter outside IEMOCAP's two, is an error naming the dialogue."""
     letters = sorted({s for seq in per_dialogue.values() for s in seq if isinstance(s, str)})
@@ -266,5 +277,5 @@ def _speaker_ids(path: Path, family: str, per_dialogue: dict) -> dict[str, list[
     return {d: [speaker_id(d, s) for s in seq] for d, seq in per_dialogue.items()}
 
 
-def _str_keys(mapping: Mapping) -> dict:
+def str_keys(mapping: Mapping) -> dict:
     return {str(k): v for k, v in mapping.items()}

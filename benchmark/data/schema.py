@@ -48,6 +48,9 @@ class DatasetMeta:
     # context-free reference scores made during the import, name -> test weighted-F1 (%), e.g. the
     # fine-tuned text classifier's (benchmark/data/fine_tune.py)
     references: dict[str, float] = field(default_factory=dict)
+    # the named public release the files were fetched from ("mmgcn release, github.com/OWNER/REPO@COMMIT"),
+    # None for a local path or a hub id
+    release: str | None = None
 
     @property
     def modalities(self) -> tuple[str, ...]:

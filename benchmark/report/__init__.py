@@ -200,8 +200,11 @@ def _provenance(records: list[RunRecord]) -> list[str]:
         lines += [f"**mixed data**: these runs come from {len(fingerprints)} different imports "
                   f"({', '.join(fingerprints)}); rerun `run` to retrain the stale ones.", ""]  # fmt: skip
     lineage = "; ".join(f"{m}: {d}" for m, d in first.data.get("lineage", {}).items())
+    release = first.data.get("release")
     lines += [
-        f"- data: {first.data['source']} [{first.data['source_kind']}], fingerprint `{first.data['fingerprint'][:16]}`"
+        f"- data: {first.data['source']} [{first.data['source_kind']}]"
+        + (f" from the {release}" if release else "")
+        + f", fingerprint `{first.data['fingerprint'][:16]}`"
         + (f"; features: {lineage}" if lineage else ""),
         f"- profile: {first.key.profile}; seeds: {', '.join(map(str, seeds))}; runs: {len(records)}",
         f"- git commit(s): {', '.join(commits)}",

@@ -47,7 +47,7 @@ VERDICT_RULE = (
 class ClaimRow:
     claim: str  # short stable id, for diffs of claims.json
     statement: str
-    data: str  # dataset, real or synthetic, profile, seeds
+    data: str  # dataset, real or synthetic (and the public release it came from), profile, seeds
     synthetic: bool
     evidence: str
     estimate: float | None  # percentage points, positive in the claim's favour
@@ -92,9 +92,12 @@ class _Runs:
     synthetic: bool
     variants: dict[str, dict[int, Predictions]]  # "summer", "tfn", "summer-no-ikd" -> seed -> predictions
     weighted_f1: dict[str, float]  # variant -> mean test weighted-F1 over seeds (percent)
+    release: str | None = None  # the named public release the data (and its features) came from
 
     def data(self, seeds: Sequence[int]) -> str:
         kind = "synthetic" if self.synthetic else "real"
+        if self.release:
+            kind += f", from the {self.release}"
         ran = f", seeds {','.join(map(str, seeds))}" if seeds else ""
         return f"{self.dataset} ({kind}), {self.profile}{ran}"
 
@@ -123,6 +126,7 @@ def _runs(records: Sequence[RunRecord]) -> _Runs:
         bool(first.data["synthetic"]),
         variants,
         {name: float(np.mean(values)) for name, values in scores.items()},
+        first.data.get("release"),
     )
 
 
