@@ -37,8 +37,9 @@ def main(args: argparse.Namespace) -> int:
     keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation)
     home = resolve_home(args.home)
     console = make_console()
-    console.print(plan_summary(keys), highlight=False)
-    records = run_sweep(keys, home, Placement.from_args(args), force=args.force)
+    placement = Placement.from_args(args)
+    console.print(f"{plan_summary(keys)}; {placement.describe_jobs()}", highlight=False)
+    records = run_sweep(keys, home, placement, force=args.force)
     for record in records:
         console.print(
             f"{record.key.variant:>22} {record.key.dataset:>18} seed {record.key.seed}: "
