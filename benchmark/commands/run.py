@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import MODELS
+    from benchmark.costs import plan_cost
     from benchmark.progress import make_console
     from benchmark.report import write_reports
     from benchmark.runner import DEFAULT_DATASETS, plan
@@ -39,6 +40,7 @@ def main(args: argparse.Namespace) -> int:
     console = make_console()
     placement = Placement.from_args(args)
     console.print(f"{plan_summary(keys)}; {placement.describe_jobs()}", highlight=False)
+    console.print(plan_cost(keys, home, placement), highlight=False)
     records = run_sweep(keys, home, placement, force=args.force)
     for record in records:
         console.print(

@@ -53,6 +53,14 @@ class Placement:
     address: str | None = None
     jobs: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise BenchmarkError(f"--executor {self.executor!r} is not one of {', '.join(EXECUTORS)}")
+        if self.address and self.executor != "ray":
+            raise BenchmarkError("--address names a Ray cluster: give it with --executor ray")
+        if self.jobs is not None and self.jobs < 1:
+            raise BenchmarkError(f"--jobs {self.jobs}: give at least 1")
+
     @classmethod
     def from_args(cls, args) -> Placement:
         return cls(
@@ -91,12 +99,6 @@ class Placement:
 def run_sweep(
     keys: Sequence[RunKey], home: Home, placement: Placement, *, force: bool = False
 ) -> list[RunRecord]:
-    if placement.executor not in EXECUTORS:
-        raise BenchmarkError(f"--executor {placement.executor!r} is not one of {', '.join(EXECUTORS)}")
-    if placement.address and placement.executor != "ray":
-        raise BenchmarkError("--address names a Ray cluster: give it with --executor ray")
-    if placement.jobs is not None and placement.jobs < 1:
-        raise BenchmarkError(f"--jobs {placement.jobs}: give at least 1")
     if placement.executor == "ray":
         from benchmark.executors.ray_cluster import run_on_ray
 
