@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import math
 import multiprocessing
 import os
@@ -121,11 +120,10 @@ def main() -> None:
         help="what the entries say it ran on (default: the CPU's architecture and cores)",
     )
     args = parser.parse_args()
-    from benchmark.costs import COSTS_PATH, read_costs
+    from benchmark.costs import COSTS_PATH
 
     output = args.output or COSTS_PATH
     command = "python benchmarks/run_cost.py " + shlex.join(sys.argv[1:])
-    measured = []
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as home, context.Pool(1, maxtasksperchild=1) as pool:
         for profile in args.profile or ["fast", "paper"]:
@@ -137,22 +135,26 @@ def main() -> None:
                         "machine": args.machine,
                         "command": command,
                     }
-                    measured.append(entry)
+                    store(entry, output)  # as each is measured: a stopped run keeps what it measured
                     print(
                         f"{entry['device']} {profile} {entry['dataset']} {variant}: "
                         f"{entry['seconds_per_epoch']:.2f} s/epoch ({entry['batches_timed']} of "
                         f"{entry['batches_per_epoch']} training batches timed)",
                         flush=True,
                     )
-    replaced = {(e["device"], e["variant"], e["dataset"], e["profile"]) for e in measured}
-    kept = [
-        e
-        for e in read_costs(output)
-        if (e["device"], e["variant"], e["dataset"], e["profile"]) not in replaced
-    ]
-    entries = sorted(kept + measured, key=lambda e: (e["device"], e["profile"], e["dataset"], e["variant"]))
-    output.write_text(json.dumps({"entries": entries}, indent=1) + "\n")
-    print(f"wrote {len(measured)} entries to {output}")
+    print(f"wrote {output}")
+
+
+def store(entry: dict, output: Path) -> None:
+    """Add `entry` to the table at `output`, replacing the entry of the same device, variant, dataset
+    and profile."""
+    from benchmark.costs import read_costs
+    from benchmark.files import atomic_write_json
+
+    identity = ("device", "variant", "dataset", "profile")
+    entries = [e for e in read_costs(output) if any(e[k] != entry[k] for k in identity)] + [entry]
+    entries.sort(key=lambda e: tuple(e[k] for k in identity))
+    atomic_write_json(output, {"entries": entries})
 
 
 if __name__ == "__main__":

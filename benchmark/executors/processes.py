@@ -82,7 +82,6 @@ class _ProcessSweep:
         self.store = RunStore(home)
         self.display = SweepDisplay([run.key for run in runs], f"{jobs} runs at once")
         self.context = multiprocessing.get_context("spawn")
-        self.events = self.context.Queue()
         self.teachers_ready: set[str] = set()
         self.teacher_attempts: dict[str, int] = {}
         self.finished: dict[RunKey, RunRecord] = {}
@@ -102,8 +101,10 @@ class _ProcessSweep:
 
     def _one_pool(self, runs: list[PendingRun]) -> list[PendingRun]:
         """Train `runs` in one pool of workers: [] when it ends, or the runs to retry when a worker died."""
+        # a queue of its own: a worker killed while writing to a queue can leave it locked for the others
+        events = self.context.Queue()
         pool = ProcessPoolExecutor(
-            self.jobs, mp_context=self.context, initializer=_start_worker, initargs=(self.events,)
+            self.jobs, mp_context=self.context, initializer=_start_worker, initargs=(events,)
         )
         root = str(self.home.root)
         futures: dict[Future, tuple[str, object]] = {}
@@ -121,7 +122,7 @@ class _ProcessSweep:
         try:
             while futures and not broken:
                 done, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
-                self.display.drain(self.events)
+                self.display.drain(events)
                 for future in done:
                     kind, item = futures.pop(future)
                     try:
@@ -154,7 +155,7 @@ class _ProcessSweep:
         pool.shutdown(wait=True)
         if not broken:
             return []
-        self.display.drain(self.events)
+        self.display.drain(events)
         return self._retries(futures.values(), blocked)
 
     def _retries(self, unfinished, blocked: dict[str, list[PendingRun]]) -> list[PendingRun]:
