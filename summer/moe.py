@@ -201,7 +201,9 @@ def fused_bigru(groups: Sequence[Sequence[nn.GRU]], packed: PackedSequence, trai
     to running each GRU on its own input."""
     experts, hidden = sum(len(group) for group in groups), groups[0][0].hidden_size
     initial = packed.data.new_zeros(2, int(packed.batch_sizes[0]), experts * hidden)
-    weights = in_one_buffer(fused_bigru_weights(groups))
+    weights = fused_bigru_weights(groups)
+    if packed.data.is_cuda:  # [choice] only where cuDNN reads it: the CPU path stays the one measured
+        weights = in_one_buffer(weights)
     output, _ = torch._VF.gru(packed.data, packed.batch_sizes, initial, weights, True, 1, 0.0, training, True)
     per_expert = output.unflatten(-1, (2, experts, hidden)).transpose(-3, -2).flatten(-2)  # [*, E, 2h]
     return packed._replace(data=per_expert)
