@@ -13,7 +13,8 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
-from benchmark.executors import Placement, default_jobs, run_sweep
+from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs, run_sweep
+from benchmark.executors.ray_cluster import gpu_share
 from benchmark.home import Home
 from benchmark.runner import plan
 from benchmark.store import RunStore
@@ -81,6 +82,13 @@ def test_one_job_at_a_time_is_the_cpu_default_and_a_few_share_a_gpu():
     assert default_jobs(on_gpu=True, threads=os.cpu_count() or 1) == 1  # no cores left for a second run
     assert Placement(device="cpu").describe_jobs().startswith("1 at a time on cpu (the default on the CPU")
     assert Placement(device="cpu", jobs=3).describe_jobs() == "3 at a time on cpu (--jobs)"
+
+
+def test_ray_tasks_ask_for_one_nth_of_a_gpu_on_cuda_and_none_on_the_cpu():
+    assert gpu_share(Placement(device="cuda", executor="ray", jobs=2), cluster_gpus=0) == 0.5
+    assert gpu_share(Placement(device="auto", executor="ray"), cluster_gpus=1) == 1 / RUNS_PER_GPU
+    assert gpu_share(Placement(device="auto", executor="ray", jobs=3), cluster_gpus=0) == 0
+    assert gpu_share(Placement(device="cpu", executor="ray", jobs=3), cluster_gpus=8) == 0
 
 
 def test_zero_jobs_is_refused_in_one_line(tmp_path, capsys):

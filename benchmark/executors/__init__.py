@@ -73,6 +73,11 @@ class Placement:
             args.jobs,
         )
 
+    @property
+    def runs_per_gpu(self) -> int:
+        """Ray: the runs that share one of the cluster's GPUs (each task asks for 1/N of one)."""
+        return self.jobs or RUNS_PER_GPU
+
     def local_jobs(self, execution: Execution) -> int:
         """How many runs the local executor trains at once on `execution`'s device."""
         return self.jobs or default_jobs(on_gpu=execution.is_cuda, threads=self.threads)
@@ -81,8 +86,9 @@ class Placement:
         """The plan's account of how many runs train at once, and why: on the device the local executor
         resolves here, or per GPU of a Ray cluster's (whose GPUs only its workers see)."""
         if self.executor == "ray":
-            share = self.jobs or default_jobs(on_gpu=True, threads=self.threads)
-            return f"Ray tasks, each asking for its threads as CPUs and, on CUDA, 1/{share} of a GPU"
+            return (
+                f"Ray tasks, each asking for its threads as CPUs and, on CUDA, 1/{self.runs_per_gpu} of a GPU"
+            )
         from benchmark.execution import resolve_execution
 
         execution = resolve_execution(self.device, self.precision, self.deterministic, self.threads)

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 
 from benchmark.errors import BenchmarkError
 from benchmark.execution import resolve_execution
-from benchmark.executors import Placement, default_jobs
+from benchmark.executors import Placement
 from benchmark.executors.tasks import (
     WORKER_RETRIES,
     SweepDisplay,
@@ -87,7 +87,7 @@ def gpu_share(placement: Placement, cluster_gpus: float) -> float:
     wants_gpu = placement.device == "cuda" or (placement.device == "auto" and cluster_gpus > 0)
     if not wants_gpu:
         return 0
-    return 1 / (placement.jobs or default_jobs(on_gpu=True, threads=placement.threads))
+    return 1 / placement.runs_per_gpu
 
 
 def _train_on_cluster(
