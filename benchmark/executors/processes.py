@@ -109,6 +109,14 @@ class _ProcessSweep:
         root = str(self.home.root)
         futures: dict[Future, tuple[str, object]] = {}
         blocked: dict[str, list[PendingRun]] = {}  # teacher identity -> the runs waiting for it
+        unsubmitted: list[PendingRun] = []  # runs whose teacher finished as the pool broke
+
+        def submit_run(run: PendingRun) -> None:
+            try:
+                futures[pool.submit(_run_job, run.key, root, self.placement)] = ("run", run)
+            except BrokenProcessPool:
+                unsubmitted.append(run)
+
         for run in runs:
             if run.teacher is None or run.teacher in self.teachers_ready:
                 continue
@@ -117,7 +125,7 @@ class _ProcessSweep:
             blocked.setdefault(run.teacher, []).append(run)
         for run in runs:
             if run.teacher is None or run.teacher in self.teachers_ready:
-                futures[pool.submit(_run_job, run.key, root, self.placement)] = ("run", run)
+                submit_run(run)
         broken = False
         try:
             while futures and not broken:
@@ -133,30 +141,27 @@ class _ProcessSweep:
                         continue
                     except Exception as err:  # the run's own error, raised on its worker: not retried
                         waiting = blocked.pop(item, []) if kind == "teacher" else [item]
+                        prefix = "its teacher failed: " if kind == "teacher" else ""
                         for run in waiting:
-                            self._fail(
-                                run.key, ("its teacher failed: " if kind == "teacher" else "") + _message(err)
-                            )
+                            self._fail(run.key, prefix + _message(err))
                         continue
                     if kind == "teacher":
                         self.teachers_ready.add(item)
                         for run in blocked.pop(item):
-                            futures[pool.submit(_run_job, run.key, root, self.placement)] = ("run", run)
+                            submit_run(run)
                     else:
                         raw, weights = result
                         record = store_result(self.store, raw, torch.load(io.BytesIO(weights)))
                         self.finished[item.key] = record
                         self.display.finished(item.key, record)
-        except (
-            BaseException
-        ):  # Ctrl-C, or an error of the parent's own: stop the workers, keep what is stored
+        except BaseException:  # Ctrl-C, or an error of the parent's own: stop the workers, keep the stored
             _stop_workers(pool)
             raise
         pool.shutdown(wait=True)
-        if not broken:
+        if not broken and not unsubmitted:
             return []
         self.display.drain(events)
-        return self._retries(futures.values(), blocked)
+        return unsubmitted + self._retries(futures.values(), blocked)
 
     def _retries(self, unfinished, blocked: dict[str, list[PendingRun]]) -> list[PendingRun]:
         """After a worker died: the runs to hand to a new pool, those started too often failed."""
