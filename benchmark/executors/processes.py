@@ -10,7 +10,8 @@ once per worker, not once per run.
 
 A dying worker (the OOM killer, a kill -9) breaks the whole pool, whose other workers are stopped with
 it: every run it was running counts one attempt, a new pool takes the unfinished runs, and a run started
-more than `WORKER_RETRIES` + 1 times is reported as failed. Ctrl-C: the workers ignore it, the parent
+more than `WORKER_RETRIES` + 1 times is reported as failed, as is every run once more than `WORKER_RETRIES`
+pools died before training anything (workers that cannot start). Ctrl-C: the workers ignore it, the parent
 stops them and lets the interrupt through; what is stored is whole, since only the parent writes.
 """
 
@@ -86,6 +87,7 @@ class _ProcessSweep:
         self.teacher_attempts: dict[str, int] = {}
         self.finished: dict[RunKey, RunRecord] = {}
         self.failures: list[str] = []
+        self.barren_pools = 0  # pools that broke before anything in them started
 
     def run(self) -> dict[RunKey, RunRecord]:
         remaining = self.runs
@@ -107,6 +109,7 @@ class _ProcessSweep:
             self.jobs, mp_context=self.context, initializer=_start_worker, initargs=(events,)
         )
         root = str(self.home.root)
+        progress_before = self._progress()
         futures: dict[Future, tuple[str, object]] = {}
         blocked: dict[str, list[PendingRun]] = {}  # teacher identity -> the runs waiting for it
         unsubmitted: list[PendingRun] = []  # runs whose teacher finished as the pool broke
@@ -161,7 +164,19 @@ class _ProcessSweep:
         if not broken and not unsubmitted:
             return []
         self.display.drain(events)
+        if self._progress() == progress_before:  # the workers die before training anything (at start)
+            self.barren_pools += 1
+            if self.barren_pools > WORKER_RETRIES:
+                for run in runs:
+                    if run.key not in self.finished and not self.display.states[run.key].startswith("failed"):
+                        self._fail(
+                            run.key, f"{self.barren_pools} pools of workers died before training anything"
+                        )
+                return []
         return unsubmitted + self._retries(futures.values(), blocked)
+
+    def _progress(self) -> tuple[int, int, int]:
+        return sum(self.display.starts.values()), len(self.teachers_ready), len(self.finished)
 
     def _retries(self, unfinished, blocked: dict[str, list[PendingRun]]) -> list[PendingRun]:
         """After a worker died: the runs to hand to a new pool, those started too often failed."""
