@@ -38,30 +38,41 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--tiny", action="store_true", help="smoke-size stand-ins, to see the script run")
     args = parser.parse_args()
-    speed_profile, sweep, cost_profile = "paper", ["--all"], "paper"
+    # (profile, extra arguments) of each step: the targets, or the smallest stand-ins
+    speed = ("paper", ["--epochs", "3"])
+    sweep = ("fast", ["--all"])
+    costs_at = ("paper", [])
     if args.tiny:
-        speed_profile, sweep, cost_profile = "smoke", ["--model", "early-fusion", "--seeds", "0"], "smoke"
+        speed = ("smoke", ["--epochs", "1", "--dataset", "synthetic-iemocap"])
+        sweep = ("smoke", ["--model", "early-fusion", "--dataset", "synthetic-iemocap", "--seeds", "0"])
+        costs_at = ("smoke", ["--model", "early-fusion", "--dataset", "synthetic-iemocap"])
     python = sys.executable
     with tempfile.TemporaryDirectory() as scratch:
         step(
             "1. SUMMER vs sdt training epochs",
-            [python, str(HERE / "epoch_speed.py"), "--device", args.device, "--epochs", "3"]
-            + ["--profile", speed_profile],
+            [python, str(HERE / "epoch_speed.py"), "--device", args.device, "--profile", speed[0], *speed[1]],
         )
-        profile = "smoke" if args.tiny else "fast"
         seconds = step(
-            f"2. run {' '.join(sweep)} at the {profile} profile (target: 180 s for --all at fast)",
-            [python, "-m", "benchmark", "run", *sweep, "--profile", profile, "--device", args.device]
+            f"2. run at the {sweep[0]} profile (target: 180 s for --all at fast)",
+            [python, "-m", "benchmark", "run", *sweep[1], "--profile", sweep[0], "--device", args.device]
             + ["--home", str(Path(scratch) / "home")],
         )
         print(f"sweep wall clock: {seconds:.0f} s")
         costs = Path(scratch) / "costs.json"
         step(
-            f"3. per-epoch costs at the {cost_profile} profile",
-            [python, str(HERE / "run_cost.py"), "--device", args.device, "--profile", cost_profile]
+            f"3. per-epoch costs at the {costs_at[0]} profile",
+            [
+                python,
+                str(HERE / "run_cost.py"),
+                "--device",
+                args.device,
+                "--profile",
+                costs_at[0],
+                *costs_at[1],
+            ]
             + ["--steps", "3", "--output", str(costs)],
         )
-        paper_sweep_estimate(cost_profile, costs, args.device, Path(scratch) / "home")
+        paper_sweep_estimate(costs_at[0], costs, args.device, Path(scratch) / "home")
 
 
 def paper_sweep_estimate(profile: str, costs: Path, device: str, home_root: Path) -> None:
