@@ -135,4 +135,4 @@ def plan_cost(keys: Sequence[RunKey], home: Home, placement) -> str:
     )
     threads = placement.threads or profile_threads
     device = device_kind(execution, threads)
-    return estimate(with_teachers(keys, home), device, cost_table(read_costs())).describe(device)
+    return estimate(with_teachers(keys, home), device, cost_table(read_costs(COSTS_PATH))).describe(device)
