@@ -110,8 +110,12 @@ def run_inputs(key: RunKey, home: Home, threads: int | None = None) -> RunInputs
     train = with_class_weights(profile.train_config(DATASETS.get(key.dataset).family, key.seed), dataset)
     if threads is not None:
         train = dataclasses.replace(train, threads=threads)
-    overrides = {} if key.ablation == FULL_MODEL else dict(ABLATIONS.get(key.ablation).overrides)
-    return RunInputs(profile, dataset, train, overrides)
+    return RunInputs(profile, dataset, train, overrides_of(key))
+
+
+def overrides_of(key: RunKey) -> dict:
+    """The model options its ablation changes (none for the full model)."""
+    return {} if key.ablation == FULL_MODEL else dict(ABLATIONS.get(key.ablation).overrides)
 
 
 def teacher_request_of(key: RunKey, inputs: RunInputs) -> TeacherRequest | None:

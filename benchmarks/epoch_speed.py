@@ -13,6 +13,7 @@ memory is printed beside the process's RSS. `--set KEY=VALUE` changes one option
 
     python benchmarks/epoch_speed.py [--epochs 3] [--dataset synthetic-iemocap --dataset synthetic-meld]
         [--model summer --model sdt] [--device cpu|cuda] [--precision fp32|bf16] [--set KEY=VALUE]
+        [--profile paper]
 """
 
 from __future__ import annotations
@@ -26,29 +27,27 @@ import time
 from pathlib import Path
 
 
-def measure(
+def prepare(
     model_name: str,
     dataset_name: str,
-    epochs: int,
+    profile_name: str,
     home_root: str,
     device: str,
     precision: str,
     overrides: dict,
-) -> dict:
-    import torch
-
+):
+    """What timing a model's epochs needs: (model on the device, with its teacher attached untrained, whose
+    forward costs the same; its splits; train config; execution; the seeded order generator)."""
     from benchmark import data
     from benchmark.catalog import DATASETS, MODELS
     from benchmark.config import PROFILES
     from benchmark.data.collate import dialogues_from_split
     from benchmark.execution import resolve_execution
     from benchmark.home import Home
-    from benchmark.modeling import count_parameters
     from benchmark.seeding import seed_everything
-    from benchmark.training import evaluate, make_optimizer, train_epoch
 
-    profile = PROFILES.get("paper")
-    dataset = data.load(dataset_name, Home(Path(home_root)))
+    profile = PROFILES.get(profile_name)
+    dataset = data.subsample(data.load(dataset_name, Home(Path(home_root))), profile.max_dialogues)
     train = profile.train_config(DATASETS.get(dataset_name).family, 0)
     execution = resolve_execution(device, precision)
     order = seed_everything(train.seed, train.threads, execution.deterministic)
@@ -58,6 +57,27 @@ def measure(
         teacher = MODELS.get(request.model).build(dataset.meta, profile.dims, request.overrides)
         model.attach_teacher(teacher.to(execution.torch_device))
     splits = {s: dialogues_from_split(dataset.splits[s], dataset.meta.modalities) for s in dataset.splits}
+    return model, dataset, splits, train, execution, order
+
+
+def measure(
+    model_name: str,
+    dataset_name: str,
+    epochs: int,
+    home_root: str,
+    device: str,
+    precision: str,
+    overrides: dict,
+    profile: str = "paper",
+) -> dict:
+    import torch
+
+    from benchmark.modeling import count_parameters
+    from benchmark.training import evaluate, make_optimizer, train_epoch
+
+    model, dataset, splits, train, execution, order = prepare(
+        model_name, dataset_name, profile, home_root, device, precision, overrides
+    )
     optimizer = make_optimizer(model, train)
     training, evaluation = [], []
     for _ in range(epochs):
@@ -73,6 +93,7 @@ def measure(
     return {
         "model": model_name + "".join(f" [{k}={v}]" for k, v in overrides.items()),
         "dataset": dataset_name,
+        "profile": profile,
         "parameters": count_parameters(model),
         "batch_size": train.batch_size,
         "threads": train.threads,
@@ -91,6 +112,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--profile", default="paper", help="whose width and batches (default paper)")
     parser.add_argument("--dataset", action="append")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
@@ -107,7 +129,8 @@ def main() -> None:
             for model in args.model or ["summer", "sdt"]:
                 overrides = summer_overrides if model == "summer" else {}
                 figures = pool.apply(
-                    measure, (model, name, args.epochs, home, args.device, args.precision, overrides)
+                    measure,
+                    (model, name, args.epochs, home, args.device, args.precision, overrides, args.profile),
                 )
                 training[model] = min(figures["training"])
                 report(figures)
@@ -129,7 +152,7 @@ def parse_setting(setting: str) -> tuple[str, object]:
 
 def report(figures: dict) -> None:
     print(
-        f"{figures['dataset']}: {figures['model']} paper width, {figures['parameters']:,} parameters, "
+        f"{figures['dataset']}: {figures['model']} {figures['profile']} profile, {figures['parameters']:,} parameters, "
         f"{figures['utterances']:,} training utterances, batch {figures['batch_size']}, "
         f"{figures['threads']} threads, {figures['device']}, {figures['precision']}\n"
         f"  training pass s/epoch: {', '.join(f'{s:.2f}' for s in figures['training'])}\n"

@@ -8,9 +8,10 @@ Gumbel-Softmax over the surviving experts gives the mixing weights,
 
 Each expert is a BiGRU over the dialogue's utterance sequence (packed, so padding never enters the
 recurrence), hidden d/2 per direction so that its output has width d. The experts stay E separate GRUs
-(parameters, initialisation, checkpoints); for speed the SDMoE packs the dialogue once and, at small
-widths, runs all E as one GRU whose recurrent weights are block-diagonal (`fused_bigru`), and the
-modalities' SDMoEs of one layer share that pass (`run_context_blocks`).
+(parameters, initialisation, checkpoints); for speed the SDMoE packs the dialogue once and, where the
+device's table says it wins (`FUSION_LIMITS`), runs all E as one GRU whose recurrent weights are
+block-diagonal (`fused_bigru`), and the modalities' SDMoEs of one layer share that pass as far as the
+table allows (`run_context_blocks`).
 
 The older readings stay reachable as configuration: routing "threshold" (smallest expert set whose
 softmax mass reaches a threshold, at most `top_k`) and "topk" (a standard MoE: fixed top-k softmax), and
@@ -119,10 +120,49 @@ def pack_dialogues(x: torch.Tensor, mask: torch.Tensor) -> PackedSequence:
     return pack_padded_sequence(x, mask.sum(dim=1).cpu(), batch_first=True, enforce_sorted=False)
 
 
-# The crossover, measured with benchmarks/moe_speed.py: the block-diagonal GRU does E times the recurrent
-# FLOPs of E separate GRUs, but in one call, so it wins where per-step overhead dominates (small h) and
-# loses where the products dominate (the paper's h = 512). Figures in docs/model.md, "Speed".
-FUSED_MAX_HIDDEN = 64
+# When the experts run as one block-diagonal GRU, by device kind: the most hidden units per direction an
+# expert may have (`max_hidden`) and one fused GRU may have (`max_fused_hidden`; None: no limit, so the
+# SDMoEs of one layer share one pass). The block-diagonal GRU does E times the recurrent FLOPs of E
+# separate GRUs, but in one call, so it wins where per-step overhead dominates and loses where the
+# products do. Measured fused / apart time of one SDMoE step (4 experts, forward and backward, batch
+# 16), by hidden per direction, with benchmarks/moe_speed.py, which prints this table for its device:
+#   cpu (2 threads): h 32: 0.39, h 512: 3.53 (docs/model.md, "Speed"): fused up to h 64.
+#   cuda (one H100, issue 21's measurement, not rerun here): 16 experts of h 512 as 4 GRUs of hidden
+#   2048 (one per SDMoE) in 0.38x the time of 16 separate calls. [choice] So on CUDA every width up to
+#   the paper's h 512 fuses, and no fused GRU exceeds the measured 2048 hidden units: at the paper
+#   width each SDMoE runs its own pass, at the fast width (12 experts of h 32) the layer shares one.
+FUSION_LIMITS: dict[str, tuple[int, int | None]] = {"cpu": (64, None), "cuda": (512, 2048)}
+
+
+def fuses_experts(device_type: str, hidden: int) -> bool:
+    """Whether BiGRU experts of `hidden` units per direction run fused on this kind of device."""
+    return device_type in FUSION_LIMITS and hidden <= FUSION_LIMITS[device_type][0]
+
+
+def fused_passes(sizes: Sequence[int], device_type: str) -> list[list[int]]:
+    """Consecutive indices of SDMoEs (`sizes`: E * h each) grouped into fused passes of at most the
+    device's `max_fused_hidden` units; an SDMoE too wide to share runs its own pass."""
+    limit = FUSION_LIMITS[device_type][1]
+    passes: list[list[int]] = []
+    total = 0
+    for index, size in enumerate(sizes):
+        if passes and (limit is None or total + size <= limit):
+            passes[-1].append(index)
+            total += size
+        else:
+            passes.append([index])
+            total = size
+    return passes
+
+
+def in_one_buffer(weights: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The same weights as views, end to end in one contiguous buffer, in the order cuDNN lays out a
+    GRU's flat weights (per direction: input, recurrent, input bias, recurrent bias): cuDNN then uses the
+    buffer as it is instead of compacting the weights into a new one at every call. Differentiable."""
+    flat = torch.cat([w.reshape(-1) for w in weights])
+    return [
+        chunk.view_as(w) for chunk, w in zip(flat.split([w.numel() for w in weights]), weights, strict=True)
+    ]
 
 
 def fused_bigru_weights(groups: Sequence[Sequence[nn.GRU]]) -> list[torch.Tensor]:
@@ -161,9 +201,10 @@ def fused_bigru(groups: Sequence[Sequence[nn.GRU]], packed: PackedSequence, trai
     to running each GRU on its own input."""
     experts, hidden = sum(len(group) for group in groups), groups[0][0].hidden_size
     initial = packed.data.new_zeros(2, int(packed.batch_sizes[0]), experts * hidden)
-    output, _ = torch._VF.gru(
-        packed.data, packed.batch_sizes, initial, fused_bigru_weights(groups), True, 1, 0.0, training, True
-    )
+    weights = fused_bigru_weights(groups)
+    if packed.data.is_cuda:  # [choice] only where cuDNN reads it: the CPU path stays the one measured
+        weights = in_one_buffer(weights)
+    output, _ = torch._VF.gru(packed.data, packed.batch_sizes, initial, weights, True, 1, 0.0, training, True)
     per_expert = output.unflatten(-1, (2, experts, hidden)).transpose(-3, -2).flatten(-2)  # [*, E, 2h]
     return packed._replace(data=per_expert)
 
@@ -216,8 +257,16 @@ class SparseDynamicMoE(nn.Module):
 
     @property
     def fusable(self) -> bool:
-        """Whether its experts run as one block-diagonal GRU: BiGRU experts at a width where that wins."""
-        return self.options.expert == "bigru" and self.experts[0].gru.hidden_size <= FUSED_MAX_HIDDEN
+        """Whether its experts run as one block-diagonal GRU: BiGRU experts at a width where that wins
+        on the device they are on."""
+        if self.options.expert != "bigru":
+            return False
+        return fuses_experts(self.router.weight.device.type, self.experts[0].gru.hidden_size)
+
+    @property
+    def fused_hidden(self) -> int:
+        """The hidden units per direction its experts take in a fused GRU."""
+        return len(self.experts) * self.experts[0].gru.hidden_size
 
     def route(self, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """[N, E] router scores -> (mixing weights [N, E], kept [N, E] bool)."""
@@ -292,17 +341,22 @@ def run_context_blocks(
     blocks: Sequence[ContextBlock], inputs: Sequence[torch.Tensor], mask: torch.Tensor
 ) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """[block(x, mask) for each block and its input], the blocks being independent (one per modality):
-    the BiGRU experts of all the fusable SDMoEs among them run in one fused GRU call, one recurrent pass
-    over the dialogues instead of one per SDMoE."""
+    the BiGRU experts of the fusable SDMoEs among them run in as few fused GRU calls as the device's
+    `max_fused_hidden` allows, one recurrent pass over the dialogues instead of one per SDMoE."""
     fusable = [i for i, block in enumerate(blocks) if block.mixer.fusable]
     precomputed: dict[int, torch.Tensor] = {}
-    if len(fusable) > 1:
-        groups = [[expert.gru for expert in blocks[i].mixer.experts] for i in fusable]
-        outputs = fused_expert_outputs(
-            groups, [inputs[i] for i in fusable], mask, blocks[fusable[0]].training
-        )
-        for i, chunk in zip(fusable, outputs.split([len(group) for group in groups], dim=1), strict=True):
-            precomputed[i] = chunk
+    if fusable:
+        device_type = inputs[fusable[0]].device.type
+        for members in fused_passes([blocks[i].mixer.fused_hidden for i in fusable], device_type):
+            if len(members) < 2:
+                continue  # alone, the SDMoE fuses its own experts
+            chosen = [fusable[m] for m in members]
+            groups = [[expert.gru for expert in blocks[i].mixer.experts] for i in chosen]
+            outputs = fused_expert_outputs(
+                groups, [inputs[i] for i in chosen], mask, blocks[chosen[0]].training
+            )
+            for i, chunk in zip(chosen, outputs.split([len(group) for group in groups], dim=1), strict=True):
+                precomputed[i] = chunk
     return [
         block(x, mask, precomputed.get(i)) for i, (block, x) in enumerate(zip(blocks, inputs, strict=True))
     ]

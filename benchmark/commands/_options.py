@@ -60,7 +60,13 @@ def add_training_options(parser: argparse.ArgumentParser, default_profile: str =
         "--executor",
         default="local",
         choices=("local", "ray"),
-        help="local: one run after another in this process (default); ray: runs as Ray tasks",
+        help="local: runs on this machine (default); ray: runs as Ray tasks",
+    )
+    placement.add_argument(
+        "--jobs",
+        type=int,
+        help="runs at once: local, in worker processes on the one device; ray, runs per GPU "
+        "(default: 1 on the CPU, a few on a GPU; the plan line says how many)",
     )
     placement.add_argument(
         "--address",

@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import MODELS
     from benchmark.console import make_console
+    from benchmark.costs import plan_cost
     from benchmark.report import write_reports
     from benchmark.runner import DEFAULT_DATASETS, plan, reusable_record
 
@@ -37,13 +38,19 @@ def main(args: argparse.Namespace) -> int:
     keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation)
     home = open_home(args.home)
     console = make_console()
-    stored = (
-        0
+    placement = Placement.from_args(args)
+    to_train = (
+        keys
         if args.force
-        else sum(reusable_record(k, home, args.threads, args.precision) is not None for k in keys)
+        else [k for k in keys if reusable_record(k, home, args.threads, args.precision) is None]
     )
-    console.print(f"{plan_summary(keys)} ({stored} stored, {len(keys) - stored} to train)", highlight=False)
-    records = run_sweep(keys, home, Placement.from_args(args), force=args.force)
+    console.print(
+        f"{plan_summary(keys)} ({len(keys) - len(to_train)} stored, {len(to_train)} to train); "
+        f"{placement.describe_jobs()}",
+        highlight=False,
+    )
+    console.print(plan_cost(to_train, home, placement), highlight=False)
+    records = run_sweep(keys, home, placement, force=args.force)
     for record in records:
         console.print(
             f"{record.key.variant:>22} {record.key.dataset:>18} seed {record.key.seed}: "

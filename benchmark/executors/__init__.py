@@ -1,5 +1,6 @@
-"""How a sweep's run keys get trained: `local` (the default) trains them one after another in this process;
-`ray` spreads them over a Ray cluster as tasks (an optional extra: `pip install -e ".[ray]"`).
+"""How a sweep's run keys get trained: `local` (the default) trains them here, one after another in this
+process, or `--jobs N` at once in N worker processes on the same device; `ray` spreads them over a Ray
+cluster as tasks (an optional extra: `pip install -e ".[ray]"`), N to a GPU.
 
 Both skip keys whose record is stored (unless `force`), so a stopped sweep resumes where it stopped, and
 both return the records in the order of the keys. Ray is imported only when its executor is chosen.
@@ -7,20 +8,42 @@ both return the records in the order of the keys. Ray is imported only when its 
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from benchmark.errors import BenchmarkError
 from benchmark.home import Home
 from benchmark.records import RunKey, RunRecord
 
+if TYPE_CHECKING:
+    from benchmark.execution import Execution
+
 EXECUTORS = ("local", "ray")
+
+# [choice] runs sharing one GPU when --jobs is not given: the issue's profile of a paper-width SUMMER epoch
+# on an H100 found the GPU busy 43% of it (launch-bound, 2.8 GB of its memory), and a fast-profile run
+# leaves it idler still, so a few runs at once fill the gaps; 4 is not measured against 2 or 8 yet
+# (benchmarks/gpu_targets.py times the sweep with it). Capped by the CPU cores the runs' threads need.
+RUNS_PER_GPU = 4
+
+
+def default_jobs(*, on_gpu: bool, threads: int | None) -> int:
+    """Runs at once on one device when --jobs is not given. On the CPU 1: the runs compute on the same
+    cores, and on two cores a run trains almost twice as fast on two threads as on one (README, "What
+    Ray costs"), so two runs at once would each take about twice as long and gain nothing."""
+    if not on_gpu:
+        return 1
+    return max(1, min(RUNS_PER_GPU, (os.cpu_count() or 1) // (threads or 2)))
 
 
 @dataclass(frozen=True)
 class Placement:
-    """The command line's `--device`, `--precision`, `--deterministic`, `--threads`, `--executor` and
-    `--address`, as given: the local executor resolves the device here, Ray's workers where they run."""
+    """The command line's `--device`, `--precision`, `--deterministic`, `--threads`, `--executor`,
+    `--address` and `--jobs`, as given: the local executor resolves the device here, Ray's workers where
+    they run. `jobs` None: `default_jobs` for the device."""
 
     device: str = "auto"
     precision: str = "fp32"
@@ -28,19 +51,60 @@ class Placement:
     threads: int | None = None
     executor: str = "local"
     address: str | None = None
+    jobs: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise BenchmarkError(f"--executor {self.executor!r} is not one of {', '.join(EXECUTORS)}")
+        if self.address and self.executor != "ray":
+            raise BenchmarkError("--address names a Ray cluster: give it with --executor ray")
+        if self.jobs is not None and self.jobs < 1:
+            raise BenchmarkError(f"--jobs {self.jobs}: give at least 1")
 
     @classmethod
     def from_args(cls, args) -> Placement:
-        return cls(args.device, args.precision, args.deterministic, args.threads, args.executor, args.address)
+        return cls(
+            args.device,
+            args.precision,
+            args.deterministic,
+            args.threads,
+            args.executor,
+            args.address,
+            args.jobs,
+        )
+
+    @property
+    def runs_per_gpu(self) -> int:
+        """Ray: the runs that share one of the cluster's GPUs (each task asks for 1/N of one)."""
+        return self.jobs or RUNS_PER_GPU
+
+    def local_jobs(self, execution: Execution) -> int:
+        """How many runs the local executor trains at once on `execution`'s device."""
+        return self.jobs or default_jobs(on_gpu=execution.is_cuda, threads=self.threads)
+
+    def describe_jobs(self) -> str:
+        """The plan's account of how many runs train at once, and why: on the device the local executor
+        resolves here, or per GPU of a Ray cluster's (whose GPUs only its workers see)."""
+        if self.executor == "ray":
+            return (
+                f"Ray tasks, each asking for its threads as CPUs and, on CUDA, 1/{self.runs_per_gpu} of a GPU"
+            )
+        from benchmark.execution import resolve_execution
+
+        execution = resolve_execution(self.device, self.precision, self.deterministic, self.threads)
+        jobs = self.local_jobs(execution)
+        if self.jobs is not None:
+            why = "--jobs"
+        elif execution.is_cuda:
+            why = "the default on a GPU"
+        else:
+            why = "the default on the CPU, whose cores the runs would share"
+        return f"{jobs} at a time on {execution.device} ({why})"
 
 
 def run_sweep(
     keys: Sequence[RunKey], home: Home, placement: Placement, *, force: bool = False
 ) -> list[RunRecord]:
-    if placement.executor not in EXECUTORS:
-        raise BenchmarkError(f"--executor {placement.executor!r} is not one of {', '.join(EXECUTORS)}")
-    if placement.address and placement.executor != "ray":
-        raise BenchmarkError("--address names a Ray cluster: give it with --executor ray")
     if placement.executor == "ray":
         from benchmark.executors.ray_cluster import run_on_ray
 
@@ -51,4 +115,10 @@ def run_sweep(
     execution = resolve_execution(
         placement.device, placement.precision, placement.deterministic, placement.threads
     )
+    jobs = placement.local_jobs(execution)
+    if jobs > 1:
+        from benchmark.executors.processes import run_in_processes
+
+        resolved = dataclasses.replace(placement, device=execution.device)
+        return run_in_processes(keys, home, resolved, jobs, force=force)
     return run_keys(keys, home, force=force, execution=execution)

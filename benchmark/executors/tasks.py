@@ -1,0 +1,193 @@
+"""What the executors that spread runs over workers share (Ray's tasks, the local executor's processes):
+
+1. Keys whose record is stored are not handed out (unless `force`): a stopped sweep, restarted, trains
+   nothing twice.
+2. Teachers first, once each: every pending run's teacher is read off its model built on the meta device
+   and the runs are grouped by the teacher's cache identity (`pending_runs`); one worker trains each
+   teacher (`train_teacher_of`) before the runs that share it start.
+3. [choice] The parent alone writes run records: a worker returns its record and weights
+   (`train_record`) and the parent stores them with the run store's atomic writes and lock
+   (`store_result`). A worker that dies half-way therefore leaves nothing, its retry cannot write twice,
+   and the results folder need not be reachable from the workers.
+4. A run whose worker dies is retried, at most `WORKER_RETRIES` times; a run that raises (bad input, a
+   bug) is not, and its error is reported once the other runs are stored (`raise_failures`).
+
+Workers report progress as (kind, key, payload) events on a queue the parent drains into `SweepDisplay`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from benchmark.errors import BenchmarkError
+from benchmark.execution import Execution, resolve_execution
+from benchmark.home import Home
+from benchmark.records import RunKey, RunRecord
+from benchmark.runner import record_run, reusable_record, run_inputs, teacher_request_of
+from benchmark.store import RunStore
+from benchmark.teachers import obtain_teacher, teacher_digest
+
+WORKER_RETRIES = 3  # attempts after a worker process dies (a node lost, the OOM killer, a kill -9)
+
+
+def split_stored(
+    keys: Sequence[RunKey], home: Home, placement, *, force: bool = False
+) -> tuple[dict[RunKey, RunRecord], list[RunKey]]:
+    """(the stored records a sweep reuses, the keys it must train), in the order of `keys`."""
+    stored = {}
+    if not force:
+        stored = {
+            k: r for k in keys if (r := reusable_record(k, home, placement.threads, placement.precision))
+        }
+    return stored, [key for key in keys if key not in stored]
+
+
+@dataclass(frozen=True)
+class PendingRun:
+    key: RunKey
+    threads: int  # torch threads it trains with: the CPUs a worker needs
+    teacher: str | None  # its teacher's cache identity; None: it asks for no teacher
+
+
+def pending_runs(pending: Sequence[RunKey], home: Home, placement) -> list[PendingRun]:
+    """What each pending run needs from its worker, read without training (the teacher off the model
+    built on the meta device)."""
+    runs = []
+    for key in pending:
+        inputs = run_inputs(key, home, placement.threads)
+        request = teacher_request_of(key, inputs)
+        digest = None
+        if request is not None:
+            digest = teacher_digest(
+                request, inputs.dataset, inputs.profile.dims, inputs.train, placement.precision
+            )
+        runs.append(PendingRun(key, inputs.train.threads, digest))
+    return runs
+
+
+def worker_home_and_execution(home_root: str, placement) -> tuple[Home, Execution]:
+    # On a Ray worker, "cuda" is the GPU Ray assigned (CUDA_VISIBLE_DEVICES); a task given no GPU sees
+    # none, so "auto" resolves to the CPU there.
+    execution = resolve_execution(
+        placement.device, placement.precision, placement.deterministic, placement.threads
+    )
+    return Home(Path(home_root)), execution
+
+
+def train_teacher_of(key: RunKey, home_root: str, placement, events) -> None:
+    """Train (or find in the cache) the teacher `key`'s model asks for; the runs sharing it wait on this."""
+    home, execution = worker_home_and_execution(home_root, placement)
+    events.put(("teacher", key, None))
+    inputs = run_inputs(key, home, execution.threads)
+    request = teacher_request_of(key, inputs)
+    obtain_teacher(request, inputs.dataset, inputs.profile.dims, inputs.train, home, execution=execution)
+
+
+def train_record(key: RunKey, home_root: str, placement, events) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Train one run on a worker: its record (as JSON) and weights, for the parent to store."""
+    home, execution = worker_home_and_execution(home_root, placement)
+    events.put(("running", key, None))
+
+    def on_epoch(epoch: int, total: int, loss: float, validation_f1: float) -> None:
+        events.put(("epoch", key, (epoch, total, loss, validation_f1)))
+
+    record, weights = record_run(key, home, on_epoch, execution)
+    return record.to_json(), weights
+
+
+def store_result(store: RunStore, raw: dict, weights: dict[str, torch.Tensor]) -> RunRecord:
+    record = RunRecord.from_json(raw)
+    with store.lock(record.key):
+        store.save(record, weights)
+    return record
+
+
+def raise_failures(failures: Sequence[str], total: int) -> None:
+    if failures:
+        raise BenchmarkError(
+            f"{len(failures)} of {total} runs failed (the others are stored; rerun to retry): {failures[0]}"
+        )
+
+
+def label(key: RunKey) -> str:
+    return f"{key.variant} on {key.dataset} seed {key.seed}"
+
+
+class SweepDisplay:
+    """One row per run with its state, live on a terminal; one line per finished, failed or restarted
+    run otherwise (a log file gets a line as each run ends, not everything at the end)."""
+
+    def __init__(self, keys: list[RunKey], title: str) -> None:
+        self.console = Console(stderr=True)
+        self.title = title
+        self.states = {key: "queued" for key in keys}
+        self.starts = dict.fromkeys(keys, 0)
+        self._live: Live | None = None
+
+    @contextlib.contextmanager
+    def live(self) -> Iterator[None]:
+        if not self.console.is_terminal:
+            yield
+            return
+        with Live(self._table(), console=self.console, refresh_per_second=4) as self._live:
+            yield
+        self._live = None
+
+    def drain(self, events) -> None:
+        while True:
+            try:
+                kind, key, payload = events.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "teacher" and self.states.get(key) == "queued":
+                self.states[key] = "training its teacher"
+            elif kind == "running":
+                self.starts[key] += 1
+                if self.starts[key] > 1:
+                    self._log(f"restarted {label(key)} after its worker died (attempt {self.starts[key]})")
+                self.states[key] = "running" + (
+                    f" (attempt {self.starts[key]})" if self.starts[key] > 1 else ""
+                )
+            elif kind == "epoch":
+                epoch, total, loss, validation_f1 = payload
+                attempt = f" (attempt {self.starts[key]})" if self.starts[key] > 1 else ""
+                self.states[key] = (
+                    f"epoch {epoch}/{total}  loss {loss:.3f}  validation wF1 {100 * validation_f1:.2f}{attempt}"
+                )
+        self._refresh()
+
+    def finished(self, key: RunKey, record: RunRecord) -> None:
+        self.states[key] = f"done: test wF1 {100 * record.test.weighted_f1:.2f} (epoch {record.best_epoch})"
+        self._log(f"{label(key)}: {self.states[key]}")
+        self._refresh()
+
+    def failed(self, key: RunKey, message: str) -> None:
+        self.states[key] = f"failed: {message}"
+        self._log(f"{label(key)}: {self.states[key]}")
+        self._refresh()
+
+    def _log(self, line: str) -> None:
+        if self._live is None:
+            self.console.print(line, highlight=False, soft_wrap=True)
+
+    def _refresh(self) -> None:
+        if self._live is not None:
+            self._live.update(self._table())
+
+    def _table(self) -> Table:
+        done = sum(state.startswith("done") for state in self.states.values())
+        table = Table(title=f"{self.title}: {done}/{len(self.states)} runs done", title_justify="left")
+        table.add_column("run", no_wrap=True)
+        table.add_column("state")
+        for key, state in self.states.items():
+            table.add_row(label(key), state)
+        return table

@@ -1,0 +1,50 @@
+"""The plan's estimate: runs x epochs x measured cost per epoch, teachers once each, ablations costed as
+their full model, what has no entry named; `run`'s line read from the table for its device."""
+
+from __future__ import annotations
+
+import json
+
+from benchmark import costs
+from benchmark.costs import estimate, plan_cost
+from benchmark.executors import Placement
+from benchmark.runner import plan
+
+CPU = "cpu-2-threads"
+
+
+def _teacher_of(key) -> str | None:
+    return "text-teacher" if key.model == "summer" and key.ablation != "ikd" else None
+
+
+def test_the_estimate_adds_runs_times_epochs_times_cost_and_each_shared_teacher_once():
+    keys = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0, 1])
+    table = {(CPU, "summer", "iemocap", "smoke"): 2.0, (CPU, "text-teacher", "iemocap", "smoke"): 0.5}
+    figure = estimate([(key, _teacher_of(key)) for key in keys], CPU, table)
+    epochs = 4  # the smoke profile's
+    # 2 full SUMMER runs, 14 ablation runs at SUMMER's cost, one teacher per seed
+    assert figure.seconds == epochs * (2 * 2.0 + 14 * 2.0 + 2 * 0.5)
+    assert (figure.costed, figure.by_full_model) == (4, 14)
+    assert figure.missing == ("early-fusion on iemocap at smoke",)
+    line = figure.describe(CPU)
+    assert line.startswith("estimate: up to 2 min of training on cpu-2-threads, one run at a time")
+    assert "14 ablation runs costed as their full model" in line
+    assert "left out: early-fusion on iemocap at smoke" in line
+    assert (
+        estimate([(keys[0], None)], "cuda:elsewhere", table)
+        .describe("cuda:elsewhere")
+        .startswith("estimate: no measured cost on cuda:elsewhere")
+    )
+
+
+def test_run_prints_the_estimate_for_its_device_from_the_table_without_training(home, tmp_path, monkeypatch):
+    table = tmp_path / "costs.json"
+    entry = {"device": CPU, "variant": "early-fusion", "dataset": "iemocap", "profile": "fast"}
+    table.write_text(json.dumps({"entries": [entry | {"seconds_per_epoch": 5.0}]}))
+    monkeypatch.setattr(costs, "COSTS_PATH", table)
+    keys = plan(["early-fusion"], ["synthetic-iemocap"], "fast", seeds=[0, 1])
+    line = plan_cost(keys, home, Placement(device="cpu"))
+    assert (
+        line == "estimate: up to 80 s of training on cpu-2-threads, one run at a time"
+    )  # 2 runs x 8 epochs x 5 s
+    assert not home.runs.exists() or not list(home.runs.rglob("*.json"))

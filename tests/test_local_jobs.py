@@ -1,0 +1,99 @@
+"""`--jobs 2` on the CPU: two runs at once in worker processes give the records the in-process executor
+gives, to the last digit, even when a worker is killed mid-sweep; the teacher is trained once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import psutil
+import pytest
+
+from benchmark.cli import main
+from benchmark.errors import BenchmarkError
+from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs, run_sweep
+from benchmark.executors.ray_cluster import gpu_share
+from benchmark.home import Home
+from benchmark.runner import plan
+from benchmark.store import RunStore
+
+KEYS = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0], ablations=["none"])
+
+
+def _comparable(record) -> dict:
+    curves = [{k: v for k, v in vars(epoch).items() if k != "seconds"} for epoch in record.curves]
+    return {
+        "config_hash": record.config_hash,
+        "best_epoch": record.best_epoch,
+        "validation": record.validation,
+        "test": record.test,
+        "predictions": record.predictions,
+        "test_oracle": record.test_oracle_weighted_f1,
+        "curves": curves,
+        "missing_modalities": record.missing_modalities,
+    }
+
+
+def _kill_a_worker_once_the_teacher_is_cached(home: Home, killed: list[int], stop: threading.Event) -> None:
+    """SIGKILL one worker a second after the teacher is in the cache: SUMMER's run has started by then."""
+    while not stop.is_set() and not list(home.teacher_cache.glob("*.pt")):
+        time.sleep(0.1)
+    time.sleep(1.0)
+    workers = [
+        child
+        for child in psutil.Process().children(recursive=True)
+        if "spawn_main" in " ".join(child.cmdline())
+    ]
+    if workers and not stop.is_set():
+        os.kill(workers[0].pid, signal.SIGKILL)
+        killed.append(workers[0].pid)
+
+
+def test_two_jobs_with_a_killed_worker_store_every_record_once_equal_to_one_at_a_time(tmp_path, capsys):
+    alone = run_sweep(KEYS, Home(tmp_path / "alone"), Placement(device="cpu"))
+    home = Home(tmp_path / "two")
+    killed: list[int] = []
+    stop = threading.Event()
+    killer = threading.Thread(target=_kill_a_worker_once_the_teacher_is_cached, args=(home, killed, stop))
+    killer.start()
+    try:
+        together = run_sweep(KEYS, home, Placement(device="cpu", jobs=2))
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no worker was seen, so none was killed"
+    assert "after its worker died (attempt 2)" in capsys.readouterr().err
+    assert [r.key for r in together] == KEYS
+    assert len(sorted(RunStore(home).root.rglob("seed-*.json"))) == len(KEYS)
+    for mine, theirs in zip(together, alone, strict=True):
+        assert _comparable(mine) == _comparable(theirs), mine.key
+    assert len(list(home.teacher_cache.glob("*.pt"))) == 1
+    # a restarted sweep finds everything stored and trains nothing
+    before = {key: RunStore(home).path(key).stat().st_mtime_ns for key in KEYS}
+    run_sweep(KEYS, home, Placement(device="cpu", jobs=2))
+    assert {key: RunStore(home).path(key).stat().st_mtime_ns for key in KEYS} == before
+
+
+def test_one_job_at_a_time_is_the_cpu_default_and_a_few_share_a_gpu():
+    assert default_jobs(on_gpu=False, threads=None) == 1
+    assert 1 <= default_jobs(on_gpu=True, threads=None) <= 4
+    assert default_jobs(on_gpu=True, threads=os.cpu_count() or 1) == 1  # no cores left for a second run
+    assert Placement(device="cpu").describe_jobs().startswith("1 at a time on cpu (the default on the CPU")
+    assert Placement(device="cpu", jobs=3).describe_jobs() == "3 at a time on cpu (--jobs)"
+
+
+def test_ray_tasks_ask_for_one_nth_of_a_gpu_on_cuda_and_none_on_the_cpu():
+    assert gpu_share(Placement(device="cuda", executor="ray", jobs=2), cluster_gpus=0) == 0.5
+    assert gpu_share(Placement(device="auto", executor="ray"), cluster_gpus=1) == 1 / RUNS_PER_GPU
+    assert gpu_share(Placement(device="auto", executor="ray", jobs=3), cluster_gpus=0) == 0
+    assert gpu_share(Placement(device="cpu", executor="ray", jobs=3), cluster_gpus=8) == 0
+
+
+def test_zero_jobs_is_refused_in_one_line(tmp_path, capsys):
+    with pytest.raises(BenchmarkError, match="--jobs 0: give at least 1"):
+        Placement(device="cpu", jobs=0)
+    code = main(["run", "--model", "early-fusion", "--home", str(tmp_path), "--jobs", "0", "--device", "cpu"])
+    assert code == 2
+    assert "--jobs 0: give at least 1" in capsys.readouterr().err
