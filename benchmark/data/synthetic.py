@@ -70,8 +70,8 @@ PLANTED_WEIGHTED_F1 = {
 }
 # How strongly each modality carries the label (`MODALITY_SIGNAL`), and the weight of a class-specific
 # prototype part beside the modality's group part (`CLASS_SHARE`), per dataset: the knobs that set the
-# study to the table above. Calibrated on a linear probe of each modality's features and the teacher
-# trained for one seed, then confirmed by the study; never on SUMMER or an ablation.
+# study to the table above. Calibrated on a linear probe of each modality's planted latents
+# (`planted_latents`), then checked by the study; never on SUMMER or an ablation.
 MODALITY_SIGNAL = {
     "iemocap": {"text": 2.0, "audio": 1.8, "visual": 1.6},
     "meld": {"text": 1.6, "audio": 0.2, "visual": 1.1},
