@@ -24,6 +24,7 @@ class TrainConfig:
     optimizer: str = "adam"
     weight_decay: float = 0.0
     grad_clip: float = 1.0  # max gradient norm; 0 = off
+    class_weights: tuple[float, ...] = ()  # cross-entropy weight per class, in class order; () = unweighted
     seed: int = 0
     threads: int = 2  # torch.set_num_threads: part of determinism, recorded in every run
 
