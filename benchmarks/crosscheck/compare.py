@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from benchmark import data
 from benchmark.catalog import MODELS
 from benchmark.config import TrainConfig
@@ -34,6 +36,7 @@ class Side:
     model: str  # "SDT@60af921" or "sdt"
     seed: int
     parameters: int
+    untrained_parameters: int  # trainable ones whose values training never changed (built, never used)
     best_epoch: int
     test: SplitMetrics
     seconds_per_epoch: float
@@ -82,7 +85,7 @@ def compare_reference(
 def _reference_side(reference, modules, dataset: MercDataset, folder: Path, settings: Settings) -> Side:
     seed_everything(settings.seed, THREADS, deterministic=settings.device == "cpu")
     model = reference.build(modules, dataset, settings)
-    parameters = count_parameters(model)
+    initial = _trainable_values(model)
     selected = select_on_validation(dataset, reference.train(modules, model, dataset, folder, settings))
     return Side(
         reference.name,
@@ -91,7 +94,8 @@ def _reference_side(reference, modules, dataset: MercDataset, folder: Path, sett
         "reference",
         f"{reference.repository.split('/')[1]}@{reference.commit[:7]}",
         settings.seed,
-        parameters,
+        count_parameters(model),
+        _untrained(model, initial),
         selected.best_epoch,
         selected.test,
         selected.seconds_per_epoch,
@@ -113,11 +117,12 @@ def _our_side(reference: Reference, dataset: MercDataset, settings: Settings) ->
         patience=0,
         optimizer="adam",
         weight_decay=settings.weight_decay,
-        grad_clip=0.0,  # none of the references clips
+        grad_clip=settings.grad_clip,
         class_weights=settings.class_weights,
         seed=settings.seed,
         threads=THREADS,
     )
+    initial = _trainable_values(model)
     result = train_model(model, dataset, train, execution=execution)
     return Side(
         reference.name,
@@ -127,8 +132,23 @@ def _our_side(reference: Reference, dataset: MercDataset, settings: Settings) ->
         reference.rival,
         settings.seed,
         count_parameters(model),
+        _untrained(model, initial),
         result.best_epoch,
         result.test,
         result.seconds_per_epoch,
         dataclasses.replace(settings),
+    )
+
+
+def _trainable_values(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().to("cpu", copy=True) for n, p in model.named_parameters() if p.requires_grad}
+
+
+def _untrained(model: torch.nn.Module, initial: dict[str, torch.Tensor]) -> int:
+    """How many trainable parameters still hold their initial values: the optimizers skip a parameter
+    that never had a gradient, so these are the ones the model builds and never uses."""
+    return sum(
+        p.numel()
+        for n, p in model.named_parameters()
+        if n in initial and torch.equal(p.detach().cpu(), initial[n])
     )

@@ -39,6 +39,7 @@ def summary_rows(results: Sequence[Side]) -> list[dict]:
             "seeds": " ".join(str(s.seed) for s in sides),
             "n": len(sides),
             "parameters": sides[0].parameters,
+            "untrained_parameters": sides[0].untrained_parameters,
             "weighted_f1 mean": round(f1, 2),
             "weighted_f1 std": _rounded(f1_std),
             "seconds_per_epoch": round(statistics.fmean(s.seconds_per_epoch for s in sides), 2),
@@ -118,14 +119,16 @@ def _markdown(rows: list[dict], references: Sequence[Reference], args, command: 
         lines += [f"  - `import {stub}` gets an empty module: {why}" for stub, why in reference.stubs.items()]
     lines += ["", "## Results", ""]
     lines += [
-        "| reference | dataset | side | parameters | test weighted-F1 | gap (ours − theirs) | pooled std | s/epoch |",
+        "| reference | dataset | side | parameters (never trained) | test weighted-F1 | gap (ours − theirs) "
+        "| pooled std | s/epoch |",
         "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         spread = f" ± {row['weighted_f1 std']:.2f}" if row["weighted_f1 std"] != "" else ""
         gap = f"{row['gap']:+.2f}" if "gap" in row else ""
         lines.append(
-            f"| {row['reference']} | {row['dataset']} | {row['model']} | {row['parameters']:,} | "
+            f"| {row['reference']} | {row['dataset']} | {row['model']} | {row['parameters']:,} "
+            f"({row['untrained_parameters']:,}) | "
             f"{row['weighted_f1 mean']:.2f}{spread} | {gap} | {row.get('pooled_std', '')} | "
             f"{row['seconds_per_epoch']:.2f} |"
         )

@@ -51,6 +51,7 @@ class Settings:
     batch_size: int
     weight_decay: float
     class_weights: tuple[float, ...]  # () = unweighted cross-entropy
+    grad_clip: float  # max gradient norm; 0 = none
     seed: int
     device: str  # "cpu" or "cuda"
 
@@ -136,6 +137,7 @@ class Reference:
     patches: tuple[Patch, ...] = ()
     weight_decay: dict[str, float]  # by dataset family, from the reference's scripts
     class_weighted: frozenset[str]  # dataset families its loss weights by inverse class frequency
+    grad_clip: float = 0.0  # the max gradient norm its loop clips to; 0 = none
     published: dict[str, dict]  # by family: width, heads, dropout, lr, epochs, batch_size (--width paper)
     stubs: dict[str, str] = {}  # module name -> why: imports the files make but the checked path never uses
 
@@ -236,6 +238,7 @@ class Reference:
             **chosen,
             weight_decay=self.weight_decay[family],
             class_weights=weights,
+            grad_clip=self.grad_clip,
             seed=seed,
             device=device,
         )

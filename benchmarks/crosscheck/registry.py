@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.crosscheck import sdt
+from benchmarks.crosscheck import mmgcn, mult, sdt
 from benchmarks.crosscheck.reference import Reference
 
-REFERENCES: dict[str, Reference] = {r.name: r for r in (sdt.REFERENCE,)}
+REFERENCES: dict[str, Reference] = {r.name: r for r in (sdt.REFERENCE, mmgcn.REFERENCE, mult.REFERENCE)}

@@ -9,66 +9,20 @@ to per-utterance lists; IEMOCAP speakers are letters ('M' is [1, 0]), MELD's one
 
 from __future__ import annotations
 
-import os
 import pickle
 import types
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from benchmark.data.schema import MercDataset
-from benchmark.errors import BenchmarkError
+from benchmarks.crosscheck.layouts import feature_pickle, reference_loaders
 from benchmarks.crosscheck.reference import Patch, Reference, Settings, timed_epochs
 
 FILES = {"iemocap": "data/iemocap_multimodal_features.pkl", "meld": "data/meld_multimodal_features.pkl"}
-IEMOCAP_LETTERS = ("F", "M")  # our speaker ids, as the pickle importer numbers the letters (sorted)
-MELD_SPEAKERS = 9  # SDT's MELD speaker vectors; its model knows only 2 or 9 speakers
+MELD_SPEAKERS = 9  # SDT's model knows only 2 or 9 speakers
 TEMPERATURE = {"iemocap": 1, "meld": 8}  # exec_iemocap.sh / exec_meld.sh
-
-
-def sdt_pickle(dataset: MercDataset) -> tuple:
-    """`dataset` as SDT's pickle tuple. Validation dialogues are in the dicts (and MELD's last item),
-    not in trainVid/testVid: SDT trains on trainVid and selects on testVid, the cross-check on ours."""
-    ids, speakers, labels, sentences = {}, {}, {}, {}
-    features: dict[str, dict] = {"text": {}, "audio": {}, "visual": {}}
-    split_ids = {}
-    for split, rows in dataset.splits.items():
-        columns = rows.with_format("numpy")[:]
-        split_ids[split] = [str(d) for d in columns["dialogue_id"]]
-        for i, dialogue in enumerate(split_ids[split]):
-            n = len(columns["labels"][i])
-            ids[dialogue] = [f"{dialogue}_{k}" for k in range(n)]
-            speakers[dialogue] = _speakers(dataset.meta.family, columns["speakers"][i])
-            labels[dialogue] = [int(y) for y in columns["labels"][i]]
-            sentences[dialogue] = [""] * n  # SDT reads no sentences
-            for m in features:
-                features[m][dialogue] = np.asarray(columns[m][i], dtype=np.float32)
-    unused_text_layers = ({}, {}, {})  # roberta2..4: SDT's loader reads videoText only
-    items = (
-        ids,
-        speakers,
-        labels,
-        features["text"],
-        *unused_text_layers,
-        features["audio"],
-        features["visual"],
-        sentences,
-        split_ids["train"],
-        split_ids["test"],
-    )
-    return (*items, split_ids["validation"]) if dataset.meta.family == "meld" else items
-
-
-def _speakers(family: str, ids) -> list:
-    if family == "iemocap":
-        return [IEMOCAP_LETTERS[int(s)] for s in ids]
-    if int(max(ids)) >= MELD_SPEAKERS:
-        raise BenchmarkError(
-            f"SDT takes at most {MELD_SPEAKERS} MELD speakers per dialogue; got {int(max(ids)) + 1}"
-        )
-    return [np.eye(MELD_SPEAKERS, dtype=np.float32)[int(s)].tolist() for s in ids]
 
 
 class SDT(Reference):
@@ -106,7 +60,7 @@ class SDT(Reference):
         path = folder / FILES[dataset.meta.family]
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
-            pickle.dump(sdt_pickle(dataset), handle, protocol=4)
+            pickle.dump(feature_pickle(dataset, unused_text_layers=3), handle, protocol=4)
 
     def rival_overrides(self, dataset: MercDataset, settings: Settings) -> dict:
         return {"temperature": float(TEMPERATURE[dataset.meta.family])}
@@ -131,26 +85,8 @@ class SDT(Reference):
         cuda = settings.device == "cuda"
         train_module.cuda = cuda  # the globals its train_or_eval_model reads
         train_module.args = types.SimpleNamespace(tensorboard=False)
-        family = dataset.meta.family
-        previous = Path.cwd()
-        os.chdir(folder)  # its loaders open data/... relative to the working folder
-        try:
-            if family == "iemocap":
-                train_loader, _, test_loader = train_module.get_IEMOCAP_loaders(
-                    valid=0.0, batch_size=settings.batch_size, num_workers=0
-                )
-            else:
-                train_loader, _, test_loader = train_module.get_MELD_loaders(
-                    valid=0.0, batch_size=settings.batch_size, num_workers=0
-                )
-        finally:
-            os.chdir(previous)
-        validation_set = test_loader.dataset.__class__.__new__(test_loader.dataset.__class__)
-        validation_set.__dict__.update(test_loader.dataset.__dict__)
-        validation_set.keys = [str(d) for d in dataset.splits["validation"]["dialogue_id"]]
-        validation_set.len = len(validation_set.keys)
-        validation_loader = DataLoader(
-            validation_set, batch_size=settings.batch_size, collate_fn=validation_set.collate_fn
+        train_loader, validation, test_loader = reference_loaders(
+            train_module, dataset, folder, settings.batch_size
         )
         weights = torch.FloatTensor(settings.class_weights) if settings.class_weights else None
         if cuda:
@@ -170,7 +106,7 @@ class SDT(Reference):
             train_module.train_or_eval_model(
                 model, loss_function, kl_loss, train_loader, epoch, optimizer, True
             )
-            return predictions(validation_loader, epoch), predictions(test_loader, epoch)
+            return predictions(validation, epoch), predictions(test_loader, epoch)
 
         return timed_epochs(settings.epochs, run_epoch)
 
