@@ -51,6 +51,12 @@ class MMGCN(Reference):
             "the adjacency is built on the model's device instead of CUDA (runs on a CPU)",
         ),
         Patch(
+            "model_mm.py",
+            "adj[idx] = dia_sim",
+            "adj[tuple(idx)] = dia_sim",
+            "current torch reads a 2-row numpy index as one index tensor, not as (rows, columns)",
+        ),
+        Patch(
             "model.py",
             "label_onehot = torch.zeros([seq_length, labels_length]).cuda()",
             "label_onehot = torch.zeros([seq_length, labels_length]).to(logits.device)",

@@ -75,6 +75,12 @@ class MulT(Reference):
     )
     patches = (
         Patch(
+            "modules/position_embedding.py",
+            "index_select(0, positions.view(-1))",
+            "index_select(0, positions.reshape(-1))",
+            "current torch keeps the strides of the transposed input in `clone()`, so `view` fails there",
+        ),
+        Patch(
             "src/dataset.py",
             "if torch.cuda.is_available():\n    torch.set_default_tensor_type('torch.cuda.FloatTensor')",
             "if False:\n    pass",
