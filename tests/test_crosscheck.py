@@ -17,6 +17,7 @@ from benchmark.catalog import MODELS
 from benchmark.data.schema import CLASS_NAMES, MercDataset, features_for
 from benchmark.errors import BenchmarkError
 from benchmark.modeling import ModelDims, count_parameters
+from benchmark.report.crosscheck import crosscheck_lines
 from benchmarks.crosscheck import mmgcn, mult, sdt
 from benchmarks.crosscheck.reference import (
     EpochPredictions,
@@ -233,3 +234,19 @@ def test_class_weights_are_inverse_train_and_validation_frequencies():
 def test_rivals_have_their_references_parameter_count(rival, dims, feature_dims, expected):
     meta = dataclasses.replace(tiny_meta(), feature_dims=feature_dims)
     assert count_parameters(MODELS.get(rival).build(meta, dims, {})) == expected
+
+
+def test_report_lines_state_each_checked_rivals_gap_from_the_csv(tmp_path):
+    path = tmp_path / "crosscheck.csv"
+    path.write_text(
+        "reference,dataset,side,model,seeds,width,gap,pooled_std\n"
+        "sdt,synthetic-iemocap,reference,SDT@60af921,0 1 2,64,,\n"
+        "sdt,synthetic-iemocap,ours,sdt,0 1 2,64,0.40,0.90\n"
+        "mult,synthetic-iemocap,ours,mult,0 1 2,64,-2.50,1.00\n"
+        "sdt,synthetic-meld,ours,sdt,0 1 2,64,9.00,1.00\n"
+    )
+    lines = crosscheck_lines("synthetic-iemocap", ["sdt", "mult", "tfn"], path)
+    assert any("`sdt`: ours − authors' = +0.40" in line and "within" in line for line in lines)
+    assert any("`mult`: ours − authors' = -2.50" in line and "**beyond**" in line for line in lines)
+    assert not any("9.00" in line or "tfn" in line for line in lines)
+    assert "No rival" in crosscheck_lines("iemocap", ["sdt"], path)[0]

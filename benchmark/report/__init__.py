@@ -20,6 +20,7 @@ from benchmark.home import Home
 from benchmark.records import RunRecord
 from benchmark.report import paper_sections, plots
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
+from benchmark.report.crosscheck import crosscheck_lines
 from benchmark.report.load import load_records
 from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
@@ -169,6 +170,7 @@ def render(
     lines += _comparison_text(tables["ablation_table"], resamples)
     lines += ["## SUMMER vs the baselines", ""]
     lines += _comparison_text(tables["rivals_table"], resamples)
+    lines += crosscheck_lines(dataset, [v.model for v in variants if not v.ablation])
     lines += ["## Figures", ""]
     lines += [f"![{path.stem}]({path.name})" for path in figures if path is not None]
     return "\n".join(lines) + "\n", tables

@@ -7,7 +7,7 @@ epochs, weight decay and class weights, over the seeds; score both sides' test p
 scorer at the epoch each selects on validation; write the page and its CSV.
 
     python -m benchmarks.crosscheck --sdt CLONE [--mmgcn CLONE] [--mult CLONE] [--dataset NAME ...]
-        [--seeds 0 1 2] [--width fast|paper] [--device cpu|cuda] [--home DIR] [--out DIR]
+        [--seeds 0 1 2] [--width fast|paper] [--device cpu|cuda] [--threads 2] [--home DIR] [--out DIR]
 
 The synthetic datasets always run; a real `iemocap` / `meld` import in the home runs too.
 """
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--width", choices=("fast", "paper"), default="fast")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of each side (default 2)")
     parser.add_argument("--home", help="where datasets are cached and imports are found")
     parser.add_argument("--out", type=Path, default=REFERENCE_DIR, help="folder of crosscheck.md and .csv")
     args = parser.parse_args(argv)
@@ -62,7 +63,14 @@ def main(argv: list[str] | None = None) -> int:
             for name, clone in clones.items():
                 for dataset in datasets:
                     results += compare_reference(
-                        REFERENCES[name], clone, dataset, args.seeds, args.width, args.device, Path(work)
+                        REFERENCES[name],
+                        clone,
+                        dataset,
+                        args.seeds,
+                        args.width,
+                        args.device,
+                        args.threads,
+                        Path(work),
                     )
         command = "python -m benchmarks.crosscheck " + " ".join(sys.argv[1:] if argv is None else argv)
         write_page(results, [REFERENCES[n] for n in clones], args, command, args.out)

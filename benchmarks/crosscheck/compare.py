@@ -22,8 +22,6 @@ from benchmark.seeding import seed_everything
 from benchmark.training import train_model
 from benchmarks.crosscheck.reference import Reference, Settings, select_on_validation
 
-THREADS = 2  # as the profiles: part of determinism
-
 
 @dataclass(frozen=True)
 class Side:
@@ -61,6 +59,7 @@ def compare_reference(
     seeds: Sequence[int],
     width: str,
     device: str,
+    threads: int,
     work: Path,
 ) -> list[Side]:
     folder = work / f"{reference.name}-{dataset.meta.name}"
@@ -69,7 +68,7 @@ def compare_reference(
     sides = []
     with reference.imported(clone) as modules:
         for seed in seeds:
-            settings = reference.settings(dataset, width, seed, device)
+            settings = reference.settings(dataset, width, seed, device, threads)
             print(f"{reference.name} on {dataset.meta.name}, seed {seed}: {settings}")
             sides.append(_reference_side(reference, modules, dataset, folder, settings))
             sides.append(_our_side(reference, dataset, settings))
@@ -83,7 +82,7 @@ def compare_reference(
 
 
 def _reference_side(reference, modules, dataset: MercDataset, folder: Path, settings: Settings) -> Side:
-    seed_everything(settings.seed, THREADS, deterministic=settings.device == "cpu")
+    seed_everything(settings.seed, settings.threads, deterministic=settings.device == "cpu")
     model = reference.build(modules, dataset, settings)
     initial = _trainable_values(model)
     selected = select_on_validation(dataset, reference.train(modules, model, dataset, folder, settings))
@@ -106,7 +105,7 @@ def _reference_side(reference, modules, dataset: MercDataset, folder: Path, sett
 def _our_side(reference: Reference, dataset: MercDataset, settings: Settings) -> Side:
     execution = resolve_execution(settings.device, "fp32")
     dims = ModelDims(width=settings.width, heads=settings.heads, layers=1, dropout=settings.dropout)
-    seed_everything(settings.seed, THREADS, execution.deterministic)
+    seed_everything(settings.seed, settings.threads, execution.deterministic)
     model = MODELS.get(reference.rival).build(
         dataset.meta, dims, reference.rival_overrides(dataset, settings)
     )
@@ -120,7 +119,7 @@ def _our_side(reference: Reference, dataset: MercDataset, settings: Settings) ->
         grad_clip=settings.grad_clip,
         class_weights=settings.class_weights,
         seed=settings.seed,
-        threads=THREADS,
+        threads=settings.threads,
     )
     initial = _trainable_values(model)
     result = train_model(model, dataset, train, execution=execution)

@@ -54,6 +54,7 @@ class Settings:
     grad_clip: float  # max gradient norm; 0 = none
     seed: int
     device: str  # "cpu" or "cuda"
+    threads: int  # torch threads, part of determinism (the profiles use 2)
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ class Reference:
         """Write `dataset` in the reference's own input format under `folder` (its working folder)."""
         raise NotImplementedError
 
-    def settings(self, dataset: MercDataset, width: str, seed: int, device: str) -> Settings:
+    def settings(self, dataset: MercDataset, width: str, seed: int, device: str, threads: int) -> Settings:
         """Both sides' settings: at `fast`, the fast profile's width, heads, dropout, learning rate,
         batch and epochs; at `paper`, the reference's published ones. Weight decay and class weights
         are always the reference's."""
@@ -241,6 +242,7 @@ class Reference:
             grad_clip=self.grad_clip,
             seed=seed,
             device=device,
+            threads=threads,
         )
 
     def rival_overrides(self, dataset: MercDataset, settings: Settings) -> dict:
