@@ -7,7 +7,7 @@ epochs, weight decay and class weights, over the seeds; score both sides' test p
 scorer at the epoch each selects on validation; write the page and its CSV.
 
     python -m benchmarks.crosscheck --sdt CLONE [--mmgcn CLONE] [--mult CLONE] [--dataset NAME ...]
-        [--seeds 0 1 2] [--width fast|paper] [--device cpu|cuda] [--threads 2] [--home DIR] [--out DIR]
+        [--seeds 0 1 2] [--width fast|paper|smoke] [--device cpu|cuda] [--threads 2] [--home DIR] [--out DIR]
 
 The synthetic datasets always run; a real `iemocap` / `meld` import in the home runs too.
 """
@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmark import data
+from benchmark.config import PROFILES
 from benchmark.errors import BenchmarkError
 from benchmark.home import REFERENCE_DIR, resolve_home
 from benchmarks.crosscheck.compare import Side, compare_reference, default_datasets, load_datasets
@@ -41,7 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         "--dataset", action="append", help="default: both synthetic datasets and real imports"
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--width", choices=("fast", "paper"), default="fast")
+    parser.add_argument(
+        "--width",
+        choices=("fast", "paper", "smoke"),
+        default="fast",
+        help="fast: the fast profile's settings; paper: each reference's published ones; smoke: the smoke "
+        "profile's, on its subsample of dialogues (a dry run)",
+    )
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of each side (default 2)")
     parser.add_argument("--home", help="where datasets are cached and imports are found")
@@ -58,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             REFERENCES[name].check_clone(clone)
         home = resolve_home(args.home)
         datasets = load_datasets(args.dataset or default_datasets(home), home)
+        if args.width == "smoke":
+            datasets = [data.subsample(d, PROFILES.get("smoke").max_dialogues) for d in datasets]
         results: list[Side] = []
         with tempfile.TemporaryDirectory(prefix="crosscheck-") as work:
             for name, clone in clones.items():
@@ -72,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
                         args.threads,
                         Path(work),
                     )
-        command = "python -m benchmarks.crosscheck " + " ".join(sys.argv[1:] if argv is None else argv)
+        command = " ".join(
+            ["python -m benchmarks.crosscheck", *(f"--{n} CLONE" for n in clones)]
+            + [f"--dataset {d}" for d in args.dataset or ()]
+            + ["--seeds", *map(str, args.seeds), "--width", args.width, "--device", args.device]
+            + ["--threads", str(args.threads)]
+        )
         write_page(results, [REFERENCES[n] for n in clones], args, command, args.out)
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)

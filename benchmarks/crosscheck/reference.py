@@ -217,14 +217,14 @@ class Reference:
         raise NotImplementedError
 
     def settings(self, dataset: MercDataset, width: str, seed: int, device: str, threads: int) -> Settings:
-        """Both sides' settings: at `fast`, the fast profile's width, heads, dropout, learning rate,
-        batch and epochs; at `paper`, the reference's published ones. Weight decay and class weights
-        are always the reference's."""
+        """Both sides' settings: at `fast` (or `smoke`), that profile's width, heads, dropout, learning
+        rate, batch and epochs; at `paper`, the reference's published ones. Weight decay, class weights
+        and clipping are always the reference's."""
         family = dataset.meta.family
         if width == "paper":
             chosen = dict(self.published[family])
         else:
-            profile = PROFILES.get("fast")
+            profile = PROFILES.get(width)
             train = profile.train[family]
             chosen = {
                 "width": profile.dims.width,
