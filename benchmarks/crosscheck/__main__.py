@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         datasets = load_datasets(args.dataset or default_datasets(home), home)
         if args.width == "smoke":
             datasets = [data.subsample(d, PROFILES.get("smoke").max_dialogues) for d in datasets]
+        command = " ".join(
+            ["python -m benchmarks.crosscheck", *(f"--{n} CLONE" for n in clones)]
+            + [f"--dataset {d}" for d in args.dataset or ()]
+            + ["--seeds", *map(str, args.seeds), "--width", args.width, "--device", args.device]
+            + ["--threads", str(args.threads)]
+        )
         results: list[Side] = []
         with tempfile.TemporaryDirectory(prefix="crosscheck-") as work:
             for name, clone in clones.items():
@@ -82,13 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                         args.threads,
                         Path(work),
                     )
-        command = " ".join(
-            ["python -m benchmarks.crosscheck", *(f"--{n} CLONE" for n in clones)]
-            + [f"--dataset {d}" for d in args.dataset or ()]
-            + ["--seeds", *map(str, args.seeds), "--width", args.width, "--device", args.device]
-            + ["--threads", str(args.threads)]
-        )
-        write_page(results, [REFERENCES[n] for n in clones], args, command, args.out)
+                    # rewritten after every (reference, dataset): an interrupted check keeps what finished
+                    write_page(results, [REFERENCES[n] for n in clones], args, command, args.out)
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -110,5 +110,16 @@ class SDT(Reference):
 
         return timed_epochs(settings.epochs, run_epoch)
 
+    def differences(self) -> tuple[str, ...]:
+        return (
+            "its first transformer layers each hold a LayerNorm they never call (2·width parameters per "
+            "encoder, 9 encoders: 18,432 at width 1024); ours does not build them, the only parameter "
+            "difference (the never-trained column shows it)",
+            "its masked KL has a NaN gradient on torch >= 1.13 wherever the masked target is 0 (every "
+            "padded utterance: torch 2.13 gives the fused logits of a padded row a NaN gradient, which "
+            "reaches every weight); the patch computes the same value with the zero gradient older torch "
+            "gave, and ours computes the KL in log space, keeping the paper's undetached teacher",
+        )
+
 
 REFERENCE = SDT()
