@@ -62,6 +62,11 @@ class PreNormLayer(nn.Module):
             nn.Linear(width, 4 * width), nn.ReLU(), Dropout(dropout), nn.Linear(4 * width, width)
         )
         self.dropout = Dropout(dropout)
+        # MulT's initialisation: Xavier-uniform weights and zero biases for the feed-forward layers and
+        # the attention's output projection (torch's default init for those differs)
+        for linear in (self.ffn[0], self.ffn[3], self.attention.out_proj):
+            nn.init.xavier_uniform_(linear.weight)
+            nn.init.zeros_(linear.bias)
 
     def forward(
         self, x: torch.Tensor, source: tuple[torch.Tensor, torch.Tensor] | None, mask: torch.Tensor
