@@ -1,53 +1,95 @@
-"""Graph fusion in the style of MMGCN (Hu et al., 2021), in plain torch.
+"""MMGCN (Hu et al., 2021) as its authors' code (hujingwen6666/MMGCN @ 85732d9, `run.sh`: LSTM base,
+graph type MMGCN, `concat_subsequently`) builds it; checked against that code by `benchmarks/crosscheck`
+(results/reference/crosscheck.md).
 
-One graph per dialogue over (utterance, modality) nodes: cross-modal edges join an utterance's
-modality nodes; temporal edges join nodes of one modality within `window` utterances, weighted double
-when the two utterances have the same speaker (speaker edges); padding has no edges. Deep GCN layers
-with an initial residual (as MMGCN's GCNII-style stack) propagate over the symmetric-normalised
-adjacency; an utterance's modality nodes are concatenated for the classifier. Uses whatever modalities
-the data has."""
+- Inputs: text through a linear layer to 2d and a two-layer bidirectional LSTM of d per direction; audio
+  and visual through a linear layer to 2d. A speaker embedding (2d) is added to the text nodes only.
+- One graph per dialogue over (utterance, modality) nodes. Within a modality every pair of utterances
+  (itself included) is joined with the angular similarity w(x, y) = 1 - arccos(0.99999 cos(x, y)) / pi;
+  across modalities, an utterance's nodes are joined with the same similarity; A is normalised as
+  D^-1/2 A D^-1/2 over the whole graph. The similarities are computed from the node features, with
+  gradient, as in the authors' code.
+- GCNII layers (Chen et al., 2020; the "variant" form): h0 = ReLU(W0 dropout(x)) of width d, and for
+  l = 1..L: h = ReLU(theta_l [A h; h0] W_l + (1 - theta_l) ((1 - alpha) A h + alpha h0)) with dropout
+  before each layer, theta_l = log(lambda / l + 1), lambda = 0.5, alpha = 0.1; L = 64 ([MMGCN's code]:
+  `model.py` passes nlayers=64 to MM_GCN whatever `--Deep_GCN_nlayers` says).
+- Readout: per modality [dropout(x); h] (3d), concatenated over modalities, dropout, ReLU, linear.
+
+[choice] The text LSTM runs on packed sequences; the authors' runs it on the padded batch, so its
+backward direction reads the padding before a dialogue's last utterance and a prediction depends on the
+batch it is in. Uses whatever modalities the data has.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
-from benchmark.layers import Dropout, modality_encoders
+from benchmark.layers import Dropout
 from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 
 
 @dataclass(frozen=True)
 class MMGCNConfig(ModelDims):
-    gcn_layers: int = 4
-    window: int = 10
-    initial_residual: float = 0.1
+    gcn_layers: int = 64
+    lamda: float = 0.5
+    alpha: float = 0.1
 
 
-def dialogue_graph(mask: torch.Tensor, speakers: torch.Tensor, modalities: int, window: int) -> torch.Tensor:
-    """[B, M*T, M*T] normalised adjacency D^-1/2 (A + I) D^-1/2; nodes ordered modality-major."""
+def angular_similarity(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """1 - arccos(0.99999 cos(x, y)) / pi over the last dimension, broadcast (MMGCN's edge weight). A zero
+    vector (padding) has cosine 0 instead of NaN, which would reach the gradient through `where`."""
+    cosine = (x * y).sum(-1) / (x.norm(dim=-1) * y.norm(dim=-1)).clamp_min(1e-12)
+    return 1 - torch.acos(cosine * 0.99999) / math.pi
+
+
+def dialogue_graph(nodes: list[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+    """[B, M*T, M*T] normalised adjacency over the modality-major nodes of each dialogue; padding has none."""
     batch, length = mask.shape
-    position = torch.arange(length, device=mask.device).repeat(modalities)  # [N]
-    modality = torch.arange(modalities, device=mask.device).repeat_interleave(length)
-    real = mask.repeat(1, modalities)  # [B, N]
-    speaker = speakers.repeat(1, modalities)
-    same_modality = modality[:, None] == modality[None, :]
-    near = (position[:, None] - position[None, :]).abs() <= window
-    temporal = (same_modality & near).float() * (1.0 + (speaker[:, :, None] == speaker[:, None, :]).float())
-    cross = ((position[:, None] == position[None, :]) & ~same_modality).float()
-    adjacency = (temporal + cross) * (real[:, :, None] & real[:, None, :]).float()
-    adjacency = adjacency * (1 - torch.eye(adjacency.shape[-1], device=mask.device)) + torch.eye(
-        adjacency.shape[-1], device=mask.device
-    )
-    scale = adjacency.sum(-1).rsqrt()
+    real = mask[:, :, None] & mask[:, None, :]
+    eye = torch.eye(length, dtype=torch.bool, device=mask.device)
+    blocks = []
+    for m, x in enumerate(nodes):
+        row = []
+        for n, y in enumerate(nodes):
+            if m == n:
+                weights = angular_similarity(x[:, :, None, :], x[:, None, :, :])
+                row.append(torch.where(real, weights, 0.0))
+            else:
+                weights = angular_similarity(x, y)[:, :, None]
+                row.append(torch.where(real & eye, weights, 0.0))
+        blocks.append(torch.cat(row, dim=-1))
+    adjacency = torch.cat(blocks, dim=-2)
+    degree = adjacency.sum(-1)
+    scale = torch.where(degree > 0, degree.clamp_min(1e-12).rsqrt(), 0.0)
     return scale[:, :, None] * adjacency * scale[:, None, :]
+
+
+class GCNIILayer(nn.Module):
+    """h' = theta [A h; h0] W + (1 - theta) ((1 - alpha) A h + alpha h0); theta = log(lambda / l + 1)."""
+
+    def __init__(self, width: int, depth: int, lamda: float, alpha: float) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(
+            torch.empty(2 * width, width).uniform_(-1 / math.sqrt(width), 1 / math.sqrt(width))
+        )
+        self.theta = math.log(lamda / depth + 1)
+        self.alpha = alpha
+
+    def forward(self, hidden: torch.Tensor, adjacency: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
+        spread = adjacency @ hidden
+        mixed = (1 - self.alpha) * spread + self.alpha * initial
+        return self.theta * (torch.cat([spread, initial], dim=-1) @ self.weight) + (1 - self.theta) * mixed
 
 
 class GraphFusion(MERCModel):
@@ -56,29 +98,45 @@ class GraphFusion(MERCModel):
         self.config = config
         self.modalities = meta.modalities
         w = config.width
-        self.encoders = modality_encoders(meta, w, config.dropout)
-        self.gcn = nn.ModuleList(nn.Linear(w, w) for _ in range(config.gcn_layers))
+        self.inputs = nn.ModuleDict({m: nn.Linear(meta.feature_dims[m], 2 * w) for m in self.modalities})
+        self.text_context = (
+            nn.LSTM(2 * w, w, num_layers=2, bidirectional=True, dropout=config.dropout, batch_first=True)
+            if "text" in self.modalities
+            else None
+        )
+        self.speaker = nn.Embedding(max(meta.n_speakers, 1), 2 * w)
+        self.first = nn.Linear(2 * w, w)
+        self.layers = nn.ModuleList(
+            GCNIILayer(w, depth, config.lamda, config.alpha) for depth in range(1, config.gcn_layers + 1)
+        )
         self.dropout = Dropout(config.dropout)
-        self.readout = nn.Linear(2 * w * len(self.modalities), w)
-        self.classifier = nn.Linear(w, meta.n_classes)
+        self.classifier = nn.Linear(3 * w * len(self.modalities), meta.n_classes)
 
     def forward(self, batch: Batch) -> ModelOutput:
-        length = batch.mask.shape[1]
-        initial = torch.cat(
-            [self.encoders[m](batch.features[m], batch.speakers) for m in self.modalities], dim=1
-        )
-        graph = dialogue_graph(batch.mask, batch.speakers, len(self.modalities), self.config.window)
-        alpha = self.config.initial_residual
+        mask, length = batch.mask, batch.mask.shape[1]
+        nodes = []
+        for m in self.modalities:
+            x = self.inputs[m](batch.features[m])
+            if m == "text":
+                packed = pack_padded_sequence(x, batch.lengths.cpu(), batch_first=True, enforce_sorted=False)
+                x = pad_packed_sequence(self.text_context(packed)[0], batch_first=True, total_length=length)[
+                    0
+                ]
+                x = x + self.speaker(batch.speakers)
+            nodes.append(x * mask[:, :, None])
+        adjacency = dialogue_graph(nodes, mask)
+        features = self.dropout(torch.cat(nodes, dim=1))  # [B, M*T, 2w]
+        initial = torch.relu(self.first(features))
         hidden = initial
-        for layer in self.gcn:
-            hidden = self.dropout(torch.relu(layer((1 - alpha) * graph @ hidden + alpha * initial)))
-        nodes = torch.cat([initial, hidden], dim=-1).split(length, dim=1)  # one [B, T, 2w] per modality
-        fused = torch.relu(self.readout(torch.cat(nodes, dim=-1)))
+        for layer in self.layers:
+            hidden = torch.relu(layer(self.dropout(hidden), adjacency, initial))
+        readout = torch.cat([features, self.dropout(hidden)], dim=-1).split(length, dim=1)
+        fused = torch.relu(self.dropout(torch.cat(readout, dim=-1)))
         return ModelOutput(self.classifier(fused), fused)
 
 
 @register_model(
-    "mmgcn", description="MMGCN-style graph over utterances x modalities, speaker and temporal edges"
+    "mmgcn", description="MMGCN: angular-similarity graph over utterances x modalities, deep GCNII"
 )
 def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> GraphFusion:
     require_modalities(meta, "mmgcn", 1)

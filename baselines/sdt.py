@@ -1,35 +1,129 @@
-"""Self-Distillation Transformer style (Ma et al., 2023): intra-modal transformers and inter-modal
-(n -> m) attention per modality, hierarchical gated fusion (a sigmoid gate per modality, then softmax
-weights over modalities), and self-distillation: each modality head learns from the labels and from
-the fused model's softened predictions. Needs at least two modalities (inter-modal attention)."""
+"""Self-Distillation Transformer (Ma et al., 2023), as its authors' code (butterfliesss/SDT @ 60af921,
+`model.py`) builds and trains it; checked against that code by `benchmarks/crosscheck` (same parameter
+count at every width, results/reference/crosscheck.md).
+
+- Input: per modality a bias-free projection to the width (SDT's kernel-1 convolution); one speaker
+  embedding table shared by all modalities, with a padding row; sinusoidal positions.
+- Intra- and inter-modal transformers, one per ordered pair (n -> m) including n = m: queries from the
+  target m, keys and values from the source n, both with positions and speakers added and dropped out.
+  Each layer is SDT's: attention, dropout, residual on the target; then a pre-norm GELU feed-forward of
+  width d (d_ff = d) with its own residual, `x + FFN(LN(x))`; a second layer would normalise its input.
+  SDT's first layer also holds that LayerNorm unused: ours has none, 2d parameters fewer per encoder
+  (18,432 at width 1024 with the 9 encoders of three modalities), the one parameter difference.
+- Hierarchical gated fusion. Level 1, every transformer output h: sigmoid(W h) * h (W bias-free; on MELD
+  W is the identity and frozen, as SDT's code does), then per target m the three gated streams are
+  concatenated and reduced, r_m = W_m [h_mm; h_nm; h_km] + b. Level 2: a = softmax over modalities of
+  W r_m (per feature, W shared and bias-free), fused = sum_m a_m * r_m.
+- Self-distillation: per modality a head ReLU -> dropout -> linear. Loss
+  L = CE(fused) + gamma_ce * sum_m CE(head_m) + gamma_kd * sum_m KL(softmax(z_fused / T) || softmax(z_m / T)),
+  the KL averaged over real utterances without a T^2 factor, and the fused teacher not detached: the
+  modality heads pull the fused prediction too, as in SDT's `train.py`. The modality cross-entropies
+  are the trainer's, so they carry the same class weights as the fused one.
+
+Needs the three modalities' pairs, so at least two modalities.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import permutations
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from baselines.common import ModalityContexts, require_modalities
-from benchmark.data.collate import IGNORE_LABEL, Batch
+from baselines.common import require_modalities
+from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
-from benchmark.layers import dense_layer
+from benchmark.layers import Dropout, sinusoidal_positions
 from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 
-# Self-distillation temperature per dataset family: SDT's published settings (Ma et al., 2023).
+# Self-distillation temperature per dataset family: SDT's published settings (exec_iemocap.sh, exec_meld.sh).
 TEMPERATURE = {"iemocap": 1.0, "meld": 8.0}
 
 
 @dataclass(frozen=True)
 class SDTConfig(ModelDims):
     temperature: float
+    frozen_unimodal_gates: bool  # SDT's code fixes the level-1 gates to the identity on MELD
     gamma_modality_ce: float = 1.0
     gamma_self_distillation: float = 1.0
+
+
+class SDTLayer(nn.Module):
+    """One layer of SDT's TransformerEncoder: queries from `target`, keys and values from `source`."""
+
+    def __init__(self, width: int, heads: int, dropout: float, first: bool) -> None:
+        super().__init__()
+        self.heads = heads
+        self.key, self.value, self.query = (nn.Linear(width, width) for _ in range(3))
+        self.output = nn.Linear(width, width)
+        # on the target of every layer but the first; SDT's first layer holds one it never uses
+        self.norm = None if first else nn.LayerNorm(width, eps=1e-6)
+        self.ffn_norm = nn.LayerNorm(width, eps=1e-6)
+        self.ffn = nn.Sequential(nn.Linear(width, width), nn.GELU(approximate="tanh"), Dropout(dropout))
+        self.ffn_out = nn.Sequential(nn.Linear(width, width), Dropout(dropout))
+        self.attention_dropout = Dropout(dropout)
+        self.dropout = Dropout(dropout)
+
+    def forward(self, target: torch.Tensor, source: torch.Tensor | None, mask: torch.Tensor) -> torch.Tensor:
+        if self.norm is not None:
+            target = self.norm(target)
+        source = target if source is None else source  # self-attention reads the (normalised) target
+
+        def split(x: torch.Tensor) -> torch.Tensor:  # [B, T, d] -> [B, heads, T, d / heads]
+            return x.unflatten(-1, (self.heads, -1)).transpose(1, 2)
+
+        query = split(self.query(target))
+        query = query / math.sqrt(query.shape[-1])
+        scores = (query @ split(self.key(source)).transpose(-1, -2)).masked_fill(
+            ~mask[:, None, None, :], -1e10
+        )
+        weights = self.attention_dropout(scores.softmax(dim=-1))
+        attended = (weights @ split(self.value(source))).transpose(1, 2).flatten(2)
+        hidden = self.dropout(self.output(attended)) + target
+        return hidden + self.ffn_out(self.ffn(self.ffn_norm(hidden)))
+
+
+class SDTEncoder(nn.Module):
+    """SDT's TransformerEncoder for one (source -> target) pair: positions and speakers added to both
+    inputs, dropout, then the layers."""
+
+    def __init__(self, width: int, heads: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(SDTLayer(width, heads, dropout, first=i == 0) for i in range(layers))
+        self.dropout = Dropout(dropout)
+
+    def forward(
+        self,
+        target: torch.Tensor,
+        source: torch.Tensor | None,
+        mask: torch.Tensor,
+        position_speaker: torch.Tensor,
+    ) -> torch.Tensor:
+        target = self.dropout(target + position_speaker)
+        source = None if source is None else self.dropout(source + position_speaker)
+        for layer in self.layers:
+            target = layer(target, source, mask)
+        return target
+
+
+class UnimodalGate(nn.Module):
+    """sigmoid(W h) * h, W bias-free; the identity and frozen when `frozen`."""
+
+    def __init__(self, width: int, frozen: bool) -> None:
+        super().__init__()
+        self.linear = nn.Linear(width, width, bias=False)
+        if frozen:
+            with torch.no_grad():
+                self.linear.weight.copy_(torch.eye(width))
+            self.linear.weight.requires_grad_(False)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.linear(hidden)) * hidden
 
 
 class SelfDistillationTransformer(MERCModel):
@@ -37,59 +131,64 @@ class SelfDistillationTransformer(MERCModel):
         super().__init__()
         self.config = config
         self.modalities = meta.modalities
-        w = config.width
-        self.intra = ModalityContexts(meta, config)
-        self.inter = nn.ModuleDict(
-            {
-                f"{n}->{m}": dense_layer(w, config.heads, config.dropout)
-                for n, m in permutations(self.modalities, 2)
-            }
+        self.n_speakers = meta.n_speakers
+        w, m = config.width, meta.modalities
+        self.projections = nn.ModuleDict({k: nn.Linear(meta.feature_dims[k], w, bias=False) for k in m})
+        self.speaker = nn.Embedding(meta.n_speakers + 1, w, padding_idx=meta.n_speakers)
+        pairs = [f"{n}->{t}" for t in m for n in (t, *(k for k in m if k != t))]  # target's own first
+        self.encoders = nn.ModuleDict(
+            {p: SDTEncoder(w, config.heads, config.layers, config.dropout) for p in pairs}
         )
-        self.combine = nn.ModuleDict({m: nn.Linear(len(self.modalities) * w, w) for m in self.modalities})
-        self.gate = nn.ModuleDict({m: nn.Linear(w, w) for m in self.modalities})
-        self.modality_score = nn.Linear(w, 1)
-        self.heads = nn.ModuleDict({m: nn.Linear(w, meta.n_classes) for m in self.modalities})
+        self.unimodal_gates = nn.ModuleDict({p: UnimodalGate(w, config.frozen_unimodal_gates) for p in pairs})
+        self.reduce = nn.ModuleDict({t: nn.Linear(len(m) * w, w) for t in m})
+        self.multimodal_gate = nn.Linear(w, w, bias=False)
+        self.heads = nn.ModuleDict(
+            {t: nn.Sequential(nn.ReLU(), Dropout(config.dropout), nn.Linear(w, meta.n_classes)) for t in m}
+        )
         self.classifier = nn.Linear(w, meta.n_classes)
 
     def forward(self, batch: Batch) -> ModelOutput:
-        intra = self.intra(batch)
-        per_modality = {}
-        for m in self.modalities:
-            inter = [
-                self.inter[f"{n}->{m}"](intra[m], batch.mask, intra[n])[0] for n in self.modalities if n != m
-            ]
-            combined = self.combine[m](torch.cat([intra[m], *inter], dim=-1))
-            per_modality[m] = (
-                torch.sigmoid(self.gate[m](combined)) * combined
-            )  # level 1: gate within a modality
-        stacked = torch.stack(list(per_modality.values()), dim=-2)  # [B, T, M, w]
-        weights = self.modality_score(stacked).softmax(dim=-2)  # level 2: weights across modalities
-        fused = (weights * stacked).sum(dim=-2)
-        logits = self.classifier(fused)
-        return ModelOutput(logits, fused, self._self_distillation(batch, logits, per_modality))
-
-    def _self_distillation(
-        self, batch: Batch, logits: torch.Tensor, per_modality: dict
-    ) -> dict[str, torch.Tensor]:
-        c, mask, t = self.config, batch.mask, self.config.temperature
-        teacher = F.softmax(logits[mask].detach() / t, dim=-1)  # the fused model teaches each modality head
-        ce, kd = [], []
-        for m, hidden in per_modality.items():
-            head = self.heads[m](hidden)
-            ce.append(
-                F.cross_entropy(
-                    head.flatten(0, 1),
-                    batch.labels.flatten(),
-                    weight=batch.class_weights,  # SDT's train.py weighs every cross-entropy term alike
-                    ignore_index=IGNORE_LABEL,
+        mask = batch.mask
+        speakers = batch.speakers.masked_fill(~mask, self.n_speakers)  # padding row: a zero vector
+        position_speaker = self.speaker(speakers) + sinusoidal_positions(
+            mask.shape[1], self.config.width, mask.device
+        )
+        projected = {k: self.projections[k](batch.features[k]) for k in self.modalities}
+        reduced = {}
+        for target in self.modalities:
+            streams = [
+                self.unimodal_gates[p](
+                    self.encoders[p](
+                        projected[target], None if n == target else projected[n], mask, position_speaker
+                    )
                 )
-            )
-            kl = F.kl_div(F.log_softmax(head[mask] / t, dim=-1), teacher, reduction="none").sum(-1).mean()
-            kd.append(t * t * kl)
-        return {
-            "modality_ce": c.gamma_modality_ce * torch.stack(ce).mean(),
-            "self_distillation": c.gamma_self_distillation * torch.stack(kd).mean(),
-        }
+                for p, n in ((p, p.split("->")[0]) for p in self.encoders if p.endswith(f"->{target}"))
+            ]
+            reduced[target] = self.reduce[target](torch.cat(streams, dim=-1))
+        stacked = torch.stack(list(reduced.values()), dim=-2)  # [B, T, M, w]
+        fused = (self.multimodal_gate(stacked).softmax(dim=-2) * stacked).sum(dim=-2)
+        logits = self.classifier(fused)
+        head_logits = {m: self.heads[m](hidden) for m, hidden in reduced.items()}
+        return ModelOutput(
+            logits,
+            fused,
+            {"self_distillation": self._self_distillation(mask, logits, head_logits)},
+            aux_logits={
+                f"modality_ce_{m}": (self.config.gamma_modality_ce, head) for m, head in head_logits.items()
+            },
+        )
+
+    def _self_distillation(self, mask: torch.Tensor, logits: torch.Tensor, heads: dict) -> torch.Tensor:
+        t = self.config.temperature
+        # not detached, as SDT's train.py; in log space, so a teacher probability that underflows to 0
+        # has a finite gradient (SDT's masked kl_div has a NaN one there on torch >= 1.13)
+        teacher = F.log_softmax(logits[mask] / t, dim=-1)
+        kd = [
+            F.kl_div(F.log_softmax(head[mask] / t, dim=-1), teacher, reduction="sum", log_target=True)
+            / mask.sum()
+            for head in heads.values()
+        ]
+        return self.config.gamma_self_distillation * torch.stack(kd).sum()
 
 
 @register_model(
@@ -98,5 +197,8 @@ class SelfDistillationTransformer(MERCModel):
 )
 def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> SelfDistillationTransformer:
     require_modalities(meta, "sdt", 2)
-    defaults = dataclasses.asdict(dims) | {"temperature": TEMPERATURE[meta.family]}
+    defaults = dataclasses.asdict(dims) | {
+        "temperature": TEMPERATURE[meta.family],
+        "frozen_unimodal_gates": meta.family == "meld",
+    }
     return SelfDistillationTransformer(make_config(SDTConfig, "sdt", overrides, **defaults), meta)

@@ -37,6 +37,9 @@ class ModelOutput:
     # Extra loss terms, already multiplied by their weights; the trainer adds them to cross-entropy
     # and logs each by name (e.g. "moe_balance", "kd_latent", "kd_logit", "self_distillation").
     aux_losses: dict[str, torch.Tensor] = field(default_factory=dict)
+    # Extra classifier heads, name -> (weight, [B, T, n_classes] logits): the trainer adds weight x the
+    # head's cross-entropy with the same class weights as the main one (no smoothing), logged by name.
+    aux_logits: dict[str, tuple[float, torch.Tensor]] = field(default_factory=dict)
     label_smoothing: float = 0.0  # the epsilon of the trainer's cross-entropy (0 = plain)
 
 

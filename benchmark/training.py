@@ -177,13 +177,21 @@ def train_epoch(
                 ignore_index=IGNORE_LABEL,
                 label_smoothing=output.label_smoothing,
             )
-            loss = ce + sum(output.aux_losses.values(), torch.zeros((), device=ce.device))
+            terms = dict(output.aux_losses)
+            for name, (head_weight, head_logits) in output.aux_logits.items():
+                terms[name] = head_weight * F.cross_entropy(
+                    head_logits.float().flatten(0, 1),
+                    batch.labels.flatten(),
+                    weight=batch.class_weights,
+                    ignore_index=IGNORE_LABEL,
+                )
+            loss = ce + sum(terms.values(), torch.zeros((), device=ce.device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
-        for name, value in {"loss": loss, "ce": ce, **output.aux_losses}.items():
+        for name, value in {"loss": loss, "ce": ce, **terms}.items():
             sums[name] = sums.get(name, 0.0) + value.detach().double()
         batches += 1
     means = {name: float(total) / batches for name, total in sums.items()}

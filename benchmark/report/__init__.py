@@ -18,9 +18,10 @@ from benchmark.catalog import ABLATIONS, MODELS
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
 from benchmark.modeling import STUDY
-from benchmark.records import RunRecord
+from benchmark.records import FULL_MODEL, RunRecord
 from benchmark.report import paper_sections, plots
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
+from benchmark.report.crosscheck import crosscheck_lines
 from benchmark.report.load import load_records
 from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
@@ -170,6 +171,7 @@ def render(
     lines += _comparison_text(tables["ablation_table"], resamples)
     lines += ["## SUMMER vs the baselines", ""]
     lines += _comparison_text(tables["rivals_table"], resamples)
+    lines += crosscheck_lines(dataset, [v.model for v in variants if v.ablation == FULL_MODEL])
     lines += ["## Figures", ""]
     lines += [f"![{path.stem}]({path.name})" for path in figures if path is not None]
     return "\n".join(lines) + "\n", tables

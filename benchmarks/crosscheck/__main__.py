@@ -1,0 +1,101 @@
+"""Cross-check each rival against its authors' code on the same data.
+
+For each reference given a clone: write each dataset in the reference's input format, train the
+reference's own model with its own loss, optimizer and loop (patched only where current torch or a CPU
+needs it, each patch printed) and our rival with the same width, heads, dropout, learning rate, batch,
+epochs, weight decay and class weights, over the seeds; score both sides' test predictions with our one
+scorer at the epoch each selects on validation; write the page and its CSV.
+
+    python -m benchmarks.crosscheck --sdt CLONE [--mmgcn CLONE] [--mult CLONE] [--dataset NAME ...]
+        [--seeds 0 1 2] [--width fast|paper|smoke] [--device cpu|cuda] [--threads 2] [--home DIR] [--out DIR]
+
+The synthetic datasets always run; a real `iemocap` / `meld` import in the home runs too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmark import data
+from benchmark.config import PROFILES
+from benchmark.errors import BenchmarkError
+from benchmark.home import REFERENCE_DIR, resolve_home
+from benchmarks.crosscheck.compare import Side, compare_reference, default_datasets, load_datasets
+from benchmarks.crosscheck.page import write_page
+from benchmarks.crosscheck.registry import REFERENCES
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.crosscheck", description=__doc__.split("\n")[0]
+    )
+    for name, reference in REFERENCES.items():
+        parser.add_argument(
+            f"--{name}",
+            type=Path,
+            metavar="CLONE",
+            help=f"a clone of {reference.repository} at {reference.commit[:7]} (checks {reference.rival!r})",
+        )
+    parser.add_argument(
+        "--dataset", action="append", help="default: both synthetic datasets and real imports"
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--width",
+        choices=("fast", "paper", "smoke"),
+        default="fast",
+        help="fast: the fast profile's settings; paper: each reference's published ones; smoke: the smoke "
+        "profile's, on its subsample of dialogues (a dry run)",
+    )
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of each side (default 2)")
+    parser.add_argument("--home", help="where datasets are cached and imports are found")
+    parser.add_argument("--out", type=Path, default=REFERENCE_DIR, help="folder of crosscheck.md and .csv")
+    args = parser.parse_args(argv)
+    try:
+        clones = {n: getattr(args, n) for n in REFERENCES if getattr(args, n) is not None}
+        if not clones:
+            raise BenchmarkError(
+                "no reference clone given: pass at least one of "
+                + ", ".join(f"--{n} CLONE" for n in REFERENCES)
+            )
+        for name, clone in clones.items():
+            REFERENCES[name].check_clone(clone)
+        home = resolve_home(args.home)
+        datasets = load_datasets(args.dataset or default_datasets(home), home)
+        if args.width == "smoke":
+            datasets = [data.subsample(d, PROFILES.get("smoke").max_dialogues) for d in datasets]
+        command = " ".join(
+            ["python -m benchmarks.crosscheck", *(f"--{n} CLONE" for n in clones)]
+            + [f"--dataset {d}" for d in args.dataset or ()]
+            + ["--seeds", *map(str, args.seeds), "--width", args.width, "--device", args.device]
+            + ["--threads", str(args.threads)]
+        )
+        results: list[Side] = []
+        with tempfile.TemporaryDirectory(prefix="crosscheck-") as work:
+            for name, clone in clones.items():
+                for dataset in datasets:
+                    results += compare_reference(
+                        REFERENCES[name],
+                        clone,
+                        dataset,
+                        args.seeds,
+                        args.width,
+                        args.device,
+                        args.threads,
+                        Path(work),
+                    )
+                    # rewritten after every (reference, dataset): an interrupted check keeps what finished
+                    write_page(results, [REFERENCES[n] for n in clones], args, command, args.out)
+    except BenchmarkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out / 'crosscheck.md'} and {args.out / 'crosscheck.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+"""Every reference the cross-check knows: one adapter file each, one line here."""
+
+from __future__ import annotations
+
+from benchmarks.crosscheck import mmgcn, mult, sdt
+from benchmarks.crosscheck.reference import Reference
+
+REFERENCES: dict[str, Reference] = {r.name: r for r in (sdt.REFERENCE, mmgcn.REFERENCE, mult.REFERENCE)}
