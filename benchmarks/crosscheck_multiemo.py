@@ -226,6 +226,7 @@ def train_reference(module, layout: Path, dataset: MercDataset, dims: ModelDims,
             validation = split_metrics(*reference_predictions(trainer.model, loaders["validation"]), classes)
             test = split_metrics(*reference_predictions(trainer.model, loaders["test"]), classes)
             seconds.append(time.perf_counter() - started)
+            print(f"authors' code, epoch {epoch}: validation wF1 {validation.weighted_f1:.4f}", flush=True)
             if best is None or validation.weighted_f1 > best[0].weighted_f1:
                 best = (validation, test, epoch)
     return {"test": best[1], "epoch": best[2], "seconds_per_epoch": statistics.mean(seconds)}
@@ -378,6 +379,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--profile", default="fast")
     parser.add_argument("--width", type=int, help="another width than the profile's (e.g. 1024 on a GPU)")
+    parser.add_argument("--threads", type=int, help="torch threads on both sides instead of the profile's")
     parser.add_argument("--params-only", action="store_true", help="compare parameter counts, train nothing")
     parser.add_argument("--out", type=Path, default=Path("results/reference"))
     parser.add_argument(
@@ -389,6 +391,7 @@ def main() -> int:
     module = import_reference(args.reference.resolve())
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out.resolve() / "crosscheck_multiemo"
+    start_load = os.getloadavg()[0]
     command = "python " + " ".join(["benchmarks/crosscheck_multiemo.py", *sys.argv[1:]])
     with tempfile.TemporaryDirectory(prefix="crosscheck-multiemo-") as scratch:
         home = Home(args.home or Path(scratch) / "home")
@@ -403,11 +406,17 @@ def main() -> int:
             layout = write_multiemo_layout(dataset, Path(scratch) / dataset.meta.family)
             for seed in args.seeds:
                 train = profile.train_config(dataset.meta.family, seed)
+                train = dataclasses.replace(train, threads=args.threads or train.threads)
                 theirs = train_reference(module, layout, dataset, dims, train)
                 rows.append(metric_row(dataset, "authors' code", seed, theirs))
                 rows.append(metric_row(dataset, "ours", seed, train_ours(dataset, dims, train)))
                 done += 1
-                write_page(out, params, rows, command, f"{done} of {planned} (dataset, seed) pairs finished.")
+                machine = (
+                    f"{done} of {planned} (dataset, seed) pairs finished, on {os.cpu_count()} CPU cores, "
+                    f"{train.threads} torch thread(s) per side; load average (1 min) {start_load:.1f} at the "
+                    f"start, {os.getloadavg()[0]:.1f} at the last seed's end."
+                )
+                write_page(out, params, rows, command, machine)
                 print(
                     f"{dataset.meta.name} seed {seed}: {rows[-2]['weighted_f1']} (authors') vs {rows[-1]['weighted_f1']} (ours)",
                     flush=True,
