@@ -370,6 +370,15 @@ def write_page(out: Path, params: list[dict], rows: list[dict], command: str, no
     out.with_suffix(".md").write_text("\n".join(lines))
 
 
+def shown_command(args: argparse.Namespace) -> str:
+    """The command that reruns this comparison, without this machine's paths (clone, output, home)."""
+    parts = ["python benchmarks/crosscheck_multiemo.py --reference CLONE", f"--profile {args.profile}"]
+    parts += [f"--dataset {name}" for name in args.dataset or []]
+    parts.append("--seeds " + " ".join(map(str, args.seeds)))
+    parts += [f"--{name} {getattr(args, name)}" for name in ("threads", "width") if getattr(args, name)]
+    return " ".join(parts + (["--params-only"] if args.params_only else []))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -392,7 +401,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out.resolve() / "crosscheck_multiemo"
     start_load = os.getloadavg()[0]
-    command = "python " + " ".join(["benchmarks/crosscheck_multiemo.py", *sys.argv[1:]])
+    command = shown_command(args)
     with tempfile.TemporaryDirectory(prefix="crosscheck-multiemo-") as scratch:
         home = Home(args.home or Path(scratch) / "home")
         names = args.dataset or ["synthetic-iemocap", "synthetic-meld"]
