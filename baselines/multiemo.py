@@ -53,6 +53,8 @@ FFN_RATIO = 4
 
 @dataclass(frozen=True)
 class MultiEMOConfig(ModelDims):
+    # [choice] `dropout` (the profile's) serves as both of the authors' rates, dropout_rate and
+    # dropout_rec (0 and 0 in their scripts), as the profile's one rate serves every rival.
     bidirectional: bool
     text_context: bool
     mlp_hidden: int
