@@ -74,13 +74,21 @@ class ContextLayer(nn.Module):
     `context` (itself for intra-modal self-attention, another modality for cross-modal attention).
     Padding is excluded through the key-padding mask, so real utterances never see padded ones.
 
-    `ffn` None makes an attention-only block (attention, residual, norm).
+    `ffn` None makes an attention-only block (attention, residual, norm). `attention_dropout` is the
+    dropout on the attention weights, `dropout` when not given.
 
     Every position-wise step (projections, FFN, norms) runs on the real utterances only, packed
     to [N, d]: a third of an IEMOCAP batch is padding. Only the attention scores need the [B, T] layout.
     Padded positions of the output are zero."""
 
-    def __init__(self, width: int, heads: int, dropout: float, ffn: nn.Module | None) -> None:
+    def __init__(
+        self,
+        width: int,
+        heads: int,
+        dropout: float,
+        ffn: nn.Module | None,
+        attention_dropout: float | None = None,
+    ) -> None:
         super().__init__()
         self.heads = heads
         self.query = nn.Linear(width, width)
@@ -89,7 +97,7 @@ class ContextLayer(nn.Module):
         self.ffn = ffn
         self.norm_attention = nn.LayerNorm(width)
         self.norm_ffn = nn.LayerNorm(width) if ffn is not None else None
-        self.attention_dropout = Dropout(dropout)
+        self.attention_dropout = Dropout(dropout if attention_dropout is None else attention_dropout)
         self.dropout = Dropout(dropout)
 
     def forward(

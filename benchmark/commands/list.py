@@ -21,6 +21,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import ABLATIONS, DATASETS, MODELS
     from benchmark.config import PROFILES
     from benchmark.console import make_console
+    from benchmark.report.published import published_summary, read_published_numbers
 
     console = make_console()
     datasets = Table("dataset", "family", "kind", "feature dims", "description", title="datasets")
@@ -29,13 +30,14 @@ def main(args: argparse.Namespace) -> int:
         datasets.add_row(name, spec.family, "synthetic" if spec.synthetic else "real", dims, spec.description)
     console.print(datasets)
     families = ("iemocap", "meld")
-    models = Table("model", "family", "description", title="models")
+    published = read_published_numbers()
+    models = Table("model", "family", "description", "published (its own paper)", title="models")
     if args.params:
         for family in families:
             models.add_column(f"params ({family}, paper)", justify="right")
     for name, spec in MODELS.items():
         counts = [_parameters(name, family) for family in families] if args.params else []
-        models.add_row(name, spec.family, spec.description, *counts)
+        models.add_row(name, spec.family, spec.description, published_summary(published, name), *counts)
     console.print(models)
     ablations = Table("--drop", "of", "from", "label", "what changes", title="ablations and study variants")
     for name, ablation in ABLATIONS.items():

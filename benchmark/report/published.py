@@ -59,6 +59,20 @@ def published_table(published: PublishedNumbers, family: str, variants: list[Var
     return pd.DataFrame([*rows, summer])
 
 
+def published_summary(published: PublishedNumbers, model: str) -> str:
+    """The weighted-F1 the rival's own paper publishes per dataset family, and the source, for a
+    model the suite trains (`list`); "—" where none is transcribed."""
+    cells, sources = [], []
+    for family, entries in published.raw["rivals"].items():
+        for entry in entries:
+            if entry["ours"] == model:
+                cells.append(f"{family} {entry['weighted_f1']:.2f}")
+                sources.append(entry["source"])
+    if not cells:
+        return MISSING
+    return f"wF1 {', '.join(cells)} [{'; '.join(published.source(s) for s in dict.fromkeys(sources))}]"
+
+
 def relayed_lines(published: PublishedNumbers, family: str) -> list[str]:
     relayed = published.raw["summer_relayed"]
     source = published.source(relayed["source"])
