@@ -48,7 +48,9 @@ class MMGCNConfig(ModelDims):
 
 def angular_similarity(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """1 - arccos(0.99999 cos(x, y)) / pi over the last dimension, broadcast (MMGCN's edge weight). A zero
-    vector (padding) has cosine 0 instead of NaN, which would reach the gradient through `where`."""
+    vector (padding) has cosine 0 instead of NaN, which would reach the gradient through `where`. Computed
+    in float32: under bfloat16 autocast a cosine of 1 can round above 1/0.99999, where arccos is NaN."""
+    x, y = x.float(), y.float()
     cosine = (x * y).sum(-1) / (x.norm(dim=-1) * y.norm(dim=-1)).clamp_min(1e-12)
     return 1 - torch.acos(cosine * 0.99999) / math.pi
 
