@@ -130,6 +130,6 @@ def test_a_resumed_sweep_says_what_is_stored_and_what_will_train(stored, home, c
     )  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 0
-    assert out.startswith("plan: 2 runs: text-teacher (1 stored, 1 to train)\n")
+    assert out.startswith("plan: 2 runs: text-teacher (1 stored, 1 to train); 1 at a time on cpu")
     assert "run 1/2 stored: text-teacher on iemocap seed 0" in err
     assert "run 2/2 done: text-teacher on iemocap seed 1" in err

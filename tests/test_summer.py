@@ -485,7 +485,10 @@ def test_the_stream_reading_distils_into_the_text_stream_upstream_of_the_fusion(
     terms = model(batch).aux_losses
     (terms["kd_latent"] + terms["kd_head"]).backward()
     assert model.context["text"][0].mixer.router.weight.grad.abs().sum() > 0
-    assert model.encoders["audio"].projection.weight.grad is None  # the text stream never sees audio
+    # the text stream never sees audio (a fused expert pass shared by the modalities may hand audio an
+    # exact zero gradient instead of none)
+    audio = model.encoders["audio"].projection.weight.grad
+    assert audio is None or not audio.any()
     assert all(p.grad is None for p in model.fusion.parameters())
     with pytest.raises(BenchmarkError, match="latent_target"):
         build({"latent_target": "hidden"})
