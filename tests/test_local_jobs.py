@@ -18,22 +18,9 @@ from benchmark.executors.ray_cluster import gpu_share
 from benchmark.home import Home
 from benchmark.runner import plan
 from benchmark.store import RunStore
+from tests.sweep_fixtures import comparable
 
 KEYS = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0], ablations=["none"])
-
-
-def _comparable(record) -> dict:
-    curves = [{k: v for k, v in vars(epoch).items() if k != "seconds"} for epoch in record.curves]
-    return {
-        "config_hash": record.config_hash,
-        "best_epoch": record.best_epoch,
-        "validation": record.validation,
-        "test": record.test,
-        "predictions": record.predictions,
-        "test_oracle": record.test_oracle_weighted_f1,
-        "curves": curves,
-        "missing_modalities": record.missing_modalities,
-    }
 
 
 def _kill_a_worker_once_the_teacher_is_cached(home: Home, killed: list[int], stop: threading.Event) -> None:
@@ -68,7 +55,7 @@ def test_two_jobs_with_a_killed_worker_store_every_record_once_equal_to_one_at_a
     assert [r.key for r in together] == KEYS
     assert len(sorted(RunStore(home).root.rglob("seed-*.json"))) == len(KEYS)
     for mine, theirs in zip(together, alone, strict=True):
-        assert _comparable(mine) == _comparable(theirs), mine.key
+        assert comparable(mine) == comparable(theirs), mine.key
     assert len(list(home.teacher_cache.glob("*.pt"))) == 1
     # a restarted sweep finds everything stored and trains nothing
     before = {key: RunStore(home).path(key).stat().st_mtime_ns for key in KEYS}

@@ -18,6 +18,7 @@ from benchmark.executors import Placement, run_sweep
 from benchmark.home import Home
 from benchmark.runner import plan
 from benchmark.store import RunStore
+from tests.sweep_fixtures import comparable
 
 KEYS = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0, 1], ablations=["none"])
 LOCAL = Placement(device="cpu", threads=1)
@@ -64,19 +65,6 @@ def _kill_first_run_task(killed: list[int], stop: threading.Event) -> None:
         time.sleep(0.05)
 
 
-def _comparable(record) -> dict:
-    curves = [{k: v for k, v in vars(epoch).items() if k != "seconds"} for epoch in record.curves]
-    return {
-        "config_hash": record.config_hash,
-        "best_epoch": record.best_epoch,
-        "validation": record.validation,
-        "test": record.test,
-        "predictions": record.predictions,
-        "test_oracle": record.test_oracle_weighted_f1,
-        "curves": curves,
-    }
-
-
 def test_a_killed_worker_still_yields_every_record_once_equal_to_the_local_executor(
     cluster, local_records, ray_home, capsys
 ):
@@ -96,7 +84,7 @@ def test_a_killed_worker_still_yields_every_record_once_equal_to_the_local_execu
     assert len(stored) == len(KEYS)
     assert all(RunStore(ray_home).weights_path(key).exists() for key in KEYS)
     for local, distributed in zip(local_records, records, strict=True):
-        assert _comparable(distributed) == _comparable(local), local.key
+        assert comparable(distributed) == comparable(local), local.key
     # each seed's teacher was trained once, by its teacher task; the runs found it in the cache
     summer_runs = [r for r in records if r.key.model == "summer"]
     assert all(r.teacher["cache_hit"] for r in summer_runs)
