@@ -3,6 +3,7 @@ MiniLM, offline: what may and may not reach training, the cache key, the one-lin
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import pickle
 
@@ -12,8 +13,17 @@ import torch
 
 from benchmark import data
 from benchmark.cli import main as cli_main
+from benchmark.commands.data import add_arguments, import_options
+from benchmark.config import INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.data import features
-from benchmark.data.fine_tune import FineTuneSettings, Turns, _frozen_batches, _run_layers, fine_tune
+from benchmark.data.fine_tune import (
+    FineTuneSettings,
+    Turns,
+    _Classifier,
+    _frozen_batches,
+    _run_layers,
+    fine_tune,
+)
 from benchmark.data.safe_pickle import load_pickle
 from benchmark.errors import BenchmarkError
 from tests.data_fixtures import write_feature_pickle
@@ -127,6 +137,8 @@ def test_every_setting_encoder_and_revision_is_part_of_the_cache_key(transcripts
     default = FineTuneSettings()
 
     def other(value):
+        if isinstance(value, str):  # class_weighting: the other valid name
+            return UNWEIGHTED if value != UNWEIGHTED else INVERSE_FREQUENCY
         return value + 1 if isinstance(value, int) else value * 2
 
     changed = [
@@ -155,6 +167,7 @@ def test_every_setting_encoder_and_revision_is_part_of_the_cache_key(transcripts
         (["--fine-tune", "layers=7"], "layers=7: the encoder has 6 transformer layers"),
         (["--context", "2"], "--context applies to fine-tuning: add --fine-tune"),
         (["--fine-tune", "--context", "-1"], "--context -1: give 0 or more"),
+        (["--fine-tune", "class_weighting=balanced"], "class_weighting=balanced: give one of none, inverse"),
     ],
 )
 def test_bad_fine_tune_settings_are_one_line(transcripts, tmp_path, home, capsys, arguments, message):
@@ -165,6 +178,34 @@ def test_bad_fine_tune_settings_are_one_line(transcripts, tmp_path, home, capsys
     )
     error = capsys.readouterr().err
     assert error.startswith("error: ") and error.count("\n") == 1 and message in error
+
+
+@pytest.mark.parametrize(
+    ("dataset", "text", "weighting"),
+    [
+        ("iemocap", "", INVERSE_FREQUENCY),
+        ("meld", "", UNWEIGHTED),
+        ("meld", "class_weighting=inverse-frequency", INVERSE_FREQUENCY),
+        ("iemocap", "epochs=2,class_weighting=none", UNWEIGHTED),
+    ],
+)
+def test_fine_tuning_weights_classes_as_the_dataset_trains_unless_told(dataset, text, weighting):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    options = import_options(parser.parse_args(["--dataset", dataset, "--fine-tune", text]))
+    assert options.text_encoder.fine_tune.class_weighting == weighting
+
+
+def test_unweighted_fine_tuning_gives_every_class_the_same_weight():
+    labels = np.array([0, 0, 0, 1, 2, 2])
+    settings = {w: dataclasses.replace(TINY, class_weighting=w) for w in (INVERSE_FREQUENCY, UNWEIGHTED)}
+    layer = torch.nn.ModuleList()
+    config = type("Config", (), {"hidden_size": 4})
+    weights = {
+        w: _Classifier(layer, config, labels, 3, s).class_weights.tolist() for w, s in settings.items()
+    }
+    assert weights[UNWEIGHTED] == [1.0, 1.0, 1.0]
+    assert weights[INVERSE_FREQUENCY] == pytest.approx([6 / 9, 2.0, 1.0])
 
 
 def test_fine_tuning_a_source_with_text_features_is_refused(tmp_path, home):

@@ -125,10 +125,16 @@ def import_options(args: argparse.Namespace):
     )
     fine_tuning = None
     if args.fine_tune is not None:
+        from benchmark.config import SPEC_TRAINING
+        from benchmark.data import DATASETS
         from benchmark.data.fine_tune import FineTuneSettings
 
         given = {} if args.context is None else {"context": args.context}
-        fine_tuning = FineTuneSettings.parse(args.fine_tune, **given)
+        protocol = {}
+        if args.dataset in DATASETS.names():
+            family = DATASETS.get(args.dataset).family
+            protocol["class_weighting"] = SPEC_TRAINING[family]["class_weighting"]
+        fine_tuning = FineTuneSettings.parse(args.fine_tune, protocol, **given)
     elif args.context is not None:
         raise BenchmarkError("--context applies to fine-tuning: add --fine-tune, or drop --context")
     encoder = features.text_encoder(args.text_encoder, fine_tuning)

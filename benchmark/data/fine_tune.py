@@ -7,7 +7,8 @@ For utterance i with label y_i (C classes, n_c training utterances of class c, N
 
     h_i = mean over the tokens of the encoder's last hidden states      (the text feature, dim 384 for MiniLM)
     p_i = softmax(W dropout(h_i) + b)
-    L   = - sum_i w_{y_i} log p_i[y_i] / sum_i w_{y_i},   w_c = N / (C n_c)   (class-weighted cross-entropy)
+    L   = - sum_i w_{y_i} log p_i[y_i] / sum_i w_{y_i},   w_c = N / (C n_c)   (class-weighted cross-entropy;
+                                                                             w_c = 1 with class_weighting none)
 
 The validation split only picks the epoch whose weights are kept (its weighted-F1, early stopping);
 the test split is encoded and classified, never scored here: the caller scores the classifier's test
@@ -27,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sklearn.metrics import f1_score
 from torch import nn
 
+from benchmark.config import CLASS_WEIGHTINGS, INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.errors import BenchmarkError
 from benchmark.seeding import seed_everything
 
@@ -57,6 +59,11 @@ class FineTuneSettings:
     dropout: float = 0.1
     seed: int = 0
     threads: int = 2  # torch threads while fine-tuning, pinned like a run's
+    # [choice] The loss weights classes as the dataset's training protocol does (`data --fine-tune` fills in
+    # the dataset's TrainConfig.class_weighting: inverse frequency on IEMOCAP, none on MELD, as SDT trains),
+    # with training-split frequencies only. Weighting MELD's seven classes by inverse frequency trades the
+    # neutral majority for the rare classes and lowers the weighted-F1 the features are judged by.
+    class_weighting: str = INVERSE_FREQUENCY
 
     def __post_init__(self) -> None:
         minimum = {"epochs": 1, "patience": 1, "layers": 1, "max_length": 8, "batch_size": 1, "threads": 1}
@@ -65,6 +72,10 @@ class FineTuneSettings:
                 raise BenchmarkError(
                     f"fine-tune setting {name}={getattr(self, name)}: must be at least {least}"
                 )
+        if self.class_weighting not in CLASS_WEIGHTINGS:
+            raise BenchmarkError(
+                f"fine-tune setting class_weighting={self.class_weighting}: give one of {', '.join(CLASS_WEIGHTINGS)}"
+            )
         if self.context < 0:
             raise BenchmarkError(f"--context {self.context}: give 0 or more previous turns")
         if not 0 < self.learning_rate < 1 or not 0 <= self.dropout < 1 or self.weight_decay < 0:
@@ -74,10 +85,11 @@ class FineTuneSettings:
             )
 
     @classmethod
-    def parse(cls, text: str, **given: int) -> FineTuneSettings:
-        """`--fine-tune KEY=VALUE,...` (plus settings with their own flags, such as `context`)."""
+    def parse(cls, text: str, defaults: dict | None = None, **given: int) -> FineTuneSettings:
+        """`--fine-tune KEY=VALUE,...` (plus settings with their own flags, such as `context`); `defaults`
+        replace the class's defaults for keys the text does not set."""
         fields = {f.name: f.type for f in dataclasses.fields(cls)}
-        values: dict[str, float | int] = dict(given)
+        values: dict[str, float | int | str] = dict(defaults or {}) | dict(given)
         for item in filter(None, (part.strip() for part in text.split(","))):
             key, eq, value = item.partition("=")
             if not eq or key not in fields or key in given:
@@ -86,7 +98,7 @@ class FineTuneSettings:
                     f"{', '.join(k for k in fields if k not in given)}"
                 )
             try:
-                values[key] = float(value) if fields[key] == "float" else int(value)
+                values[key] = {"float": float, "int": int, "str": str}[fields[key]](value)
             except ValueError:
                 raise BenchmarkError(f"--fine-tune {item!r}: {key} takes a {fields[key]}") from None
         return cls(**values)
@@ -228,6 +240,8 @@ class _Classifier(nn.Module):
         self.out = nn.Linear(config.hidden_size, n_classes)
         counts = np.bincount(train_labels, minlength=n_classes).astype(np.float64)
         weights = len(train_labels) / (n_classes * np.maximum(counts, 1))
+        if settings.class_weighting == UNWEIGHTED:
+            weights = np.ones(n_classes)
         self.register_buffer("class_weights", torch.tensor(weights, dtype=torch.float32))
 
     def pooled(self, batch: _Batch) -> torch.Tensor:
