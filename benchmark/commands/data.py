@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fine-tune the text encoder as an utterance-emotion classifier on the training split (early stopping "
         "on validation) before it encodes every split; settings (defaults in benchmark/data/fine_tune.py): "
         "epochs=3, patience=1, layers=2 (top transformer layers trained), max_length=64, batch_size=32, "
-        "learning_rate=1e-4, weight_decay=0.01, dropout=0.1, seed=0, threads=2",
+        "learning_rate=1e-4, weight_decay=0.01, dropout=0.1, seed=0, threads=2, class_weighting=as the dataset's "
+        "runs weight classes (inverse-frequency on IEMOCAP, none on MELD)",
     )
     parser.add_argument(
         "--context",
