@@ -89,7 +89,7 @@ def _multiemo(family: str, folder: str, blob_ids: tuple[str, str, str, str], hol
 
 # Lineage as each release states it. MMGCN's repository names its inputs only in train.py (`feat2dim`,
 # the dims its model is built for); the paper's description of the extractors is not confirmed here.
-_MMGCN = "MMGCN release (train.py's feature names; extractors not described in the repository): "
+_MMGCN = "MMGCN release, as its train.py names it (no extractor described): "
 _MMGCN_IEMOCAP = {
     "text": _MMGCN + "textCNN, 100 dims",
     "audio": _MMGCN + "IS10, 1582 dims (openSMILE's INTERSPEECH 2010 paralinguistic set)",
