@@ -5,15 +5,23 @@ devices are kept, this device's are replaced).
 An epoch is the training pass plus the evaluation of validation and test that the trainer runs after
 it. Rather than a whole epoch, a few batches are timed (one warm-up batch first, on a seeded random
 sample of dialogues) and scaled to the split's batch count: at the paper width a SUMMER epoch on two CPU
-cores lasts minutes, a few of its steps do not. Each measurement runs in its own process.
+cores lasts minutes, a few of its steps do not. Each measurement runs in its own process. Beside the
+wall clock each entry keeps the CPU seconds of the process's threads: on a shared machine the wall clock
+grows with the load, the CPU seconds much less.
+
+An entry holds for a dataset family. `--home HOME --dataset iemocap` times the real import of that home
+instead of the synthetic stand-in (whose split sizes are the real ones, its feature dims SDT's), e.g.
+to check that a release's feature dims change little.
 
     python benchmarks/run_cost.py [--profile fast --profile paper] [--steps 3] [--device cpu|cuda]
         [--dataset synthetic-iemocap --dataset synthetic-meld] [--model summer ...] [--output PATH]
+        [--home HOME]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import math
 import multiprocessing
@@ -38,6 +46,7 @@ DEFAULT_VARIANTS = (
     "lmf",
     "mmgcn",
     "mult",
+    "multiemo",
     "sdt",
     "text-teacher",
 )
@@ -70,14 +79,16 @@ def epoch_cost(
     def batches(split: str) -> int:
         return math.ceil(len(splits[split]) / size)
 
-    def seconds(work) -> float:
+    def seconds(work) -> tuple[float, float]:
+        """(wall-clock, CPU) seconds of `work`; the CPU time of all this process's threads shows how much
+        of the wall clock other jobs on a shared machine took."""
         if execution.is_cuda:
             torch.cuda.synchronize()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         work()
         if execution.is_cuda:
             torch.cuda.synchronize()
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - started_cpu
 
     shuffled = [splits["train"][i] for i in torch.randperm(len(splits["train"]), generator=sample)]
     timed = min(steps, batches("train") - 1) if batches("train") > 1 else 1
@@ -90,8 +101,10 @@ def epoch_cost(
             model, splits["validation"][: size * evaluation_batches], size, dataset.meta.classes, execution
         )
     )
-    per_epoch = training / timed * batches("train") + evaluation / evaluation_batches * (
-        batches("validation") + batches("test")
+    evaluated = batches("validation") + batches("test")
+    per_epoch, cpu_per_epoch = (
+        trained / timed * batches("train") + evaluated_in / evaluation_batches * evaluated
+        for trained, evaluated_in in zip(training, evaluation, strict=True)
     )
     return {
         "device": device_kind(execution, train.threads),
@@ -99,6 +112,7 @@ def epoch_cost(
         "dataset": DATASETS.get(dataset_name).family,
         "profile": profile,
         "seconds_per_epoch": round(per_epoch, 3),
+        "cpu_seconds_per_epoch": round(cpu_per_epoch, 3),
         "batches_timed": timed,
         "batches_per_epoch": batches("train"),
     }
@@ -115,6 +129,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
     parser.add_argument("--output", type=Path, help="default: the package's benchmark/costs.json")
     parser.add_argument(
+        "--home", type=Path, help="the home whose imports to time (default: a temporary one, synthetic data)"
+    )
+    parser.add_argument(
         "--machine",
         default=f"{platform.machine()}, {os.cpu_count()} CPU cores",
         help="what the entries say it ran on (default: the CPU's architecture and cores)",
@@ -125,7 +142,8 @@ def main() -> None:
     output = args.output or COSTS_PATH
     command = "python benchmarks/run_cost.py " + shlex.join(sys.argv[1:])
     context = multiprocessing.get_context("spawn")
-    with tempfile.TemporaryDirectory() as home, context.Pool(1, maxtasksperchild=1) as pool:
+    homes = contextlib.nullcontext(str(args.home)) if args.home else tempfile.TemporaryDirectory()
+    with homes as home, context.Pool(1, maxtasksperchild=1) as pool:
         for profile in args.profile or ["fast", "paper"]:
             for dataset in args.dataset or ["synthetic-iemocap", "synthetic-meld"]:
                 for variant in args.model or DEFAULT_VARIANTS:
@@ -138,7 +156,8 @@ def main() -> None:
                     store(entry, output)  # as each is measured: a stopped run keeps what it measured
                     print(
                         f"{entry['device']} {profile} {entry['dataset']} {variant}: "
-                        f"{entry['seconds_per_epoch']:.2f} s/epoch ({entry['batches_timed']} of "
+                        f"{entry['seconds_per_epoch']:.2f} s/epoch, {entry['cpu_seconds_per_epoch']:.2f} CPU "
+                        f"s/epoch ({entry['batches_timed']} of "
                         f"{entry['batches_per_epoch']} training batches timed)",
                         flush=True,
                     )

@@ -8,6 +8,9 @@ benchmark/data/pickles.py so that a wrong layout table there fails the tests:
 - SDT `IEMOCAPDataset` (iemocap_multimodal_features.pkl): videoIDs, videoSpeakers, videoLabels,
   videoText (RoBERTa 1024), roberta2, roberta3, roberta4, videoAudio, videoVisual, videoSentence,
   trainVid, testVid; SDT `MELDDataset` the same plus a trailing `_`
+- conv-emotion bc-LSTM `IEMOCAP_features_raw.pkl` (also MultiEMO's IEMOCAP `Speakers.pkl`, the same blob) and
+  DialogueGCN `IEMOCAP_features.pkl`: MMGCN's nine items (their loaders unpack the same tuple); their
+  `train_IEMOCAP.py` read text of 100 dims, the other dims here are unconfirmed (any dim imports)
 - conv-emotion bc-LSTM / DialogueGCN `MELDDataset` (MELD_features_raw.pkl, no visual): videoIDs,
   videoSpeakers, emotion labels, videoText, videoAudio, videoSentence, trainVid, testVid, sentiment labels
 - COSMIC roberta (text only): speakers, labels, [sentiment for MELD], roberta1..4, sentences, trainIds,
@@ -26,6 +29,8 @@ FEATURE_LAYOUTS = ("mmgcn-iemocap", "mmgcn-meld", "sdt-iemocap", "sdt-meld", "co
 DIMS = {  # text, audio, visual
     "mmgcn-iemocap": (100, 1582, 342),
     "mmgcn-meld": (600, 300, 342),
+    "bclstm-iemocap": (100, 100, 512),
+    "dialoguegcn-iemocap": (100, 100, 512),
     "sdt-iemocap": (1024, 1582, 342),
     "sdt-meld": (1024, 300, 342),
     "bclstm-meld": (600, 300, 0),
@@ -71,7 +76,7 @@ def write_feature_pickle(
     sentiment = per_dialogue(lambda n: [0] * n)
     other_layer = per_dialogue(lambda n: np.zeros((n, text_dim), dtype=np.float32))
     train, test = ids[:-3], ids[-3:]
-    if layout == "mmgcn-iemocap":
+    if layout in ("mmgcn-iemocap", "bclstm-iemocap", "dialoguegcn-iemocap"):
         content = (utterance_ids, speakers, labels, text, audio, visual, sentences, train, test)
     elif layout == "mmgcn-meld":
         content = (utterance_ids, speakers, labels, text, audio, visual, sentences, train, test, sentiment)

@@ -48,3 +48,25 @@ def test_run_prints_the_estimate_for_its_device_from_the_table_without_training(
         line == "estimate: up to 80 s of training on cpu-2-threads, one run at a time"
     )  # 2 runs x 8 epochs x 5 s
     assert not home.runs.exists() or not list(home.runs.rglob("*.json"))
+
+
+def test_a_dry_run_prints_the_plan_and_the_estimate_and_trains_nothing(home, tmp_path, monkeypatch, capsys):
+    from benchmark.cli import main as cli_main
+
+    table = tmp_path / "costs.json"
+    paper_iemocap = {"device": CPU, "dataset": "iemocap", "profile": "paper"}
+    entries = [
+        paper_iemocap | {"variant": v, "seconds_per_epoch": s}
+        for v, s in (("early-fusion", 2.0), ("sdt", 6.0))
+    ]
+    table.write_text(json.dumps({"entries": entries}))
+    monkeypatch.setattr(costs, "COSTS_PATH", table)
+    argv = ["run", "--model", "early-fusion", "--model", "sdt", "--profile", "paper"]
+    argv += ["--dataset", "synthetic-iemocap", "--seeds", "0", "1", "--device", "cpu", "--dry-run"]
+    assert cli_main([*argv, "--home", str(home.root)]) == 0
+    out = capsys.readouterr().out
+    assert "plan: 4 runs: early-fusion; sdt (0 stored, 4 to train)" in out
+    # 2 seeds x 150 epochs x (2 s + 6 s) = 40 min
+    assert "estimate: up to 40 min of training on cpu-2-threads, one run at a time" in out
+    assert (list(home.runs.rglob("*.json")) if home.runs.exists() else []) == []
+    assert not home.reports.exists()

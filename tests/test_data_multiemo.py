@@ -20,9 +20,10 @@ def test_the_folder_imports_value_exact_with_its_splits_speakers_and_labels(tmp_
     assert dataset.meta.source_kind == "multiemo-folder"
     assert dataset.meta.feature_dims == {"text": 768, "audio": 512, "visual": 1000}
     assert dataset.meta.lineage == {
-        "text": "MultiEMO release: EmoBERTa (its loaders' comment)",
-        "audio": "MultiEMO release: extractor not stated",
-        "visual": "MultiEMO release: VisExtNet, MTCNN faces through a VGGFace2 ResNet-101, averaged over frames",
+        "text": "MultiEMO release: EmoBERTa (its loaders' comment); 768 dims in its training script",
+        "audio": "MultiEMO release: extractor not stated; 512 dims in its training script",
+        "visual": "MultiEMO release: VisExtNet, MTCNN faces through a VGGFace2 ResNet-101, averaged over frames; "
+        "1000 dims in its training script",
     }
     train = [str(d) for d in written.train]
     if family == "meld":  # the trailing item is MELD's official dev split

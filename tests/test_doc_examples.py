@@ -118,6 +118,8 @@ def _named(name: str) -> Callable[[Where], str]:
         if name == "multiemo":
             folder = write_multiemo_folder(where.tmp_path / "multiemo", where.family).folder
             contents = {file.path: (folder / Path(file.path).name).read_bytes() for file in entry.files}
+        elif name == "cosmic":
+            contents = {entry.files[0].path: Path(_transcripts(where)).read_bytes()}
         else:
             pickled = write_feature_pickle(where.tmp_path / "f.pkl", f"{name}-{where.family}")
             contents = {entry.files[0].path: pickled.read_bytes()}
@@ -137,8 +139,7 @@ SOURCE_MAKERS: dict[str, Callable[[Where], str]] = {
     "my_table.csv": _user_table,
     "~/exports/iemocap_canonical": _canonical_folder,
     "~/MultiEMO/Data/IEMOCAP": _multiemo_folder,
-    "mmgcn": _named("mmgcn"),
-    "multiemo": _named("multiemo"),
+    **{name: _named(name) for name in sorted({entry.name for entry in releases.SOURCES})},
 }
 
 

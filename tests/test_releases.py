@@ -81,16 +81,31 @@ def test_multiemo_downloads_its_four_files_and_imports_the_folder(
         assert git_blob_id(entry.cached_path(file, home)) == file.blob_id
 
 
-def test_mmgcn_downloads_and_imports_with_the_release_in_the_meta(tmp_path, server, monkeypatch, home):
+PICKLED_SOURCES = [
+    (e.name, e.family) for e in releases.SOURCES if e.name in ("mmgcn", "dialoguegcn", "bclstm")
+]
+
+
+@pytest.mark.parametrize("name, family", PICKLED_SOURCES, ids=lambda value: value)
+def test_each_feature_pickle_release_downloads_and_imports_with_its_own_lineage(
+    tmp_path, server, monkeypatch, home, name, family
+):
+    """Each named feature pickle in its release's exact layout (conv-emotion's IEMOCAP pickles unpack as
+    MMGCN's nine items, bc-LSTM's MELD one has no visual), fetched and imported; the meta names the
+    release and the lineage that release states, whichever loader's layout the file shares."""
     from tests.data_fixtures import write_feature_pickle
 
-    entry = releases.named_source("mmgcn", "iemocap")
-    content = write_feature_pickle(tmp_path / "IEMOCAP_features.pkl", "mmgcn-iemocap").read_bytes()
-    entry = written_release(server, "mmgcn", "iemocap", {entry.files[0].path: content})
+    (file,) = releases.named_source(name, family).files
+    content = write_feature_pickle(tmp_path / "features.pkl", f"{name}-{family}").read_bytes()
+    entry = written_release(server, name, family, {file.path: content})
     monkeypatch.setattr(releases, "SOURCES", with_entry(entry))
-    dataset = data.load("iemocap", home, "mmgcn", data.ImportOptions(text_encoder=None))
-    assert dataset.meta.source_kind == "feature-pickle:mmgcn" and dataset.meta.release == entry.label
-    assert all(text.startswith("MMGCN release") for text in dataset.meta.lineage.values())
+    dataset = data.load(family, home, name, data.ImportOptions(text_encoder=None))
+    assert dataset.meta.source_kind.startswith("feature-pickle:") and dataset.meta.release == entry.label
+    assert dataset.meta.source == f"{name} ({file.path})"
+    assert set(dataset.meta.feature_dims) == set(entry.lineage)  # what the entry says the file holds
+    for modality, lineage in dataset.meta.lineage.items():  # the release's, then the standardisation
+        assert lineage.startswith(entry.lineage[modality] + ";")
+    assert sorted(dataset.splits["test"]["dialogue_id"]) == ["d09", "d10", "d11"]
 
 
 def test_a_corrupted_byte_is_refused_and_the_download_deleted(tmp_path, server, monkeypatch, home, capsys):

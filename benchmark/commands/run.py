@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ablation", action="append", help="for SUMMER: 'none' (full) or a component to drop (repeatable)"
     )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan and its estimated training time, then stop: nothing trains, no run or report is written",
+    )
     add_training_options(parser)
 
 
@@ -50,6 +55,8 @@ def main(args: argparse.Namespace) -> int:
         highlight=False,
     )
     console.print(plan_cost(to_train, home, placement), highlight=False)
+    if args.dry_run:
+        return 0
     records = run_sweep(keys, home, placement, force=args.force)
     for record in records:
         console.print(

@@ -31,10 +31,13 @@ FILES = (SPEAKERS, *FEATURE_FILES.values())
 ITEMS = {"iemocap": 9, "meld": 10}
 SPEAKERS_ITEM, LABELS_ITEM, TRAIN_ITEM, TEST_ITEM, MELD_TRAILING_ITEM = 1, 2, 7, 8, 9
 
+# As the repository states it: its loaders' comment (text), Model/VisExtNet.py (visual) and the input
+# dims Train/TrainMultiEMO.py builds its model for (whether the pickles hold exactly these is unconfirmed).
 LINEAGE = {
-    "text": "MultiEMO release: EmoBERTa (its loaders' comment)",
-    "audio": "MultiEMO release: extractor not stated",
-    "visual": "MultiEMO release: VisExtNet, MTCNN faces through a VGGFace2 ResNet-101, averaged over frames",
+    "text": "MultiEMO release: EmoBERTa (its loaders' comment); 768 dims in its training script",
+    "audio": "MultiEMO release: extractor not stated; 512 dims in its training script",
+    "visual": "MultiEMO release: VisExtNet, MTCNN faces through a VGGFace2 ResNet-101, averaged over frames; "
+    "1000 dims in its training script",
 }
 
 

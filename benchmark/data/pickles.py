@@ -1,6 +1,6 @@
 """The pickles MERC papers train on, as the public loaders read them.
 
-Feature pickles: the MMGCN/MM-DFN lineage (GloVe/TextCNN text 100 for IEMOCAP, 600 for MELD), the
+Feature pickles: the MMGCN/MM-DFN lineage (text 100 dims for IEMOCAP, 600 for MELD), the
 COSMIC/SDT RoBERTa lineage (text 1024) and conv-emotion's bc-LSTM MELD pickle (text and audio, its
 extractors unstated); transcript pickles: COSMIC's feature-extraction inputs (raw sentences, no
 features). Each layout is the exact tuple a public `dataloader.py` unpacks; a file is
@@ -33,7 +33,10 @@ ID_LIST_FIELDS = frozenset({"train", "test", "validation"})
 IGNORED = "_"  # an item the public loader also discards (utterance ids, sentiment, other RoBERTa layers)
 TRAILING = "trailing"  # MELD's last item: taken as the official dev split when it is an id list
 
-MMGCN_LINEAGE = "MMGCN release: text GloVe/TextCNN, audio openSMILE, visual DenseNet"
+# What MMGCN's train.py calls its inputs (`feat2dim`); its repository states nothing more about them.
+MMGCN_LINEAGE = (
+    "MMGCN release: text textCNN, audio IS10 (openSMILE), visual denseface (names in its train.py)"
+)
 UNSTATED_LINEAGE = "unknown: the release does not state its feature extractors"
 
 
@@ -58,9 +61,12 @@ LAYOUTS: tuple[PickleLayout, ...] = (
     PickleLayout(
         "mmgcn-iemocap",
         "iemocap",
-        "IEMOCAP_features.pkl (MMGCN / MM-DFN dataloader.py)",
+        "IEMOCAP_features.pkl (MMGCN / MM-DFN dataloader.py; conv-emotion's DialogueGCN and bc-LSTM IEMOCAP "
+        "pickles unpack the same nine items)",
         ("_", "speakers", "labels", "text", "audio", "visual", "_", "train", "test"),
-        MMGCN_LINEAGE,
+        "MMGCN's layout, which conv-emotion's DialogueGCN and bc-LSTM pickles share: if the file is MMGCN's, "
+        + MMGCN_LINEAGE.removeprefix("MMGCN release: ")
+        + "; a named source (--source mmgcn, dialoguegcn, bclstm) records its own",
     ),
     PickleLayout(
         "mmgcn-meld",

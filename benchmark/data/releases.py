@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from benchmark.data import multiemo
 from benchmark.data.download import Unreachable, fetch
-from benchmark.data.pickles import MMGCN_LINEAGE, UNSTATED_LINEAGE
+from benchmark.data.pickles import UNSTATED_LINEAGE
 from benchmark.errors import BenchmarkError
 from benchmark.home import Home
 
@@ -87,8 +87,26 @@ def _multiemo(family: str, folder: str, blob_ids: tuple[str, str, str, str], hol
     return NamedSource("multiemo", family, *MULTIEMO, files, holds, multiemo.LINEAGE)
 
 
-_MMGCN_MODALITIES = dict.fromkeys(("text", "audio", "visual"), MMGCN_LINEAGE)
-_UNSTATED = dict.fromkeys(("text", "audio", "visual"), UNSTATED_LINEAGE)
+# Lineage as each release states it. MMGCN's repository names its inputs only in train.py (`feat2dim`,
+# the dims its model is built for); the paper's description of the extractors is not confirmed here.
+_MMGCN = "MMGCN release, as its train.py names it (no extractor described): "
+_MMGCN_IEMOCAP = {
+    "text": _MMGCN + "textCNN, 100 dims",
+    "audio": _MMGCN + "IS10, 1582 dims (openSMILE's INTERSPEECH 2010 paralinguistic set)",
+    "visual": _MMGCN + "denseface, 342 dims",
+}
+_MMGCN_MELD = {
+    "text": _MMGCN + "MELD_text, 600 dims",
+    "audio": _MMGCN + "MELD_audio, 300 dims",
+    "visual": _MMGCN + "denseface, 342 dims",
+}
+# conv-emotion states no extractor for these pickles; its train_IEMOCAP.py scripts (bc-LSTM, DialogueGCN)
+# read the text features only, at 100 dims (D_m); the other modalities' dims are unconfirmed.
+_CONV_EMOTION = {
+    "text": UNSTATED_LINEAGE + " (its train_IEMOCAP.py reads text at 100 dims)",
+    "audio": UNSTATED_LINEAGE,
+    "visual": UNSTATED_LINEAGE,
+}
 
 SOURCES: tuple[NamedSource, ...] = (
     NamedSource(
@@ -97,7 +115,7 @@ SOURCES: tuple[NamedSource, ...] = (
         *MMGCN,
         (ReleaseFile("IEMOCAP_features/IEMOCAP_features.pkl", "889532cad757903e78b3f87445306592eb8e2070"),),
         "text, audio, visual features; no validation split (carved from train)",
-        _MMGCN_MODALITIES,
+        _MMGCN_IEMOCAP,
     ),
     NamedSource(
         "mmgcn",
@@ -105,7 +123,7 @@ SOURCES: tuple[NamedSource, ...] = (
         *MMGCN,
         (ReleaseFile("MELD_features/MELD_features_raw1.pkl", "55873a76e17fa3e054bcc5afc534cd1dde2eb2d8"),),
         "text, audio, visual features; validation: the last item if it lists dev ids, else carved",
-        _MMGCN_MODALITIES,
+        _MMGCN_MELD,
     ),
     _multiemo(
         "iemocap",
@@ -140,7 +158,7 @@ SOURCES: tuple[NamedSource, ...] = (
             ),
         ),
         "text, audio, visual features (also COGMEN's and CORECT's); no validation split (carved)",
-        _UNSTATED,
+        _CONV_EMOTION,
     ),
     NamedSource(
         "bclstm",
@@ -152,8 +170,9 @@ SOURCES: tuple[NamedSource, ...] = (
                 "a21501009647eb0774a638ccd123aba6668768cc",
             ),
         ),
-        "text, audio, visual features; no validation split (carved from train)",
-        _UNSTATED,
+        "text, audio, visual features (the same file as MultiEMO's IEMOCAP Speakers.pkl); no validation "
+        "split (carved from train)",
+        _CONV_EMOTION,
     ),
     NamedSource(
         "bclstm",
