@@ -32,6 +32,7 @@ from pathlib import Path
 
 import torch
 from epoch_speed import parse_setting, prepare
+from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +58,7 @@ PARTS: dict[str, tuple[str, ...]] = {
         "summer/moe.py:separate_expert_outputs",
         "summer/moe.py:run_context_blocks",
         "summer/moe.py:BiGRUExpert.",
+        "summer/moe.py:DialoguePacking.",
     ),
     "expert weights (block-diagonal, one buffer)": (
         "summer/moe.py:fused_bigru_weights",
@@ -75,6 +77,7 @@ PARTS: dict[str, tuple[str, ...]] = {
 RECURRENCE = "expert recurrence (the GRU kernel)"
 ACCUMULATION = "gradient accumulation into parameters"
 OTHER = "other"
+ALL_KERNELS = "all kernels"  # not a part: the step's total on CUDA
 # Operators that only make views or allocate: no kernel on any device.
 NO_KERNEL = frozenset(
     "aten::" + name
@@ -212,7 +215,11 @@ def profile_step(profile_name: str, batch: int, device: str, threads: int, overr
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if execution.is_cuda else [])
     with profile(activities=activities, with_stack=True) as profiler:
         step()
-    return count(profiler.events()), execution
+    events = profiler.events()
+    table = count(events)
+    if execution.is_cuda:  # every kernel of the step, whether or not an operator above launched it
+        table[ALL_KERNELS]["kernels"] = sum(1 for e in events if e.device_type == DeviceType.CUDA)
+    return table, execution
 
 
 def print_table(table: dict[str, collections.Counter], cuda: bool) -> None:
@@ -225,6 +232,8 @@ def print_table(table: dict[str, collections.Counter], cuda: bool) -> None:
             total.update(table[part])
             print(f"| {part} | " + " | ".join(cell(table[part][c], c) for c in columns) + " |")
     print("| **total** | " + " | ".join(f"**{cell(total[c], c)}**" for c in columns) + " |")
+    if cuda:
+        print(f"CUDA kernels launched in the step: {table[ALL_KERNELS]['kernels']:,}")
 
 
 def cell(value: float, column: str) -> str:

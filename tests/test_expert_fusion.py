@@ -153,3 +153,40 @@ def test_a_deterministic_cuda_run_is_bit_identical_when_repeated(tmp_path):
     assert first.test == second.test and first.predictions == second.predictions
     for name, tensor in first_weights.items():
         assert torch.equal(tensor, second_weights[name]), name
+
+
+def operators_outside_the_recurrence(experts: int, dialogues: int) -> int:
+    """Aten operators a fused pass of two SDMoEs' experts calls and autograd nodes its backward runs,
+    those of the GRU kernel (which walks the time steps, forward and back) left out."""
+    torch.manual_seed(0)
+    block = context_block(8, 0.0, MoEOptions(experts=experts))
+    lengths = torch.arange(dialogues) + 2  # each its own length: as many packed batch sizes
+    x = torch.randn(dialogues, int(lengths.max()), 8, requires_grad=True)
+    mask = torch.arange(x.shape[1])[None, :] < lengths[:, None]
+    with torch.profiler.profile() as profiler:
+        run_context_blocks([block, block], [x, x], mask)[0][0].sum().backward()
+    events = profiler.events()
+
+    def under(event, name: str) -> bool:
+        while event is not None:
+            if event.name.startswith(name):
+                return True
+            event = event.cpu_parent
+        return False
+
+    recurrence = [e.sequence_nr for e in events if under(e, "aten::gru") and e.sequence_nr >= 0]
+    forward = [e for e in events if e.name.startswith("aten::") and not under(e.cpu_parent, "aten::")]
+    backward = [  # one gradient accumulation per parameter is not the pass's to save
+        e
+        for e in events
+        if e.name.startswith("autograd::engine::evaluate_function") and not e.name.endswith("AccumulateGrad")
+    ]
+    outside = [e for e in forward if not under(e, "aten::gru") and not under(e, "autograd::engine")]
+    return len(outside) + sum(1 for e in backward if not min(recurrence) <= e.sequence_nr <= max(recurrence))
+
+
+def test_packing_and_the_block_diagonal_weights_cost_the_same_operators_whatever_the_batch_and_experts():
+    """What surrounds the recurrence is a fixed number of operators: packing and unpacking do not copy
+    batch size by batch size, and the block-diagonal weights are not built expert by expert."""
+    assert operators_outside_the_recurrence(4, 3) == operators_outside_the_recurrence(4, 12)
+    assert operators_outside_the_recurrence(2, 3) == operators_outside_the_recurrence(4, 3)
