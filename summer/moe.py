@@ -120,7 +120,7 @@ class DialoguePacking:
     """Where each real utterance of a [B, T] batch sits in the time-major packed layout a GRU reads
     (`pack_padded_sequence`'s, dialogues sorted by length as it sorts them), worked out once from the
     mask on the CPU: packing is then one gather and unpacking to the real utterances another, where
-    `pack_padded_sequence` and `pad_packed_sequence` copy step by step (in the backward too)."""
+    `pack_padded_sequence` and `pad_packed_sequence` copy batch size by batch size, in the backward too."""
 
     batch_sizes: torch.Tensor  # [steps] on the CPU, as PackedSequence keeps it
     sorted_indices: torch.Tensor  # [B]
@@ -130,7 +130,7 @@ class DialoguePacking:
 
     @classmethod
     def of(cls, mask: torch.Tensor) -> DialoguePacking:
-        on_cpu = mask.cpu()  # one transfer: packing needs the lengths on the CPU anyway
+        on_cpu = mask.cpu()  # packing needs the lengths on the CPU
         length = on_cpu.shape[1]
         lengths, sorted_indices = torch.sort(on_cpu.sum(dim=1), descending=True)  # as packing sorts
         real_sorted = torch.arange(length)[:, None] < lengths[None, :]  # [T, B]: time-major, sorted
@@ -138,14 +138,14 @@ class DialoguePacking:
         dialogues = sorted_indices[ranks]
         packed_row = torch.empty(on_cpu.shape, dtype=torch.long)
         packed_row[dialogues, steps] = torch.arange(len(steps))
-        device = mask.device
-        return cls(
-            batch_sizes=real_sorted.sum(dim=1)[: int(lengths[0])],
-            sorted_indices=sorted_indices.to(device),
-            unsorted_indices=torch.argsort(sorted_indices).to(device),
-            packed_rows=(dialogues * length + steps).to(device),
-            real_rows=packed_row[on_cpu].to(device),
-        )
+        indices = [
+            sorted_indices,
+            torch.argsort(sorted_indices),
+            dialogues * length + steps,
+            packed_row[on_cpu],
+        ]
+        on_device = torch.cat(indices).to(mask.device).split([len(i) for i in indices])  # one copy back
+        return cls(real_sorted.sum(dim=1)[: int(lengths[0])], *on_device)
 
     def pack(self, x: torch.Tensor) -> PackedSequence:
         """[B, T, ...] -> the real utterances packed, as `pack_padded_sequence` packs them."""
