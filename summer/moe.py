@@ -131,13 +131,13 @@ class DialoguePacking:
     @classmethod
     def of(cls, mask: torch.Tensor) -> DialoguePacking:
         on_cpu = mask.cpu()  # packing needs the lengths on the CPU
-        length = on_cpu.shape[1]
+        cpu, length = on_cpu.device, on_cpu.shape[1]
         lengths, sorted_indices = torch.sort(on_cpu.sum(dim=1), descending=True)  # as packing sorts
-        real_sorted = torch.arange(length)[:, None] < lengths[None, :]  # [T, B]: time-major, sorted
+        real_sorted = torch.arange(length, device=cpu)[:, None] < lengths[None, :]  # [T, B]: time-major
         steps, ranks = real_sorted.nonzero(as_tuple=True)  # in packed order
         dialogues = sorted_indices[ranks]
-        packed_row = torch.empty(on_cpu.shape, dtype=torch.long)
-        packed_row[dialogues, steps] = torch.arange(len(steps))
+        packed_row = torch.empty(on_cpu.shape, dtype=torch.long, device=cpu)
+        packed_row[dialogues, steps] = torch.arange(len(steps), device=cpu)
         indices = [
             sorted_indices,
             torch.argsort(sorted_indices),
