@@ -4,7 +4,8 @@ profile's width, measured in the same run so that the two figures share the mach
 Targets on the 2-core CI-class machine: a SUMMER IEMOCAP training epoch at most 1.5x SDT's, peak RSS
 under 4 GB on MELD. Each (model, dataset) runs in its own process so its peak RSS is its own. The
 training pass and the evaluation of validation and test (which the trainer runs after every epoch) are
-timed apart, with the trainer's own functions. SUMMER's teacher is attached untrained (its forward costs
+timed apart, with the trainer's own functions; the training pass's CPU time (all its threads) is printed
+beside its wall clock, the steadier figure when other jobs load the machine. SUMMER's teacher is attached untrained (its forward costs
 the same), so the figure includes distillation and the teacher-guided attention.
 
 On a GPU (`--device cuda`, optionally `--precision bf16`) the same epochs run there and the peak GPU
@@ -79,13 +80,14 @@ def measure(
         model_name, dataset_name, profile, home_root, device, precision, overrides
     )
     optimizer = make_optimizer(model, train)
-    training, evaluation = [], []
+    training, training_cpu, evaluation = [], [], []
     for _ in range(epochs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         train_epoch(model, splits["train"], optimizer, train, order, execution)
         if execution.is_cuda:
             torch.cuda.synchronize()
         training.append(time.perf_counter() - started)
+        training_cpu.append(time.process_time() - started_cpu)
         started = time.perf_counter()
         for split in ("validation", "test"):
             evaluate(model, splits[split], train.batch_size, dataset.meta.classes, execution)
@@ -102,6 +104,7 @@ def measure(
         "peak_gpu_gb": torch.cuda.max_memory_allocated() / 1024**3 if execution.is_cuda else None,
         "utterances": sum(len(d.labels) for d in splits["train"]),
         "training": training,
+        "training_cpu": training_cpu,
         "evaluation": evaluation,
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
     }
@@ -156,6 +159,7 @@ def report(figures: dict) -> None:
         f"{figures['utterances']:,} training utterances, batch {figures['batch_size']}, "
         f"{figures['threads']} threads, {figures['device']}, {figures['precision']}\n"
         f"  training pass s/epoch: {', '.join(f'{s:.2f}' for s in figures['training'])}\n"
+        f"  its CPU time, all threads, s/epoch: {', '.join(f'{s:.2f}' for s in figures['training_cpu'])}\n"
         f"  evaluation (validation + test) s/epoch: "
         f"{', '.join(f'{s:.2f}' for s in figures['evaluation'])}\n"
         f"  peak RSS {figures['peak_rss_gb']:.2f} GB"

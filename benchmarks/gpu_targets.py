@@ -7,6 +7,8 @@ with the command that gave it:
 2. The `run --all` sweep at the fast profile on the device, with the default --jobs; target: 3 minutes.
 3. This device's per-epoch cost table (`run_cost.py` at the paper profile, into a temporary file), and
    from it the estimated training time of `run --all --profile paper`; target: 4 GPU-hours.
+4. The CUDA kernels one SUMMER training step launches, by part of the model, at the fast and the paper
+   width (`step_ops.py`): what CUDA graphs or `torch.compile` would have to remove.
 
     python benchmarks/gpu_targets.py                      # on a GPU: the real thing
     python benchmarks/gpu_targets.py --device cpu --tiny  # anywhere: the same steps at smoke size
@@ -42,7 +44,9 @@ def main() -> None:
     speed = ("paper", ["--epochs", "3"])
     sweep = ("fast", ["--all"])
     costs_at = ("paper", [])
+    step_widths = ["--profile", "fast", "--profile", "paper"]
     if args.tiny:
+        step_widths = ["--profile", "smoke"]
         speed = ("smoke", ["--epochs", "1", "--dataset", "synthetic-iemocap"])
         sweep = ("smoke", ["--model", "early-fusion", "--dataset", "synthetic-iemocap", "--seeds", "0"])
         costs_at = ("smoke", ["--model", "early-fusion", "--dataset", "synthetic-iemocap"])
@@ -73,6 +77,10 @@ def main() -> None:
             + ["--steps", "3", "--output", str(costs)],
         )
         paper_sweep_estimate(costs_at[0], costs, args.device, Path(scratch) / "home")
+    step(
+        "4. operators and kernels per SUMMER training step",
+        [python, str(HERE / "step_ops.py"), "--device", args.device, *step_widths],
+    )
 
 
 def paper_sweep_estimate(profile: str, costs: Path, device: str, home_root: Path) -> None:

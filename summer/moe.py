@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence
 
 from benchmark.errors import BenchmarkError
 from benchmark.layers import Dropout, FeedForward
@@ -111,13 +111,50 @@ class BiGRUExpert(nn.Module):
         self.gru = nn.GRU(width, width // 2, batch_first=True, bidirectional=True)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        packed = pack_dialogues(x, mask)
-        return pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=x.shape[1])[0]
+        packing = DialoguePacking.of(mask)
+        return scatter_real(packing.real(self.gru(packing.pack(x))[0].data), mask)
 
 
-def pack_dialogues(x: torch.Tensor, mask: torch.Tensor) -> PackedSequence:
-    """[B, T, d] and mask -> the real utterances packed; the lengths go to the CPU once, as packing needs."""
-    return pack_padded_sequence(x, mask.sum(dim=1).cpu(), batch_first=True, enforce_sorted=False)
+@dataclass(frozen=True)
+class DialoguePacking:
+    """Where each real utterance of a [B, T] batch sits in the time-major packed layout a GRU reads
+    (`pack_padded_sequence`'s, dialogues sorted by length as it sorts them), worked out once from the
+    mask on the CPU: packing is then one gather and unpacking to the real utterances another, where
+    `pack_padded_sequence` and `pad_packed_sequence` copy batch size by batch size, in the backward too."""
+
+    batch_sizes: torch.Tensor  # [steps] on the CPU, as PackedSequence keeps it
+    sorted_indices: torch.Tensor  # [B]
+    unsorted_indices: torch.Tensor  # [B]
+    packed_rows: torch.Tensor  # [N]: the row of x.flatten(0, 1) each packed row holds
+    real_rows: torch.Tensor  # [N]: the packed row of each real utterance, in mask order (x[mask])
+
+    @classmethod
+    def of(cls, mask: torch.Tensor) -> DialoguePacking:
+        on_cpu = mask.cpu()  # packing needs the lengths on the CPU
+        cpu, length = on_cpu.device, on_cpu.shape[1]
+        lengths, sorted_indices = torch.sort(on_cpu.sum(dim=1), descending=True)  # as packing sorts
+        real_sorted = torch.arange(length, device=cpu)[:, None] < lengths[None, :]  # [T, B]: time-major
+        steps, ranks = real_sorted.nonzero(as_tuple=True)  # in packed order
+        dialogues = sorted_indices[ranks]
+        packed_row = torch.empty(on_cpu.shape, dtype=torch.long, device=cpu)
+        packed_row[dialogues, steps] = torch.arange(len(steps), device=cpu)
+        indices = [
+            sorted_indices,
+            torch.argsort(sorted_indices),
+            dialogues * length + steps,
+            packed_row[on_cpu],
+        ]
+        on_device = torch.cat(indices).to(mask.device).split([len(i) for i in indices])  # one copy back
+        return cls(real_sorted.sum(dim=1)[: int(lengths[0])], *on_device)
+
+    def pack(self, x: torch.Tensor) -> PackedSequence:
+        """[B, T, ...] -> the real utterances packed, as `pack_padded_sequence` packs them."""
+        data = x.flatten(0, 1).index_select(0, self.packed_rows)
+        return PackedSequence(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
+
+    def real(self, packed_data: torch.Tensor) -> torch.Tensor:
+        """Packed rows [P, ...] -> [N, ...], the real utterances in mask order."""
+        return packed_data.index_select(0, self.real_rows)
 
 
 # When the experts run as one block-diagonal GRU, by device kind: the most hidden units per direction an
@@ -166,30 +203,32 @@ def in_one_buffer(weights: Sequence[torch.Tensor]) -> list[torch.Tensor]:
 
 
 def fused_bigru_weights(groups: Sequence[Sequence[nn.GRU]]) -> list[torch.Tensor]:
-    """Groups of one-layer BiGRUs (input d, hidden h; group g reads slice g of a [*, G*d] input) -> the
-    flat weights of one BiGRU with hidden (sum of E_g)*h computing all of them: input projections
+    """G groups of E one-layer BiGRUs each (input d, hidden h; group g reads slice g of a [*, G*d] input)
+    -> the flat weights of one BiGRU with hidden G*E*h computing all of them: input projections
     block-diagonal over the groups, recurrent weights block-diagonal over every expert, gate by gate,
-    so expert e reads its group's input and writes only its own slice [e*h, (e+1)*h) of the state."""
+    so expert e reads its group's input and writes only its own slice [e*h, (e+1)*h) of the state.
+    Each kind of weight is stacked once and laid on the block diagonal by one `diag_embed`: a handful of
+    operators whatever G and E (a copy, so the values are exactly the experts')."""
     grus = [g for group in groups for g in group]
-    hidden, gates = grus[0].hidden_size, 3
+    n_groups, experts, hidden, gates = len(groups), len(groups[0]), grus[0].hidden_size, 3
+
+    def stacked(name: str) -> torch.Tensor:  # [G*E, 3h, ...] -> [3, G*E, h, ...]
+        weight = torch.stack([getattr(g, name) for g in grus])
+        return weight.unflatten(1, (gates, hidden)).transpose(0, 1)
+
     weights = []
-
-    def per_gate(name: str, members: Sequence[nn.GRU]) -> list[torch.Tensor]:  # [3h, ...] -> [3, h, ...]
-        return [getattr(g, name).unflatten(0, (gates, hidden)) for g in members]
-
     for suffix in ("_l0", "_l0_reverse"):
-        inputs = [per_gate("weight_ih" + suffix, group) for group in groups]
-        recurrent = per_gate("weight_hh" + suffix, grus)
+        inputs = stacked("weight_ih" + suffix).unflatten(1, (n_groups, experts))  # [3, G, E, h, d]
+        width = inputs.shape[-1]
+        # out[k, g, e, i, g', j] = inputs[k, g, e, i, j] where g == g', else 0
+        input_weights = torch.diag_embed(inputs.movedim(1, -1), dim1=1, dim2=4)
+        # out[k, e, i, f, j] = recurrent[k, e, i, j] where e == f, else 0
+        recurrent = torch.diag_embed(stacked("weight_hh" + suffix).movedim(1, -1), dim1=1, dim2=3)
         weights += [
-            torch.cat(
-                [
-                    torch.block_diag(*(torch.cat([w[k] for w in group]) for group in inputs))
-                    for k in range(gates)
-                ]
-            ),
-            torch.cat([torch.block_diag(*(w[k] for w in recurrent)) for k in range(gates)]),
-            torch.stack(per_gate("bias_ih" + suffix, grus), dim=1).flatten(),  # [3, E, h] -> [3Eh]
-            torch.stack(per_gate("bias_hh" + suffix, grus), dim=1).flatten(),
+            input_weights.reshape(gates * len(grus) * hidden, n_groups * width),
+            recurrent.reshape(gates * len(grus) * hidden, len(grus) * hidden),
+            stacked("bias_ih" + suffix).flatten(),  # [3, E, h] -> [3Eh]
+            stacked("bias_hh" + suffix).flatten(),
         ]
     return weights
 
@@ -212,9 +251,9 @@ def fused_bigru(groups: Sequence[Sequence[nn.GRU]], packed: PackedSequence, trai
 def separate_expert_outputs(grus: Sequence[nn.GRU], x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Each BiGRU expert on x in its own GRU call over one shared packing -> [N, E, d] on the real
     utterances: the path where fusing would cost more than it saves."""
-    packed = pack_dialogues(x, mask)
-    output = packed._replace(data=torch.stack([gru(packed)[0].data for gru in grus], dim=1))
-    return pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])[0][mask]
+    packing = DialoguePacking.of(mask)
+    packed = packing.pack(x)
+    return packing.real(torch.stack([gru(packed)[0].data for gru in grus], dim=1))
 
 
 def fused_expert_outputs(
@@ -222,9 +261,8 @@ def fused_expert_outputs(
 ) -> torch.Tensor:
     """Each group's BiGRU experts on its own [B, T, d] input, in one fused pass -> [N, E, d] for the E
     experts of all groups in order, on the real utterances."""
-    packed = pack_dialogues(torch.cat(list(inputs), dim=-1), mask)
-    output = fused_bigru(groups, packed, training)
-    return pad_packed_sequence(output, batch_first=True, total_length=mask.shape[1])[0][mask]
+    packing = DialoguePacking.of(mask)
+    return packing.real(fused_bigru(groups, packing.pack(torch.cat(list(inputs), dim=-1)), training).data)
 
 
 class FeedForwardExpert(nn.Module):

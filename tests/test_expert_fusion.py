@@ -1,5 +1,7 @@
-"""The device table that decides when SDMoE experts run fused, the fused passes it allows, and the one
-contiguous weight buffer cuDNN is given; on a GPU, deterministic runs stay bit-identical."""
+"""The device table that decides when SDMoE experts run fused, the fused passes it allows, the one
+contiguous weight buffer cuDNN is given, the packing and the block-diagonal weights built in a few
+operators (equal to torch's packing and to the block-by-block formula); on a GPU, deterministic runs
+stay bit-identical."""
 
 from __future__ import annotations
 
@@ -7,14 +9,18 @@ import warnings
 
 import pytest
 import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import summer.moe as moe
 from benchmark.execution import resolve_execution
 from benchmark.home import Home
 from benchmark.runner import plan, record_run
 from summer.moe import (
+    DialoguePacking,
     MoEOptions,
     context_block,
+    fused_bigru_weights,
     fused_passes,
     fuses_experts,
     in_one_buffer,
@@ -79,6 +85,51 @@ def test_passes_limited_by_the_table_give_each_block_its_own_output_and_gradient
         torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-5)
 
 
+def test_the_packing_equals_torchs_pack_and_pad_even_with_extra_padding():
+    """One gather each way gives exactly what pack_padded_sequence and pad_packed_sequence(...)[mask]
+    give: the same rows in the same order, the same batch sizes and sort, padding columns beyond the
+    longest dialogue included."""
+    lengths = [3, 6, 1, 6, 4]
+    mask = torch.arange(8)[None, :] < torch.tensor(lengths)[:, None]  # two columns of padding only
+    x = torch.randn(len(lengths), 8, 5)
+    packing = DialoguePacking.of(mask)
+    packed = packing.pack(x)
+    expected = pack_padded_sequence(x, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+    for field in ("data", "batch_sizes", "sorted_indices", "unsorted_indices"):
+        assert torch.equal(getattr(packed, field), getattr(expected, field)), field
+    unpacked = pad_packed_sequence(expected, batch_first=True, total_length=8)[0][mask]
+    assert torch.equal(packing.real(expected.data), unpacked)
+
+
+def test_block_diagonal_weights_equal_the_block_by_block_formula():
+    """The fused GRU's weights, built by one stack and one diag_embed per kind, equal to the bit the
+    block-by-block construction: per gate, input projections block-diagonal over the groups (each
+    group's experts one above the other), recurrent weights block-diagonal over every expert, biases
+    gate-major."""
+    torch.manual_seed(0)
+    groups = [[nn.GRU(6, 4, bidirectional=True) for _ in range(3)] for _ in range(2)]
+    grus = [gru for group in groups for gru in group]
+
+    def gate(weight: torch.Tensor, k: int) -> torch.Tensor:
+        return weight.unflatten(0, (3, 4))[k]
+
+    expected = []
+    for suffix in ("_l0", "_l0_reverse"):
+        for_each = [
+            lambda k, s=suffix: torch.block_diag(
+                *(torch.cat([gate(getattr(g, "weight_ih" + s), k) for g in group]) for group in groups)
+            ),
+            lambda k, s=suffix: torch.block_diag(*(gate(getattr(g, "weight_hh" + s), k) for g in grus)),
+            lambda k, s=suffix: torch.cat([gate(getattr(g, "bias_ih" + s), k) for g in grus]),
+            lambda k, s=suffix: torch.cat([gate(getattr(g, "bias_hh" + s), k) for g in grus]),
+        ]
+        expected += [torch.cat([build(k) for k in range(3)]) for build in for_each]
+    built = fused_bigru_weights(groups)
+    assert [tuple(w.shape) for w in built] == [(72, 12), (72, 24), (72,), (72,)] * 2
+    for mine, theirs in zip(built, expected, strict=True):
+        assert torch.equal(mine, theirs)
+
+
 @needs_gpu
 def test_fused_experts_on_cuda_use_their_one_buffer_without_cudnn_compacting_it():
     block = context_block(64, 0.0, MoEOptions()).cuda()
@@ -102,3 +153,40 @@ def test_a_deterministic_cuda_run_is_bit_identical_when_repeated(tmp_path):
     assert first.test == second.test and first.predictions == second.predictions
     for name, tensor in first_weights.items():
         assert torch.equal(tensor, second_weights[name]), name
+
+
+def operators_outside_the_recurrence(experts: int, dialogues: int) -> int:
+    """Aten operators a fused pass of two SDMoEs' experts calls and autograd nodes its backward runs,
+    those of the GRU kernel (which walks the time steps, forward and back) left out."""
+    torch.manual_seed(0)
+    block = context_block(8, 0.0, MoEOptions(experts=experts))
+    lengths = torch.arange(dialogues) + 2  # each its own length: as many packed batch sizes
+    x = torch.randn(dialogues, int(lengths.max()), 8, requires_grad=True)
+    mask = torch.arange(x.shape[1])[None, :] < lengths[:, None]
+    with torch.profiler.profile() as profiler:
+        run_context_blocks([block, block], [x, x], mask)[0][0].sum().backward()
+    events = profiler.events()
+
+    def under(event, name: str) -> bool:
+        while event is not None:
+            if event.name.startswith(name):
+                return True
+            event = event.cpu_parent
+        return False
+
+    recurrence = [e.sequence_nr for e in events if under(e, "aten::gru") and e.sequence_nr >= 0]
+    forward = [e for e in events if e.name.startswith("aten::") and not under(e.cpu_parent, "aten::")]
+    backward = [  # one gradient accumulation per parameter is not the pass's to save
+        e
+        for e in events
+        if e.name.startswith("autograd::engine::evaluate_function") and not e.name.endswith("AccumulateGrad")
+    ]
+    outside = [e for e in forward if not under(e, "aten::gru") and not under(e, "autograd::engine")]
+    return len(outside) + sum(1 for e in backward if not min(recurrence) <= e.sequence_nr <= max(recurrence))
+
+
+def test_packing_and_the_block_diagonal_weights_cost_the_same_operators_whatever_the_batch_and_experts():
+    """What surrounds the recurrence is a fixed number of operators: packing and unpacking do not copy
+    batch size by batch size, and the block-diagonal weights are not built expert by expert."""
+    assert operators_outside_the_recurrence(4, 3) == operators_outside_the_recurrence(4, 12)
+    assert operators_outside_the_recurrence(2, 3) == operators_outside_the_recurrence(4, 3)
