@@ -17,7 +17,7 @@ from benchmark.environment import environment
 from benchmark.execution import CPU, Execution
 from benchmark.home import Home
 from benchmark.modality_removal import evaluate_without_modalities
-from benchmark.modeling import STUDY, MERCModel, TeacherRequest, count_parameters
+from benchmark.modeling import MERCModel, TeacherRequest, ablations_of, count_parameters
 from benchmark.records import FULL_MODEL, RunKey, RunRecord
 from benchmark.seeding import seed_everything
 from benchmark.store import RunStore
@@ -25,11 +25,6 @@ from benchmark.teachers import obtain_teacher
 from benchmark.training import EpochCallback, TrainingResult, train_model, with_class_weights
 
 DEFAULT_DATASETS = ("synthetic-iemocap", "synthetic-meld")
-
-
-def ablations_of(model: str) -> list[str]:
-    """The ablation rows of `model` (paper's and suite's); study variants are the `study` command's."""
-    return [name for name, a in ABLATIONS.items() if a.model == model and a.origin != STUDY]
 
 
 def plan(

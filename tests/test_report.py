@@ -246,3 +246,41 @@ def test_a_report_on_a_named_release_says_where_the_data_came_from(home):
         "fingerprint" in report
     )
     assert f"from the {release}), fast" in report  # the claims' data column
+
+
+def test_summers_ablation_rows_follow_summer_s_registration_order(monkeypatch, home):
+    """Adding an ablation row is one entry in summer/ablations.py: the report lists it after the rows
+    registered before it and the claims ask for it, without a name in the report's code."""
+    from benchmark.catalog import ABLATIONS, SUBJECT
+    from benchmark.modeling import SUITE, Ablation, ablations_of, register_ablation
+    from benchmark.report.tables import variants_of
+
+    assert ablations_of(SUBJECT.model)[:4] == ["standard-moe", "self-attention", "ikd", "label-smoothing"]
+    monkeypatch.setattr(ABLATIONS, "_items", dict(ABLATIONS.items()))
+    register_ablation(Ablation("toy-row", "w/o toy", SUBJECT.model, {"experts": 2}, "two experts", SUITE))
+    monkeypatch.setitem(ACCURACY, "summer-no-toy-row", 0.65)
+    monkeypatch.setitem(ACCURACY, "summer-no-standard-moe", 0.65)
+    records = [fixture_record(v, 0) for v in ("summer-no-toy-row", "summer-no-ikd", "summer-no-standard-moe")]
+    records += [fixture_record(v, 0) for v in ("summer", "tfn")]
+    assert [v.name for v in variants_of(records)] == [
+        "tfn",
+        "summer",
+        "summer-no-standard-moe",
+        "summer-no-ikd",
+        "summer-no-toy-row",
+    ]
+    assert variants_of(records)[1].label == SUBJECT.label
+    for record in records:
+        RunStore(home).write(record)
+    write_reports(home, resamples=50)
+    claims = json.loads((home.reports / "synthetic-iemocap-fast" / "claims.json").read_text())["claims"]
+    ikd_claim = next(c for c in claims if c["claim"] == "removing-ikd-costs-most")
+    assert "toy-row" in ikd_claim["evidence"] and "label-smoothing" in ikd_claim["evidence"]  # ran, not run
+
+    # the order is the registry's, whatever it is
+    monkeypatch.setattr(ABLATIONS, "_items", dict(reversed(list(ABLATIONS.items()))))
+    assert [v.name for v in variants_of(records)][2:] == [
+        "summer-no-toy-row",
+        "summer-no-ikd",
+        "summer-no-standard-moe",
+    ]

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.catalog import ABLATIONS, MODELS
+from benchmark.catalog import MODELS
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
-from benchmark.modeling import STUDY
+from benchmark.modeling import ablations_of
 from benchmark.records import FULL_MODEL, RunRecord
 from benchmark.report import paper_sections, plots
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
@@ -63,7 +63,7 @@ def write_reports(
         claims = claim_rows(
             group,
             [name for name in MODELS.names() if name != SUMMER],
-            [name for name, a in ABLATIONS.items() if a.model == SUMMER and a.origin != STUDY],
+            ablations_of(SUMMER),
             resamples,
             BOOTSTRAP_SEED,
         )

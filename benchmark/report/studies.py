@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.catalog import ABLATIONS
+from benchmark.catalog import ABLATIONS, SUBJECT
 from benchmark.data.synthetic import (
     PLANTED_PROFILE,
     PLANTED_SOURCE,
@@ -22,8 +22,8 @@ from benchmark.report.plots import _save, plt
 from benchmark.report.stats import CONFIDENCE, mean_and_std, paired_bootstrap
 from benchmark.report.tables import SUMMER, Variant, mean_std, variants_of
 
-TEACHER = "text-teacher"
-NO_IKD = "ikd"  # SUMMER's "w/o IKD" ablation: what each IKD reading is compared with
+TEACHER = SUBJECT.teacher
+NO_IKD = SUBJECT.without_distillation  # what each IKD reading is compared with
 MODALITY_ORDER = ("text", "audio", "visual", "text+audio", "text+visual", "text+audio+visual")
 SHORT = {"text": "t", "audio": "a", "visual": "v"}
 
