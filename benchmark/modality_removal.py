@@ -20,17 +20,8 @@ from benchmark.data.collate import Dialogue, dialogues_from_split
 from benchmark.data.schema import MercDataset
 from benchmark.execution import CPU, Execution
 from benchmark.modeling import MERCModel
+from benchmark.records import ABSENT, CONDITIONS, NOT_IN_DATA, ZERO_FILLED
 from benchmark.training import evaluate
-
-# condition -> the modalities removed, in the order the report's table prints them
-CONDITIONS: dict[str, tuple[str, ...]] = {
-    "all three": (),
-    "without audio": ("audio",),
-    "without visual": ("visual",),
-    "without text": ("text",),
-    "text only": ("audio", "visual"),
-}
-ABSENT, ZERO_FILLED, NOT_IN_DATA = "absent", "zero-filled", "not in the data"
 
 
 def without(dialogues: list[Dialogue], removed: tuple[str, ...], zero_fill: bool) -> list[Dialogue]:

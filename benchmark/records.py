@@ -15,6 +15,17 @@ RECORD_SCHEMA_VERSION = 1
 FULL_MODEL = "none"  # the ablation value of a run that drops nothing
 STUDY_PREFIX = "on-"  # ablation names of study variants (a model on other inputs), not "drop X" rows
 
+# The record's missing-modality section: condition -> the modalities removed, in the order the report's
+# table prints them (benchmark/modality_removal.py evaluates them), and how each was removed.
+CONDITIONS: dict[str, tuple[str, ...]] = {
+    "all three": (),
+    "without audio": ("audio",),
+    "without visual": ("visual",),
+    "without text": ("text",),
+    "text only": ("audio", "visual"),
+}
+ABSENT, ZERO_FILLED, NOT_IN_DATA = "absent", "zero-filled", "not in the data"
+
 
 @dataclass(frozen=True, order=True)
 class RunKey:

@@ -91,3 +91,13 @@ def retrain_command(key: RunKey) -> str:
         f"python -m benchmark run --model {key.model}{ablation} --dataset {key.dataset} "
         f"--profile {key.profile} --seeds {key.seed} --force"
     )
+
+
+def tsne_path(home: Home, dataset: str, profile: str) -> Path:
+    """Where the t-SNE study (benchmark/tsne.py) stores the embeddings of one dataset and profile."""
+    return home.results / "studies" / "tsne" / f"{dataset}-{profile}.json"
+
+
+def read_tsne(home: Home, dataset: str, profile: str) -> dict | None:
+    path = tsne_path(home, dataset, profile)
+    return json.loads(path.read_text()) if path.exists() else None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.modality_removal import CONDITIONS, NOT_IN_DATA, ZERO_FILLED
+from benchmark.records import CONDITIONS, NOT_IN_DATA, ZERO_FILLED
 from benchmark.report.stats import mean_and_std
 from benchmark.report.tables import Variant
 

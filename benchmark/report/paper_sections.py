@@ -22,7 +22,7 @@ from benchmark.report.studies import (
     tsne_figure,
 )
 from benchmark.report.tables import variants_of
-from benchmark.tsne import read_tsne
+from benchmark.store import read_tsne
 
 
 def append(
