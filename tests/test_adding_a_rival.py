@@ -71,7 +71,7 @@ def test_the_toy_rival_is_planned_trained_at_smoke_and_reported(toy_registered, 
     assert key in plan(MODELS.names(), DEFAULT_DATASETS, "smoke")  # `run --all` trains it
     record = run_key(key, home)
     smoke_dims = {"width": 32, "heads": 2, "layers": 1, "dropout": 0.1}
-    assert record.config["model_config"] == smoke_dims | {"scale": 1.0}
+    assert record.config.model_config == smoke_dims | {"scale": 1.0}
     assert 0 < record.test.weighted_f1 <= 1
     assert len(record.predictions.labels) == len(record.predictions.predicted)
 

@@ -10,13 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.config import config_hash
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.modality_removal import CONDITIONS
-from benchmark.records import EpochLog, Predictions, RunKey, RunRecord, SplitMetrics
+from benchmark.records import (
+    ABSENT,
+    ZERO_FILLED,
+    EpochLog,
+    ModalityScore,
+    Predictions,
+    RunKey,
+    RunRecord,
+    SplitMetrics,
+)
 from benchmark.report import write_reports
 from benchmark.report.stats import paired_bootstrap, per_class_f1_from_confusions, weighted_f1_from_confusions
 from benchmark.store import RunStore
+from tests.record_fixtures import fixture_config, fixture_data, fixture_environment
 
 GOLDEN = Path(__file__).parent / "golden" / "report_synthetic-iemocap-fast.md"
 CLASSES = list(CLASS_NAMES["iemocap"])
@@ -37,20 +46,14 @@ def fixture_record(variant: str, seed: int) -> RunRecord:
     predictions = fixture_predictions(ACCURACY[variant], seed=seed)
     test = split_metrics(np.concatenate(predictions.labels), np.concatenate(predictions.predicted), CLASSES)
     labels = {"ikd": "w/o IKD", "sdmoe": "w/o SDMoE"}
+    key = RunKey(model, ablation or "none", "synthetic-iemocap", "fast", seed)
+    config, hashed = fixture_config(key, labels.get(ablation, "full"))
     return RunRecord(
-        key=RunKey(model, ablation or "none", "synthetic-iemocap", "fast", seed),
-        config={"ablation_label": labels.get(ablation, "full")},
-        config_hash=config_hash({"ablation_label": labels.get(ablation, "full")}),
-        data={
-            "name": "synthetic-iemocap",
-            "family": "iemocap",
-            "classes": CLASSES,
-            "source": "summer-bench generator v1 (seed=0)",
-            "source_kind": "synthetic",
-            "fingerprint": "f" * 64,
-            "synthetic": True,
-        },
-        environment={"git_commit": "abc123", "torch": "2.13.0+cpu", "python": "3.11.7"},
+        key=key,
+        config=config,
+        config_hash=hashed,
+        data=fixture_data("iemocap", CLASSES),
+        environment=fixture_environment(),
         parameters=1000 + len(variant),
         best_epoch=2,
         validation=test,
@@ -63,11 +66,11 @@ def fixture_record(variant: str, seed: int) -> RunRecord:
         train_seconds=4.5,
         peak_rss_mb=100.0,
         missing_modalities={
-            condition: {
-                "weighted_f1": test.weighted_f1 - 0.05 * drop,
-                "macro_f1": test.macro_f1 - 0.05 * drop,
-                "how": "absent" if drop == 0 or model == "summer" else "zero-filled",
-            }
+            condition: ModalityScore(
+                test.weighted_f1 - 0.05 * drop,
+                test.macro_f1 - 0.05 * drop,
+                ABSENT if drop == 0 or model == "summer" else ZERO_FILLED,
+            )
             for drop, condition in enumerate(CONDITIONS)
         },
     )
@@ -229,7 +232,7 @@ def test_the_ikd_study_table_compares_each_reading_with_no_ikd_and_validation_pi
         return dataclasses.replace(
             record,
             key=dataclasses.replace(record.key, ablation=ablation),
-            config={"ablation_label": label},
+            config=dataclasses.replace(record.config, ablation=ablation, ablation_label=label),
             predictions=predictions,
             test=metrics,
             validation=metrics,
@@ -258,12 +261,13 @@ def test_a_report_on_a_named_release_says_where_the_data_came_from(home):
     store = RunStore(home)
     for variant in ("summer", "tfn"):
         record = fixture_record(variant, 0)
-        data = record.data | {
-            "source": "mmgcn (IEMOCAP_features/IEMOCAP_features.pkl)",
-            "source_kind": "feature-pickle:mmgcn",
-            "release": release,
-            "lineage": {"text": "MMGCN release: text GloVe/TextCNN"},
-        }
+        data = dataclasses.replace(
+            record.data,
+            source="mmgcn (IEMOCAP_features/IEMOCAP_features.pkl)",
+            source_kind="feature-pickle:mmgcn",
+            release=release,
+            lineage={"text": "MMGCN release: text GloVe/TextCNN"},
+        )
         store.write(dataclasses.replace(record, data=data))
     write_reports(home, resamples=20)
     report = (home.reports / "synthetic-iemocap-fast" / "report.md").read_text()

@@ -123,12 +123,12 @@ def _runs(records: Sequence[RunRecord]) -> _Runs:
     return _Runs(
         first.key.dataset,
         first.key.profile,
-        first.data["family"],
-        tuple(first.data["classes"]),
-        bool(first.data["synthetic"]),
+        first.data.family,
+        tuple(first.data.classes),
+        first.data.synthetic,
         variants,
         {name: float(np.mean(values)) for name, values in scores.items()},
-        first.data.get("release"),
+        first.data.release,
     )
 
 

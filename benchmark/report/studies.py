@@ -37,7 +37,7 @@ def _teacher_runs(records: list[RunRecord]) -> dict[tuple[str, bool], list[RunRe
     groups: dict[tuple[str, bool], list[RunRecord]] = {}
     for record in records:
         if record.key.model == TEACHER and (record.key.ablation == FULL_MODEL or is_study_run(record)):
-            config = record.config["model_config"]
+            config = record.config.model_config
             groups.setdefault((config["modalities"], bool(config["use_sdmoe"])), []).append(record)
     return groups
 
@@ -89,11 +89,11 @@ def planted_lines(records: list[RunRecord]) -> list[str]:
     generator is set to (`PLANTED_WEIGHTED_F1`) beside the study's mean, and whether it is within
     `PLANTED_TOLERANCE` points. Other data or profiles have no target: no line."""
     first = records[0]
-    if not first.data.get("synthetic") or first.key.profile != PLANTED_PROFILE:
+    if not first.data.synthetic or first.key.profile != PLANTED_PROFILE:
         return []
     groups = _teacher_runs(records)
     cells = []
-    for modalities, target in PLANTED_WEIGHTED_F1[first.data["family"]].items():
+    for modalities, target in PLANTED_WEIGHTED_F1[first.data.family].items():
         runs = groups.get((modalities, True))
         if not runs:
             cells.append(f"{_short(modalities)} not run (target {target:.2f})")

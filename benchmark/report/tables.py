@@ -55,7 +55,7 @@ def variants_of(records: list[RunRecord]) -> list[Variant]:
     for name in sorted(grouped, key=order):
         runs = tuple(sorted(grouped[name], key=lambda r: r.key.seed))
         key = runs[0].key
-        label = name if key.ablation == FULL_MODEL else runs[0].config.get("ablation_label", name)
+        label = name if key.ablation == FULL_MODEL else runs[0].config.ablation_label
         variants.append(
             Variant(name, SUBJECT.label if name == SUMMER else label, key.model, key.ablation, runs)
         )
