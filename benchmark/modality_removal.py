@@ -20,17 +20,8 @@ from benchmark.data.collate import Dialogue, dialogues_from_split
 from benchmark.data.schema import MercDataset
 from benchmark.execution import CPU, Execution
 from benchmark.modeling import MERCModel
+from benchmark.records import ABSENT, CONDITIONS, NOT_IN_DATA, ZERO_FILLED, ModalityScore
 from benchmark.training import evaluate
-
-# condition -> the modalities removed, in the order the report's table prints them
-CONDITIONS: dict[str, tuple[str, ...]] = {
-    "all three": (),
-    "without audio": ("audio",),
-    "without visual": ("visual",),
-    "without text": ("text",),
-    "text only": ("audio", "visual"),
-}
-ABSENT, ZERO_FILLED, NOT_IN_DATA = "absent", "zero-filled", "not in the data"
 
 
 def without(dialogues: list[Dialogue], removed: tuple[str, ...], zero_fill: bool) -> list[Dialogue]:
@@ -44,15 +35,15 @@ def without(dialogues: list[Dialogue], removed: tuple[str, ...], zero_fill: bool
 
 def evaluate_without_modalities(
     model: MERCModel, dataset: MercDataset, batch_size: int, execution: Execution = CPU
-) -> dict[str, dict[str, object]]:
-    """condition -> {"weighted_f1", "macro_f1", "how"} on the test split; `how` is ABSENT, ZERO_FILLED or
-    NOT_IN_DATA (the dataset never had that modality: no number)."""
+) -> dict[str, ModalityScore]:
+    """condition -> scores on the test split; `how` is ABSENT, ZERO_FILLED or NOT_IN_DATA (the dataset
+    never had that modality: no number)."""
     test = dialogues_from_split(dataset.splits["test"], dataset.meta.modalities)
     classes = dataset.meta.classes
-    results: dict[str, dict[str, object]] = {}
+    results: dict[str, ModalityScore] = {}
     for condition, removed in CONDITIONS.items():
         if any(m not in dataset.meta.modalities for m in removed):
-            results[condition] = {"weighted_f1": None, "macro_f1": None, "how": NOT_IN_DATA}
+            results[condition] = ModalityScore(None, None, NOT_IN_DATA)
             continue
         absent = frozenset(removed)
         try:
@@ -65,5 +56,5 @@ def evaluate_without_modalities(
                 model, without(test, removed, zero_fill=True), batch_size, classes, execution, absent
             )
             how = ZERO_FILLED
-        results[condition] = {"weighted_f1": metrics.weighted_f1, "macro_f1": metrics.macro_f1, "how": how}
+        results[condition] = ModalityScore(metrics.weighted_f1, metrics.macro_f1, how)
     return results

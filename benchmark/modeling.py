@@ -101,6 +101,17 @@ class Ablation:
     origin: str = "suite"  # PAPER, SUITE, PAPER_AND_SUITE or STUDY: where the row comes from
 
 
+@dataclass(frozen=True)
+class Subject:
+    """The model the benchmark is about, as its package declares it: the reports ask it for these names
+    instead of spelling them. Its ablation rows are its registered ablations, in registration order."""
+
+    model: str  # its registered name
+    label: str  # how tables print its full variant
+    teacher: str  # the model it distils from, also reported as a rival of its own
+    without_distillation: str  # its ablation that removes the distillation, the claims' and studies' baseline
+
+
 MODELS: Registry[ModelSpec] = Registry("model")
 ABLATIONS: Registry[Ablation] = Registry("ablation")
 
@@ -115,6 +126,12 @@ def register_model(name: str, *, description: str, family: str = "baseline") -> 
 
 def register_ablation(ablation: Ablation) -> Ablation:
     return ABLATIONS.add(ablation.name, ablation)
+
+
+def ablations_of(model: str) -> list[str]:
+    """The ablation rows of `model` (paper's and suite's) in registration order, the order reports list
+    them; study variants are the `study` command's."""
+    return [name for name, a in ABLATIONS.items() if a.model == model and a.origin != STUDY]
 
 
 def count_parameters(model: nn.Module) -> int:

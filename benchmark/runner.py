@@ -17,19 +17,14 @@ from benchmark.environment import environment
 from benchmark.execution import CPU, Execution
 from benchmark.home import Home
 from benchmark.modality_removal import evaluate_without_modalities
-from benchmark.modeling import STUDY, MERCModel, TeacherRequest, count_parameters
-from benchmark.records import FULL_MODEL, RunKey, RunRecord
+from benchmark.modeling import MERCModel, TeacherRequest, ablations_of, count_parameters
+from benchmark.records import FULL_MODEL, Environment, RunConfig, RunKey, RunRecord, TeacherSummary
 from benchmark.seeding import seed_everything
 from benchmark.store import RunStore
 from benchmark.teachers import obtain_teacher
 from benchmark.training import EpochCallback, TrainingResult, train_model, with_class_weights
 
 DEFAULT_DATASETS = ("synthetic-iemocap", "synthetic-meld")
-
-
-def ablations_of(model: str) -> list[str]:
-    """The ablation rows of `model` (paper's and suite's); study variants are the `study` command's."""
-    return [name for name, a in ABLATIONS.items() if a.model == model and a.origin != STUDY]
 
 
 def plan(
@@ -89,8 +84,8 @@ def reusable_record(
     with torch.device("meta"):  # the model's config, without its memory
         model = MODELS.get(key.model).build(inputs.dataset.meta, inputs.profile.dims, inputs.overrides)
     config = run_config(key, inputs.profile, inputs.train, model, precision)
-    fresh = record.data.get("fingerprint") == inputs.dataset.meta.fingerprint
-    return record if fresh and record.config_hash == config_hash(config) else None
+    fresh = record.data.fingerprint == inputs.dataset.meta.fingerprint
+    return record if fresh and record.config_hash == config_hash(config.to_json()) else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,20 +158,22 @@ def train_run(
     return TrainedRun(model, dataset, train, result, train_seconds, teacher_summary)
 
 
-def run_config(key: RunKey, profile: Profile, train: TrainConfig, model: MERCModel, precision: str) -> dict:
+def run_config(
+    key: RunKey, profile: Profile, train: TrainConfig, model: MERCModel, precision: str
+) -> RunConfig:
     """A run's settings as its record stores them; their hash is the run's config identity."""
     ablation = None if key.ablation == FULL_MODEL else ABLATIONS.get(key.ablation)
-    return {
-        "model": key.model,
-        "ablation": key.ablation,
-        "ablation_label": "full" if ablation is None else ablation.label,
-        "ablation_origin": None if ablation is None else ablation.origin,
-        "model_config": dataclasses.asdict(model.config),
-        "train": dataclasses.asdict(train),
-        "profile": profile.name,
-        "max_dialogues": profile.max_dialogues,
-        "precision": precision,
-    }
+    return RunConfig(
+        model=key.model,
+        ablation=key.ablation,
+        ablation_label="full" if ablation is None else ablation.label,
+        ablation_origin=None if ablation is None else ablation.origin,
+        model_config=dataclasses.asdict(model.config),
+        train=dataclasses.asdict(train),
+        profile=profile.name,
+        max_dialogues=profile.max_dialogues,
+        precision=precision,
+    )
 
 
 def record_run(
@@ -189,9 +186,9 @@ def record_run(
     record = RunRecord(
         key=key,
         config=config,
-        config_hash=config_hash(config),
-        data=run.dataset.meta.to_json(),
-        environment=environment(train.threads) | execution.describe(),
+        config_hash=config_hash(config.to_json()),
+        data=run.dataset.meta,
+        environment=Environment(**(environment(train.threads) | execution.describe())),
         parameters=count_parameters(run.model),
         best_epoch=result.best_epoch,
         validation=result.validation,
@@ -203,7 +200,7 @@ def record_run(
         seconds_per_epoch=result.seconds_per_epoch,
         train_seconds=run.train_seconds,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        teacher=run.teacher_summary,
+        teacher=TeacherSummary(**run.teacher_summary) if run.teacher_summary is not None else None,
         missing_modalities=evaluate_without_modalities(run.model, run.dataset, train.batch_size, execution),
     )
     return record, result.best_state

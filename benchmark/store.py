@@ -63,7 +63,8 @@ def _save_weights(weights: dict[str, torch.Tensor], path: Path) -> None:
 def read_record(path: Path, key: RunKey | None = None) -> RunRecord:
     """A stored record, verified to be what was computed: its config hash recomputed from its config, and
     its checksum over its results (records written before checksums carry none: the config hash alone
-    is checked). A record that fails is one line naming it and the fix, never silently used."""
+    is checked), both over the file as written, before a version-1 record is upgraded. A record that
+    fails is one line naming it and the fix, never silently used."""
     try:
         raw = json.loads(path.read_text())
         record = RunRecord.from_json(raw)
@@ -73,7 +74,9 @@ def read_record(path: Path, key: RunKey | None = None) -> RunRecord:
             f"{path}: not a readable run record ({type(err).__name__}: {err}): {retrain} (it is replaced), "
             "or delete it"
         ) from None
-    if record.config_hash != config_hash(record.config):
+    if record.config_hash != config_hash(
+        raw["config"]
+    ):  # as stored: a version-1 record is verified as written
         problem = f"its config does not hash to its config_hash {record.config_hash}"
     elif record.checksum is not None and record.checksum != results_checksum(raw):
         problem = "its results do not match its checksum"
@@ -91,3 +94,13 @@ def retrain_command(key: RunKey) -> str:
         f"python -m benchmark run --model {key.model}{ablation} --dataset {key.dataset} "
         f"--profile {key.profile} --seeds {key.seed} --force"
     )
+
+
+def tsne_path(home: Home, dataset: str, profile: str) -> Path:
+    """Where the t-SNE study (benchmark/tsne.py) stores the embeddings of one dataset and profile."""
+    return home.results / "studies" / "tsne" / f"{dataset}-{profile}.json"
+
+
+def read_tsne(home: Home, dataset: str, profile: str) -> dict | None:
+    path = tsne_path(home, dataset, profile)
+    return json.loads(path.read_text()) if path.exists() else None

@@ -2,12 +2,11 @@
 split, each embedded in two dimensions by scikit-learn's TSNE and stored for the report to draw.
 
 The model is the run's own: same key, same seed, its validation-selected weights (trained again here,
-deterministically, because run records keep predictions, not weights).
+deterministically). The study's file is read back by the report through the run store (`read_tsne`).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +18,10 @@ from benchmark.files import atomic_write_json
 from benchmark.home import Home
 from benchmark.records import RunKey
 from benchmark.runner import train_run
+from benchmark.store import tsne_path
 from benchmark.training import EpochCallback
 
 TSNE_PERPLEXITY = 30.0
-
-
-def tsne_path(home: Home, dataset: str, profile: str) -> Path:
-    return home.results / "studies" / "tsne" / f"{dataset}-{profile}.json"
 
 
 def embed(features: np.ndarray, seed: int) -> np.ndarray:
@@ -60,8 +56,3 @@ def tsne_study(key: RunKey, home: Home, on_epoch: EpochCallback | None = None) -
     path = tsne_path(home, key.dataset, key.profile)
     atomic_write_json(path, study, indent=None)
     return path
-
-
-def read_tsne(home: Home, dataset: str, profile: str) -> dict | None:
-    path = tsne_path(home, dataset, profile)
-    return json.loads(path.read_text()) if path.exists() else None

@@ -2,7 +2,7 @@
 
 The paper's table 4 has four rows; the suite's users asked for four. "w/o IKD" is the same switch in
 both (no teacher, no guided mask, no KL / MSE / teacher-head terms), so it is one row, `ikd`, marked as
-both: seven names, eight rows.
+both: seven names, eight rows. The reports list the rows in the order registered here.
 """
 
 from benchmark.modeling import PAPER, PAPER_AND_SUITE, SUITE, Ablation, register_ablation

@@ -8,7 +8,6 @@ import re
 import numpy as np
 import pytest
 
-from benchmark.config import config_hash
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.metrics import split_metrics
 from benchmark.records import EpochLog, Predictions, RunKey, RunRecord
@@ -21,6 +20,7 @@ from benchmark.report.claims import (
     claim_rows,
     decide,
 )
+from tests.record_fixtures import fixture_config, fixture_data, fixture_environment
 
 IEMOCAP = list(CLASS_NAMES["iemocap"])  # happy, sad, neutral, angry, excited, frustrated
 RIVALS = ["tfn", "text-teacher"]
@@ -45,12 +45,14 @@ def make_record(variant: str, seed: int, predictions: Predictions, family: str =
     model, _, ablation = variant.partition("-no-")
     classes = IEMOCAP if family == "iemocap" else list(CLASS_NAMES["meld"])
     test = split_metrics(np.concatenate(predictions.labels), np.concatenate(predictions.predicted), classes)
+    key = RunKey(model, ablation or "none", f"synthetic-{family}", "fast", seed)
+    config, hashed = fixture_config(key, "full" if key.ablation == "none" else ablation)
     return RunRecord(
-        key=RunKey(model, ablation or "none", f"synthetic-{family}", "fast", seed),
-        config={},
-        config_hash=config_hash({}),
-        data={"family": family, "classes": classes, "synthetic": True},
-        environment={},
+        key=key,
+        config=config,
+        config_hash=hashed,
+        data=fixture_data(family, classes),
+        environment=fixture_environment(),
         parameters=1,
         best_epoch=1,
         validation=test,
@@ -159,7 +161,7 @@ def test_missing_runs_name_the_command_that_makes_them():
 def test_claims_on_real_data_name_the_release_the_data_came_from():
     release = "mmgcn release, github.com/hujingwen6666/MMGCN@85732d984f70"
     records = [
-        dataclasses.replace(record, data=record.data | {"synthetic": False, "release": release})
+        dataclasses.replace(record, data=dataclasses.replace(record.data, synthetic=False, release=release))
         for record in records_for({"summer": SUMMER_ERRORS, "tfn": RIVAL_ERRORS})
     ]
     for row in rows_by_claim(records).values():

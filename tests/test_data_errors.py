@@ -185,6 +185,6 @@ def test_a_new_import_under_the_same_name_makes_the_next_run_retrain(tmp_path, h
     assert run_key(key, home).train_seconds == first.train_seconds  # same data and config: reused
     data.load("iemocap", home, str(write_feature_pickle(tmp_path / "b.pkl", "mmgcn-iemocap", n_dialogues=14)))
     retrained = run_key(key, home)
-    assert retrained.data["fingerprint"] == cache.current_import(home, "iemocap")
-    assert retrained.data["fingerprint"] != first.data["fingerprint"]
-    assert RunStore(home).read(key).data["fingerprint"] == retrained.data["fingerprint"]
+    assert retrained.data.fingerprint == cache.current_import(home, "iemocap")
+    assert retrained.data.fingerprint != first.data.fingerprint
+    assert RunStore(home).read(key).data.fingerprint == retrained.data.fingerprint

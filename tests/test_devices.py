@@ -97,13 +97,13 @@ def test_the_cli_refuses_cuda_without_a_gpu_in_one_line(monkeypatch, capsys, hom
 def test_the_run_record_says_where_it_ran_and_the_threads_option_reaches_the_config(home):
     key = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)
     record = run_key(key, home, execution=resolve_execution("cpu", threads=1))
-    assert record.environment["device"] == "cpu"
-    assert record.environment["device_name"] == "cpu"
-    assert record.environment["precision"] == "fp32"
-    assert record.environment["deterministic"] is True
-    assert record.config["precision"] == "fp32"
-    assert record.config["train"]["threads"] == 1
-    assert record.teacher is not None and not record.teacher["cache_hit"]
+    assert record.environment.device == "cpu"
+    assert record.environment.device_name == "cpu"
+    assert record.environment.precision == "fp32"
+    assert record.environment.deterministic is True
+    assert record.config.precision == "fp32"
+    assert record.config.train["threads"] == 1
+    assert record.teacher is not None and not record.teacher.cache_hit
 
 
 @pytest.mark.parametrize("name", MODELS.names())

@@ -19,7 +19,7 @@ def test_full_summer_beats_the_text_teacher_on_synthetic_iemocap_fast(home):
         student = run_key(RunKey("summer", "none", "synthetic-iemocap", "fast", seed), home)
         alone = run_key(RunKey("text-teacher", "none", "synthetic-iemocap", "fast", seed), home)
         # the teacher SUMMER distilled from is the same training as the text-teacher baseline's run
-        assert student.teacher["test_weighted_f1"] == alone.test.weighted_f1
+        assert student.teacher.test_weighted_f1 == alone.test.weighted_f1
         summer.append(student.test.weighted_f1)
         teacher.append(alone.test.weighted_f1)
     assert statistics.mean(summer) > statistics.mean(teacher) + 0.01, (summer, teacher)

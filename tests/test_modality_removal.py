@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from benchmark import data, runner
@@ -27,26 +29,24 @@ def test_stored_weights_reproduce_the_record_and_removal_is_recorded(home):
     assert metrics == record.test  # the kept weights are the validation-selected ones
     removed = record.missing_modalities
     assert list(removed) == list(CONDITIONS)
-    assert removed["all three"]["weighted_f1"] == record.test.weighted_f1
+    assert removed["all three"].weighted_f1 == record.test.weighted_f1
     # the text teacher never reads audio: absent audio changes nothing; it cannot run without text
-    assert removed["without audio"] == removed["all three"] | {"how": ABSENT}
-    assert removed["without text"]["how"] == ZERO_FILLED
-    assert removed["without text"]["weighted_f1"] < record.test.weighted_f1
+    assert removed["without audio"] == dataclasses.replace(removed["all three"], how=ABSENT)
+    assert removed["without text"].how == ZERO_FILLED
+    assert removed["without text"].weighted_f1 < record.test.weighted_f1
 
 
 def test_a_fusion_model_that_needs_every_modality_is_zero_filled_and_says_so(home):
     dataset = data.subsample(data.load("synthetic-iemocap", home), SMOKE.max_dialogues)
     model = MODELS.get("tfn").build(dataset.meta, SMOKE.dims, {})
     results = evaluate_without_modalities(model, dataset, 8)
-    assert results["all three"]["how"] == ABSENT
-    assert {results[c]["how"] for c in CONDITIONS if c != "all three"} == {ZERO_FILLED}
+    assert results["all three"].how == ABSENT
+    assert {results[c].how for c in CONDITIONS if c != "all three"} == {ZERO_FILLED}
 
 
 def test_summer_without_text_is_the_same_whatever_the_text_features_were(home):
     """The same SUMMER and teacher evaluated on two datasets that differ only in their text features:
     every result without text is identical, while with text they differ (the text matters)."""
-    import dataclasses
-
     import datasets
 
     from benchmark.data.collate import collate_dialogues
@@ -74,6 +74,6 @@ def test_summer_without_text_is_the_same_whatever_the_text_features_were(home):
         with torch.no_grad():
             logits.append(model(batch).logits)
     assert results[0]["without text"] == results[1]["without text"]
-    assert results[0]["without text"]["how"] == ZERO_FILLED
+    assert results[0]["without text"].how == ZERO_FILLED
     assert torch.equal(logits[0], logits[1])
     assert results[0]["all three"] != results[1]["all three"]

@@ -39,14 +39,17 @@ def accuracies(monkeypatch):
 
 def study_record(ablation: str, seed: int):
     modalities, sdmoe, _ = STUDY_RUNS[ablation]
+    key = RunKey("text-teacher", ablation, "synthetic-iemocap", "fast", seed)
     base = fixture_record(f"text-teacher-{ablation}", seed)
-    config = {"model_config": {"modalities": modalities, "use_sdmoe": sdmoe}}
-    return dataclasses.replace(
-        base,
-        key=RunKey("text-teacher", ablation, "synthetic-iemocap", "fast", seed),
-        config=config,
-        config_hash=config_hash(config),  # a stored record's hash must be its config's
+    config = dataclasses.replace(
+        base.config,
+        model="text-teacher",
+        ablation=ablation,
+        ablation_label=key.variant,
+        model_config={"modalities": modalities, "use_sdmoe": sdmoe},
     )
+    # a stored record's hash must be its config's
+    return dataclasses.replace(base, key=key, config=config, config_hash=config_hash(config.to_json()))
 
 
 def test_paper_sections(home):
@@ -55,8 +58,8 @@ def test_paper_sections(home):
         for seed in (0, 1):
             record = fixture_record(variant, seed)
             origin = {"summer-no-ikd": "paper+suite", "summer-no-sdmoe": "suite"}.get(variant)
-            config = record.config | {"ablation_origin": origin}
-            store.write(dataclasses.replace(record, config=config, config_hash=config_hash(config)))
+            config = dataclasses.replace(record.config, ablation_origin=origin)
+            store.write(dataclasses.replace(record, config=config, config_hash=config_hash(config.to_json())))
     for ablation in STUDY_RUNS:
         for seed in (0, 1):
             store.write(study_record(ablation, seed))
@@ -113,6 +116,6 @@ def test_modality_study_checks_each_planted_cell_on_the_synthetic_default_only(m
         target = targets[STUDY_RUNS[ablation][0]]
         assert f"{short} {means[ablation]:.2f} vs {target:.2f} ({means[ablation] - target:+.2f}," in line
     assert "v not run" in planted_lines([r for r in records if r.key.ablation != "on-visual"])[0]
-    real = [dataclasses.replace(r, data=r.data | {"synthetic": False}) for r in records]
+    real = [dataclasses.replace(r, data=dataclasses.replace(r.data, synthetic=False)) for r in records]
     smoke = [dataclasses.replace(r, key=dataclasses.replace(r.key, profile="smoke")) for r in records]
     assert planted_lines(real) == [] and planted_lines(smoke) == []

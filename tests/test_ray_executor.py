@@ -87,7 +87,7 @@ def test_a_killed_worker_still_yields_every_record_once_equal_to_the_local_execu
         assert comparable(distributed) == comparable(local), local.key
     # each seed's teacher was trained once, by its teacher task; the runs found it in the cache
     summer_runs = [r for r in records if r.key.model == "summer"]
-    assert all(r.teacher["cache_hit"] for r in summer_runs)
+    assert all(r.teacher.cache_hit for r in summer_runs)
     assert len(list(ray_home.teacher_cache.glob("*.pt"))) == 2
 
 

@@ -10,13 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.config import config_hash
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.modality_removal import CONDITIONS
-from benchmark.records import EpochLog, Predictions, RunKey, RunRecord, SplitMetrics
+from benchmark.records import (
+    ABSENT,
+    ZERO_FILLED,
+    EpochLog,
+    ModalityScore,
+    Predictions,
+    RunKey,
+    RunRecord,
+    SplitMetrics,
+)
 from benchmark.report import write_reports
-from benchmark.report.stats import paired_bootstrap, weighted_f1_from_confusions
+from benchmark.report.stats import paired_bootstrap, per_class_f1_from_confusions, weighted_f1_from_confusions
 from benchmark.store import RunStore
+from tests.record_fixtures import fixture_config, fixture_data, fixture_environment
 
 GOLDEN = Path(__file__).parent / "golden" / "report_synthetic-iemocap-fast.md"
 CLASSES = list(CLASS_NAMES["iemocap"])
@@ -37,20 +46,14 @@ def fixture_record(variant: str, seed: int) -> RunRecord:
     predictions = fixture_predictions(ACCURACY[variant], seed=seed)
     test = split_metrics(np.concatenate(predictions.labels), np.concatenate(predictions.predicted), CLASSES)
     labels = {"ikd": "w/o IKD", "sdmoe": "w/o SDMoE"}
+    key = RunKey(model, ablation or "none", "synthetic-iemocap", "fast", seed)
+    config, hashed = fixture_config(key, labels.get(ablation, "full"))
     return RunRecord(
-        key=RunKey(model, ablation or "none", "synthetic-iemocap", "fast", seed),
-        config={"ablation_label": labels.get(ablation, "full")},
-        config_hash=config_hash({"ablation_label": labels.get(ablation, "full")}),
-        data={
-            "name": "synthetic-iemocap",
-            "family": "iemocap",
-            "classes": CLASSES,
-            "source": "summer-bench generator v1 (seed=0)",
-            "source_kind": "synthetic",
-            "fingerprint": "f" * 64,
-            "synthetic": True,
-        },
-        environment={"git_commit": "abc123", "torch": "2.13.0+cpu", "python": "3.11.7"},
+        key=key,
+        config=config,
+        config_hash=hashed,
+        data=fixture_data("iemocap", CLASSES),
+        environment=fixture_environment(),
         parameters=1000 + len(variant),
         best_epoch=2,
         validation=test,
@@ -63,11 +66,11 @@ def fixture_record(variant: str, seed: int) -> RunRecord:
         train_seconds=4.5,
         peak_rss_mb=100.0,
         missing_modalities={
-            condition: {
-                "weighted_f1": test.weighted_f1 - 0.05 * drop,
-                "macro_f1": test.macro_f1 - 0.05 * drop,
-                "how": "absent" if drop == 0 or model == "summer" else "zero-filled",
-            }
+            condition: ModalityScore(
+                test.weighted_f1 - 0.05 * drop,
+                test.macro_f1 - 0.05 * drop,
+                ABSENT if drop == 0 or model == "summer" else ZERO_FILLED,
+            )
             for drop, condition in enumerate(CONDITIONS)
         },
     )
@@ -126,14 +129,40 @@ def test_bootstrap_on_identical_predictions_gives_zero():
     assert result.p_value == 1.0  # every resampled difference is exactly 0, so P(Δ <= 0) = 1 by construction
 
 
-def test_vectorised_weighted_f1_equals_scikit_learn():
+def _random_case(rng: np.random.Generator, n_classes: int, integer_weights: bool):
+    """Labels from a random class distribution (from near-uniform to a few classes holding everything),
+    predictions right with a random probability, per-utterance weights (bootstrap counts or reals)."""
+    n = int(rng.integers(1, 150))
+    shares = rng.dirichlet(np.full(n_classes, rng.choice([0.05, 1.0, 20.0])))
+    labels = rng.choice(n_classes, size=n, p=shares)
+    wrong = rng.random(n) > rng.random()
+    predicted = np.where(wrong, rng.integers(0, n_classes, size=n), labels)
+    weights = rng.integers(0, 4, size=n).astype(float) if integer_weights else rng.random(n)
+    return labels, predicted, weights
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 6, 7])
+@pytest.mark.parametrize("seed", range(6))
+def test_vectorised_f1_equals_scikit_learn_over_random_grids(n_classes, seed):
+    """The report's numpy F1 (per class and weighted, over a batch of confusion counts) against
+    scikit-learn's f1_score with sample weights, which the trainer's metrics use, on randomised labels,
+    class counts and weights."""
     from sklearn.metrics import f1_score
 
-    predictions = fixture_predictions(0.5, seed=3)
-    labels, predicted = np.concatenate(predictions.labels), np.concatenate(predictions.predicted)
-    counts = np.bincount(labels * 6 + predicted, minlength=36).astype(float)
-    expected = f1_score(labels, predicted, labels=range(6), average="weighted", zero_division=0)
-    assert weighted_f1_from_confusions(counts, 6) == pytest.approx(expected)
+    rng = np.random.default_rng(seed)
+    counts, per_class, weighted = [], [], []
+    for case in range(10):
+        labels, predicted, weights = _random_case(rng, n_classes, integer_weights=case % 2 == 0)
+        cells = labels * n_classes + predicted
+        counts.append(np.bincount(cells, weights=weights, minlength=n_classes * n_classes))
+        scored = {"labels": range(n_classes), "sample_weight": weights, "zero_division": 0}
+        per_class.append(f1_score(labels, predicted, average=None, **scored))
+        weighted.append(f1_score(labels, predicted, average="weighted", **scored))
+    batch = np.stack(counts).reshape(2, 5, n_classes * n_classes)  # any leading shape
+    assert per_class_f1_from_confusions(batch, n_classes).reshape(10, n_classes) == pytest.approx(
+        np.stack(per_class), abs=1e-12
+    )
+    assert weighted_f1_from_confusions(batch, n_classes).reshape(10) == pytest.approx(weighted, abs=1e-12)
 
 
 def test_a_corrupt_record_is_named_and_skipped(results_home):
@@ -203,7 +232,7 @@ def test_the_ikd_study_table_compares_each_reading_with_no_ikd_and_validation_pi
         return dataclasses.replace(
             record,
             key=dataclasses.replace(record.key, ablation=ablation),
-            config={"ablation_label": label},
+            config=dataclasses.replace(record.config, ablation=ablation, ablation_label=label),
             predictions=predictions,
             test=metrics,
             validation=metrics,
@@ -232,12 +261,13 @@ def test_a_report_on_a_named_release_says_where_the_data_came_from(home):
     store = RunStore(home)
     for variant in ("summer", "tfn"):
         record = fixture_record(variant, 0)
-        data = record.data | {
-            "source": "mmgcn (IEMOCAP_features/IEMOCAP_features.pkl)",
-            "source_kind": "feature-pickle:mmgcn",
-            "release": release,
-            "lineage": {"text": "MMGCN release: text GloVe/TextCNN"},
-        }
+        data = dataclasses.replace(
+            record.data,
+            source="mmgcn (IEMOCAP_features/IEMOCAP_features.pkl)",
+            source_kind="feature-pickle:mmgcn",
+            release=release,
+            lineage={"text": "MMGCN release: text GloVe/TextCNN"},
+        )
         store.write(dataclasses.replace(record, data=data))
     write_reports(home, resamples=20)
     report = (home.reports / "synthetic-iemocap-fast" / "report.md").read_text()
@@ -246,3 +276,41 @@ def test_a_report_on_a_named_release_says_where_the_data_came_from(home):
         "fingerprint" in report
     )
     assert f"from the {release}), fast" in report  # the claims' data column
+
+
+def test_summers_ablation_rows_follow_summer_s_registration_order(monkeypatch, home):
+    """Adding an ablation row is one entry in summer/ablations.py: the report lists it after the rows
+    registered before it and the claims ask for it, without a name in the report's code."""
+    from benchmark.catalog import ABLATIONS, SUBJECT
+    from benchmark.modeling import SUITE, Ablation, ablations_of, register_ablation
+    from benchmark.report.tables import variants_of
+
+    assert ablations_of(SUBJECT.model)[:4] == ["standard-moe", "self-attention", "ikd", "label-smoothing"]
+    monkeypatch.setattr(ABLATIONS, "_items", dict(ABLATIONS.items()))
+    register_ablation(Ablation("toy-row", "w/o toy", SUBJECT.model, {"experts": 2}, "two experts", SUITE))
+    monkeypatch.setitem(ACCURACY, "summer-no-toy-row", 0.65)
+    monkeypatch.setitem(ACCURACY, "summer-no-standard-moe", 0.65)
+    records = [fixture_record(v, 0) for v in ("summer-no-toy-row", "summer-no-ikd", "summer-no-standard-moe")]
+    records += [fixture_record(v, 0) for v in ("summer", "tfn")]
+    assert [v.name for v in variants_of(records)] == [
+        "tfn",
+        "summer",
+        "summer-no-standard-moe",
+        "summer-no-ikd",
+        "summer-no-toy-row",
+    ]
+    assert variants_of(records)[1].label == SUBJECT.label
+    for record in records:
+        RunStore(home).write(record)
+    write_reports(home, resamples=50)
+    claims = json.loads((home.reports / "synthetic-iemocap-fast" / "claims.json").read_text())["claims"]
+    ikd_claim = next(c for c in claims if c["claim"] == "removing-ikd-costs-most")
+    assert "toy-row" in ikd_claim["evidence"] and "label-smoothing" in ikd_claim["evidence"]  # ran, not run
+
+    # the order is the registry's, whatever it is
+    monkeypatch.setattr(ABLATIONS, "_items", dict(reversed(list(ABLATIONS.items()))))
+    assert [v.name for v in variants_of(records)][2:] == [
+        "summer-no-toy-row",
+        "summer-no-ikd",
+        "summer-no-standard-moe",
+    ]

@@ -37,7 +37,7 @@ def test_different_seeds_give_different_results(home):
     first = runner.run_key(SUMMER_KEY, home)
     assert first.curves[0].train_loss != other.curves[0].train_loss
     assert first.predictions.predicted != other.predictions.predicted
-    assert first.teacher["hash"] != other.teacher["hash"]  # the teacher is trained with the run's seed
+    assert first.teacher.hash != other.teacher.hash  # the teacher is trained with the run's seed
 
 
 def test_teacher_is_trained_once_and_reused(home, monkeypatch):
@@ -47,8 +47,8 @@ def test_teacher_is_trained_once_and_reused(home, monkeypatch):
     first = runner.run_key(SUMMER_KEY, home)
     second = runner.run_key(RunKey("summer", "latent", "synthetic-iemocap", "smoke", 0), home)
     assert len(calls) == 1
-    assert first.teacher["cache_hit"] is False and second.teacher["cache_hit"] is True
-    assert first.teacher["hash"] == second.teacher["hash"]
+    assert first.teacher.cache_hit is False and second.teacher.cache_hit is True
+    assert first.teacher.hash == second.teacher.hash
     assert runner.run_key(RunKey("summer", "ikd", "synthetic-iemocap", "smoke", 0), home).teacher is None
 
 
@@ -269,7 +269,7 @@ def test_iemocap_runs_weigh_classes_by_inverse_frequency_of_the_data_and_record_
         assert inputs.train.class_weights == pytest.approx(expected, rel=1e-12)
         with torch.device("meta"):
             model = MODELS.get("summer").build(inputs.dataset.meta, inputs.profile.dims, {})
-        recorded = runner.run_config(key, inputs.profile, inputs.train, model, "fp32")["train"]
+        recorded = runner.run_config(key, inputs.profile, inputs.train, model, "fp32").train
         assert recorded["class_weights"] == inputs.train.class_weights
         assert recorded["class_weighting"] == ("inverse-frequency" if weighted else "none")
         assert recorded["weight_decay"] == 1e-5 and recorded["grad_clip"] == 0.0

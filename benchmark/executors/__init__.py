@@ -32,8 +32,8 @@ RUNS_PER_GPU = 4
 
 def default_jobs(*, on_gpu: bool, threads: int | None) -> int:
     """Runs at once on one device when --jobs is not given. On the CPU 1: the runs compute on the same
-    cores, and on two cores a run trains almost twice as fast on two threads as on one (README, "What
-    Ray costs"), so two runs at once would each take about twice as long and gain nothing."""
+    cores, and on two cores a run trains almost twice as fast on two threads as on one (docs/measurements.md,
+    "Local executor against Ray"), so two runs at once would each take about twice as long and gain nothing."""
     if not on_gpu:
         return 1
     return max(1, min(RUNS_PER_GPU, (os.cpu_count() or 1) // (threads or 2)))

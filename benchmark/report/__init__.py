@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.catalog import ABLATIONS, MODELS
+from benchmark.catalog import MODELS
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
-from benchmark.modeling import STUDY
-from benchmark.records import FULL_MODEL, RunRecord
+from benchmark.modeling import ablations_of
+from benchmark.records import FULL_MODEL, Environment, RunRecord
 from benchmark.report import paper_sections, plots
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
 from benchmark.report.crosscheck import crosscheck_lines
@@ -63,7 +63,7 @@ def write_reports(
         claims = claim_rows(
             group,
             [name for name in MODELS.names() if name != SUMMER],
-            [name for name, a in ABLATIONS.items() if a.model == SUMMER and a.origin != STUDY],
+            ablations_of(SUMMER),
             resamples,
             BOOTSTRAP_SEED,
         )
@@ -77,7 +77,7 @@ def write_reports(
             "dataset": dataset,
             "profile": profile,
             "runs": len(group),
-            "synthetic": bool(group[0].data["synthetic"]),
+            "synthetic": group[0].data.synthetic,
             "confidence": CONFIDENCE,
             "resamples": resamples,
             "bootstrap_seed": BOOTSTRAP_SEED,
@@ -125,8 +125,8 @@ def render(
     weight_files: list[Path],
 ) -> tuple[str, dict[str, pd.DataFrame]]:
     first = records[0]
-    classes = list(first.data["classes"])
-    family, synthetic = first.data["family"], first.data["synthetic"]
+    classes = list(first.data.classes)
+    family, synthetic = first.data.family, first.data.synthetic
     variants = variants_of([r for r in records if not is_study_run(r)])  # studies have their own sections
     tables = {
         "metrics_table": numeric_table(variants, classes),
@@ -193,20 +193,20 @@ def _provenance(records: list[RunRecord]) -> list[str]:
     first = records[0]
     lines = []
     seeds = sorted({r.key.seed for r in records})
-    commits = sorted({r.environment["git_commit"] for r in records})
-    versions = sorted({f"torch {r.environment['torch']}, python {r.environment['python']}" for r in records})
+    commits = sorted({r.environment.git_commit for r in records})
+    versions = sorted({f"torch {r.environment.torch}, python {r.environment.python}" for r in records})
     parameters = {r.key.variant: r.parameters for r in records}
     placements = collections.Counter(_placement(r.environment) for r in records)
-    fingerprints = sorted({r.data["fingerprint"][:16] for r in records})
+    fingerprints = sorted({r.data.fingerprint[:16] for r in records})
     if len(fingerprints) > 1:  # runs of different imports under one dataset name: say so, loudly
         lines += [f"**mixed data**: these runs come from {len(fingerprints)} different imports "
                   f"({', '.join(fingerprints)}); rerun `run` to retrain the stale ones.", ""]  # fmt: skip
-    lineage = "; ".join(f"{m}: {d}" for m, d in first.data.get("lineage", {}).items())
-    release = first.data.get("release")
+    lineage = "; ".join(f"{m}: {d}" for m, d in first.data.lineage.items())
+    release = first.data.release
     lines += [
-        f"- data: {first.data['source']} [{first.data['source_kind']}]"
+        f"- data: {first.data.source} [{first.data.source_kind}]"
         + (f" from the {release}" if release else "")
-        + f", fingerprint `{first.data['fingerprint'][:16]}`"
+        + f", fingerprint `{first.data.fingerprint[:16]}`"
         + (f"; features: {lineage}" if lineage else ""),
         f"- profile: {first.key.profile}; seeds: {', '.join(map(str, seeds))}; runs: {len(records)}",
         f"- git commit(s): {', '.join(commits)}",
@@ -219,11 +219,10 @@ def _provenance(records: list[RunRecord]) -> list[str]:
     return lines
 
 
-def _placement(environment: dict) -> str:
+def _placement(environment: Environment) -> str:
     """Device, precision and determinism of a run, as its record states them."""
-    name = environment.get("device_name", environment.get("device", "cpu"))
-    deterministic = "deterministic" if environment.get("deterministic", True) else "not deterministic"
-    return f"{name}, {environment.get('precision', 'fp32')}, {deterministic}"
+    deterministic = "deterministic" if environment.deterministic else "not deterministic"
+    return f"{environment.device_name}, {environment.precision}, {deterministic}"
 
 
 def _markdown_table(table: pd.DataFrame) -> list[str]:

@@ -13,7 +13,7 @@ ORIGIN_LABEL = {"paper": "paper", "suite": "suite", "paper+suite": "paper + suit
 
 
 def origin_of(variant: Variant) -> str:
-    return variant.records[0].config.get("ablation_origin") or "suite"
+    return variant.records[0].config.ablation_origin or "suite"
 
 
 def paper_ablation_table(variants: list[Variant], classes: list[str], resamples: int) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """SUMMER's claims, each judged on the runs of one dataset and profile: records in, claim rows out.
 
 A pure functional core: no files, no registry. The caller passes the records and the names that should
-have been run (rivals, SUMMER's ablations), so a claim whose rows are missing says which command runs them.
+have been run (rivals, SUMMER's ablations), so a claim whose rows are missing says which command runs them;
+SUMMER's own names are those summer/ declares (`SUBJECT`).
 
 Every claim is a statistic that is positive when the claim holds (an F1 margin, a drop in confusion, in
 percentage points), estimated on the test set as it is and bootstrapped over test dialogues with the same
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from benchmark.catalog import SUBJECT
 from benchmark.records import FULL_MODEL, Predictions, RunRecord
 from benchmark.report.stats import (
     CONFIDENCE,
@@ -24,9 +26,9 @@ from benchmark.report.stats import (
     weighted_f1_from_confusions,
 )
 
-SUMMER = "summer"
-TEXT_TEACHER = "text-teacher"
-IKD = "ikd"
+SUMMER = SUBJECT.model
+TEXT_TEACHER = SUBJECT.teacher
+IKD = SUBJECT.without_distillation
 # The classes and confusable pairs SUMMER's claims name, per dataset family.
 MINORITY_CLASSES = {"iemocap": ("happy",), "meld": ("fear", "disgust")}
 SIMILAR_PAIRS = {"iemocap": (("happy", "excited"), ("angry", "frustrated")), "meld": ()}
@@ -121,12 +123,12 @@ def _runs(records: Sequence[RunRecord]) -> _Runs:
     return _Runs(
         first.key.dataset,
         first.key.profile,
-        first.data["family"],
-        tuple(first.data["classes"]),
-        bool(first.data["synthetic"]),
+        first.data.family,
+        tuple(first.data.classes),
+        first.data.synthetic,
         variants,
         {name: float(np.mean(values)) for name, values in scores.items()},
-        first.data.get("release"),
+        first.data.release,
     )
 
 

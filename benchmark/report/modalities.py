@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.modality_removal import CONDITIONS, NOT_IN_DATA, ZERO_FILLED
+from benchmark.records import CONDITIONS, NOT_IN_DATA, ZERO_FILLED
 from benchmark.report.stats import mean_and_std
 from benchmark.report.tables import Variant
 
@@ -20,7 +20,7 @@ def missing_modality_table(variants: Sequence[Variant]) -> pd.DataFrame:
         measured = [r.missing_modalities for r in variant.records if r.missing_modalities]
         for condition in CONDITIONS if measured else ():
             cells = [m[condition] for m in measured]
-            scores = [100 * c["weighted_f1"] for c in cells if c["weighted_f1"] is not None]
+            scores = [100 * c.weighted_f1 for c in cells if c.weighted_f1 is not None]
             mean, std = mean_and_std(scores) if scores else (None, None)
             rows.append(
                 {
@@ -29,7 +29,7 @@ def missing_modality_table(variants: Sequence[Variant]) -> pd.DataFrame:
                     "wF1 mean": mean,
                     "wF1 std": std if len(scores) > 1 else None,
                     "n": len(scores),
-                    "how": cells[0]["how"],
+                    "how": cells[0].how,
                 }
             )
     return pd.DataFrame(rows)

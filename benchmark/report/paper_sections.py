@@ -22,7 +22,7 @@ from benchmark.report.studies import (
     tsne_figure,
 )
 from benchmark.report.tables import variants_of
-from benchmark.tsne import read_tsne
+from benchmark.store import read_tsne
 
 
 def append(
@@ -37,7 +37,7 @@ def append(
 
     first = records[0]
     dataset, profile = first.key.dataset, first.key.profile
-    classes, family = list(first.data["classes"]), first.data["family"]
+    classes, family = list(first.data.classes), first.data.family
     variants = variants_of([r for r in records if not is_study_run(r)])
     title = f"{dataset} ({profile})"
     lines: list[str] = []
@@ -126,7 +126,7 @@ def append(
             "the rivals the suite trains"
             + (
                 " — on synthetic data, so not comparable with a published number."
-                if first.data["synthetic"]
+                if first.data.synthetic
                 else "."
             )
             + " SUMMER's absolute numbers are not published in any copy available to us: '—'.",

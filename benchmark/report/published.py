@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from benchmark.catalog import SUBJECT
 from benchmark.home import REFERENCE_DIR
 from benchmark.report.tables import Variant, mean_std
 
@@ -51,11 +52,10 @@ def published_table(published: PublishedNumbers, family: str, variants: list[Var
             mine = ours.get(entry["ours"] or "")
             row["our wF1 (this report)"] = mean_std(mine.values("weighted_f1")) if mine else MISSING
             rows.append(row)
-    summer = {"model": "SUMMER", "kind": "published"} | {c: MISSING for c in classes}
+    summer = {"model": SUBJECT.label, "kind": "published"} | {c: MISSING for c in classes}
     summer |= {"Acc": MISSING, "wF1": MISSING}
-    summer["our wF1 (this report)"] = (
-        mean_std(ours["summer"].values("weighted_f1")) if "summer" in ours else MISSING
-    )
+    full = ours.get(SUBJECT.model)
+    summer["our wF1 (this report)"] = mean_std(full.values("weighted_f1")) if full else MISSING
     return pd.DataFrame([*rows, summer])
 
 

@@ -103,7 +103,7 @@ def home_rows(home: Home, profile: str) -> tuple[list[dict], dict[str, MercDatas
     for name, dataset in imports.items():
         kind = features_kind(dataset.meta)
         runs = [r for r in records if r.key.dataset == name and r.key.profile == profile]
-        stale = [r for r in runs if r.data["fingerprint"] != dataset.meta.fingerprint]
+        stale = [r for r in runs if r.data.fingerprint != dataset.meta.fingerprint]
         if stale:
             raise BenchmarkError(
                 f"{home.root}: {len(stale)} {name} runs are of other data than the current import: rerun them"

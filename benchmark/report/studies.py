@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.catalog import ABLATIONS
+from benchmark.catalog import ABLATIONS, SUBJECT
 from benchmark.data.synthetic import (
     PLANTED_PROFILE,
     PLANTED_SOURCE,
@@ -22,8 +22,8 @@ from benchmark.report.plots import _save, plt
 from benchmark.report.stats import CONFIDENCE, mean_and_std, paired_bootstrap
 from benchmark.report.tables import SUMMER, Variant, mean_std, variants_of
 
-TEACHER = "text-teacher"
-NO_IKD = "ikd"  # SUMMER's "w/o IKD" ablation: what each IKD reading is compared with
+TEACHER = SUBJECT.teacher
+NO_IKD = SUBJECT.without_distillation  # what each IKD reading is compared with
 MODALITY_ORDER = ("text", "audio", "visual", "text+audio", "text+visual", "text+audio+visual")
 SHORT = {"text": "t", "audio": "a", "visual": "v"}
 
@@ -37,7 +37,7 @@ def _teacher_runs(records: list[RunRecord]) -> dict[tuple[str, bool], list[RunRe
     groups: dict[tuple[str, bool], list[RunRecord]] = {}
     for record in records:
         if record.key.model == TEACHER and (record.key.ablation == FULL_MODEL or is_study_run(record)):
-            config = record.config["model_config"]
+            config = record.config.model_config
             groups.setdefault((config["modalities"], bool(config["use_sdmoe"])), []).append(record)
     return groups
 
@@ -89,11 +89,11 @@ def planted_lines(records: list[RunRecord]) -> list[str]:
     generator is set to (`PLANTED_WEIGHTED_F1`) beside the study's mean, and whether it is within
     `PLANTED_TOLERANCE` points. Other data or profiles have no target: no line."""
     first = records[0]
-    if not first.data.get("synthetic") or first.key.profile != PLANTED_PROFILE:
+    if not first.data.synthetic or first.key.profile != PLANTED_PROFILE:
         return []
     groups = _teacher_runs(records)
     cells = []
-    for modalities, target in PLANTED_WEIGHTED_F1[first.data["family"]].items():
+    for modalities, target in PLANTED_WEIGHTED_F1[first.data.family].items():
         runs = groups.get((modalities, True))
         if not runs:
             cells.append(f"{_short(modalities)} not run (target {target:.2f})")

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from benchmark.catalog import SUBJECT
+from benchmark.modeling import ablations_of
 from benchmark.records import FULL_MODEL, Predictions, RunRecord
 from benchmark.report.paper import PaperNumbers, verdict
 from benchmark.report.stats import CONFIDENCE, bootstrap_interval, mean_and_std, paired_bootstrap
 
-SUMMER = "summer"
-# The paper's table 4 rows in its order, then the suite's own rows
-ABLATION_ORDER = ("standard-moe", "self-attention", "ikd", "label-smoothing", "sdmoe", "hcmf", "latent")
+SUMMER = SUBJECT.model
 
 
 @dataclass(frozen=True)
@@ -38,29 +38,28 @@ class Variant:
 
 
 def variants_of(records: list[RunRecord]) -> list[Variant]:
-    """Baselines alphabetically, then full SUMMER, then its ablations in the paper's order."""
+    """Baselines alphabetically, then full SUMMER, then its ablations in their registration order (the
+    paper's table 4 rows, then the suite's)."""
     grouped: dict[str, list[RunRecord]] = {}
     for record in records:
         grouped.setdefault(record.key.variant, []).append(record)
+    rows = [FULL_MODEL, *ablations_of(SUMMER)]
 
     def order(name: str) -> tuple:
         key = grouped[name][0].key
         if key.model != SUMMER:
             return (0, name)
-        rank = -1 if key.ablation == FULL_MODEL else _ablation_rank(key.ablation)
-        return (1, rank, name)
+        return (1, rows.index(key.ablation) if key.ablation in rows else len(rows), name)
 
     variants = []
     for name in sorted(grouped, key=order):
         runs = tuple(sorted(grouped[name], key=lambda r: r.key.seed))
         key = runs[0].key
-        label = name if key.ablation == FULL_MODEL else runs[0].config.get("ablation_label", name)
-        variants.append(Variant(name, "SUMMER" if name == SUMMER else label, key.model, key.ablation, runs))
+        label = name if key.ablation == FULL_MODEL else runs[0].config.ablation_label
+        variants.append(
+            Variant(name, SUBJECT.label if name == SUMMER else label, key.model, key.ablation, runs)
+        )
     return variants
-
-
-def _ablation_rank(ablation: str) -> int:
-    return ABLATION_ORDER.index(ablation) if ablation in ABLATION_ORDER else len(ABLATION_ORDER)
 
 
 def full_summer(variants: list[Variant]) -> Variant | None:
