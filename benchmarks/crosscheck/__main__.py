@@ -7,7 +7,8 @@ epochs, weight decay and class weights, over the seeds; score both sides' test p
 scorer at the epoch each selects on validation; write the page and its CSV.
 
     python -m benchmarks.crosscheck --sdt CLONE [--mmgcn CLONE] [--mult CLONE] [--dataset NAME ...]
-        [--seeds 0 1 2] [--width fast|paper|smoke] [--device cpu|cuda] [--threads 2] [--home DIR] [--out DIR]
+        [--multiemo CLONE] [--seeds 0 1 2] [--width fast|paper|smoke] [--epochs REFERENCE=N ...]
+        [--device cpu|cuda] [--threads 2] [--home DIR] [--out DIR]
 
 The synthetic datasets always run; a real `iemocap` / `meld` import in the home runs too.
 """
@@ -50,6 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         help="fast: the fast profile's settings; paper: each reference's published ones; smoke: the smoke "
         "profile's, on its subsample of dialogues (a dry run)",
     )
+    parser.add_argument(
+        "--epochs",
+        action="append",
+        default=[],
+        metavar="REFERENCE=N",
+        help="train both sides of REFERENCE for N epochs instead of the width's (a CPU budget; the page "
+        "states each row's epochs)",
+    )
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of each side (default 2)")
     parser.add_argument("--home", help="where datasets are cached and imports are found")
@@ -64,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         for name, clone in clones.items():
             REFERENCES[name].check_clone(clone)
+        epochs = _epoch_overrides(args.epochs, clones)
         home = resolve_home(args.home)
         datasets = load_datasets(args.dataset or default_datasets(home), home)
         if args.width == "smoke":
@@ -71,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         command = " ".join(
             ["python -m benchmarks.crosscheck", *(f"--{n} CLONE" for n in clones)]
             + [f"--dataset {d}" for d in args.dataset or ()]
+            + [f"--epochs {n}={e}" for n, e in epochs.items()]
             + ["--seeds", *map(str, args.seeds), "--width", args.width, "--device", args.device]
             + ["--threads", str(args.threads)]
         )
@@ -86,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.width,
                         args.device,
                         args.threads,
+                        epochs.get(name),
                         Path(work),
                     )
                     # rewritten after every (reference, dataset): an interrupted check keeps what finished
@@ -95,6 +107,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"wrote {args.out / 'crosscheck.md'} and {args.out / 'crosscheck.csv'}")
     return 0
+
+
+def _epoch_overrides(given: list[str], clones: dict[str, Path]) -> dict[str, int]:
+    """`--epochs sdt=2 --epochs mmgcn=1` as {reference: epochs}, each a reference being checked."""
+    epochs = {}
+    for item in given:
+        name, _, count = item.partition("=")
+        if name not in clones or not count.isdigit() or int(count) < 1:
+            raise BenchmarkError(
+                f"--epochs {item}: give REFERENCE=N, N >= 1, for a reference being checked "
+                f"({', '.join(clones)})"
+            )
+        epochs[name] = int(count)
+    return epochs
 
 
 if __name__ == "__main__":

@@ -60,8 +60,10 @@ def compare_reference(
     width: str,
     device: str,
     threads: int,
+    epochs: int | None,
     work: Path,
 ) -> list[Side]:
+    """Both sides of `reference` on `dataset`, seed by seed; `epochs` replaces the width's epochs."""
     folder = work / f"{reference.name}-{dataset.meta.name}"
     folder.mkdir(parents=True)
     reference.write_inputs(dataset, folder)
@@ -69,6 +71,8 @@ def compare_reference(
     with reference.imported(clone) as modules:
         for seed in seeds:
             settings = reference.settings(dataset, width, seed, device, threads)
+            if epochs is not None:
+                settings = dataclasses.replace(settings, epochs=epochs)
             print(f"{reference.name} on {dataset.meta.name}, seed {seed}: {settings}")
             sides.append(_reference_side(reference, modules, dataset, folder, settings))
             sides.append(_our_side(reference, dataset, settings))
@@ -115,7 +119,7 @@ def _our_side(reference: Reference, dataset: MercDataset, settings: Settings) ->
         batch_size=settings.batch_size,
         patience=0,
         optimizer="adam",
-        weight_decay=settings.weight_decay,
+        weight_decay=reference.rival_weight_decay(dataset, settings),
         grad_clip=settings.grad_clip,
         class_weighting=INVERSE_FREQUENCY if settings.class_weights else UNWEIGHTED,
         class_weights=settings.class_weights,
