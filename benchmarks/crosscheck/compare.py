@@ -11,16 +11,17 @@ import torch
 
 from benchmark import data
 from benchmark.catalog import MODELS
-from benchmark.config import INVERSE_FREQUENCY, UNWEIGHTED, TrainConfig
+from benchmark.config import INVERSE_FREQUENCY, PROFILES, UNWEIGHTED, TrainConfig
 from benchmark.data import cache
 from benchmark.data.schema import MercDataset
 from benchmark.execution import resolve_execution
-from benchmark.home import Home
+from benchmark.home import Home, resolve_home
 from benchmark.modeling import ModelDims, count_parameters
 from benchmark.records import SplitMetrics
 from benchmark.seeding import seed_everything
 from benchmark.training import train_model
 from benchmarks.crosscheck.reference import Reference, Settings, select_on_validation
+from benchmarks.crosscheck.registry import REFERENCES
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,26 @@ def default_datasets(home: Home) -> list[str]:
 
 def load_datasets(names: Sequence[str], home: Home) -> list[MercDataset]:
     return [data.load(name, home) for name in names]
+
+
+def check_pair(
+    name: str,
+    clone: Path,
+    dataset_name: str,
+    home: str | None,
+    seeds: list[int],
+    width: str,
+    device: str,
+    threads: int,
+    epochs: int | None,
+    work: Path,
+) -> list[Side]:
+    """Both sides of reference `name` on one dataset over the seeds, from names and paths only: what a
+    worker process of `--jobs` receives."""
+    [dataset] = load_datasets([dataset_name], resolve_home(home))
+    if width == "smoke":
+        dataset = data.subsample(dataset, PROFILES.get("smoke").max_dialogues)
+    return compare_reference(REFERENCES[name], clone, dataset, seeds, width, device, threads, epochs, work)
 
 
 def compare_reference(
