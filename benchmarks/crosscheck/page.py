@@ -120,7 +120,7 @@ def _markdown(rows: list[dict], references: Sequence[Reference], args, command: 
         lines += [f"  - `import {stub}` gets an empty module: {why}" for stub, why in reference.stubs.items()]
     lines += ["", "## Results", ""]
     lines += [
-        "| reference | dataset | side | parameters (never trained) | epochs | test weighted-F1 "
+        "| reference | dataset | side | parameters (never trained) | width, epochs | test weighted-F1 "
         "| gap (ours − theirs) | pooled std | s/epoch |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
@@ -129,7 +129,7 @@ def _markdown(rows: list[dict], references: Sequence[Reference], args, command: 
         gap = f"{row['gap']:+.2f}" if "gap" in row else ""
         lines.append(
             f"| {row['reference']} | {row['dataset']} | {row['model']} | {row['parameters']:,} "
-            f"({row['untrained_parameters']:,}) | {row['epochs']} | "
+            f"({row['untrained_parameters']:,}) | {row['width']}, {row['epochs']} | "
             f"{row['weighted_f1 mean']:.2f}{spread} | {gap} | {row.get('pooled_std', '')} | "
             f"{row['seconds_per_epoch']:.2f} |"
         )
