@@ -26,6 +26,7 @@ from benchmarks.crosscheck.reference import (
     Reference,
     select_on_validation,
 )
+from benchmarks.crosscheck.registry import REFERENCES
 from tests.model_fixtures import tiny_meta
 
 LENGTHS = {"train": (6, 2, 3), "validation": (2,), "test": (3, 1)}
@@ -273,14 +274,15 @@ def test_rivals_have_their_references_parameter_count(rival, dims, feature_dims,
 def test_report_lines_state_each_checked_rivals_gap_from_the_csv(tmp_path):
     path = tmp_path / "crosscheck.csv"
     path.write_text(
-        "reference,dataset,side,model,seeds,width,gap,pooled_std\n"
-        "sdt,synthetic-iemocap,reference,SDT@60af921,0 1 2,64,,\n"
-        "sdt,synthetic-iemocap,ours,sdt,0 1 2,64,0.40,0.90\n"
-        "mult,synthetic-iemocap,ours,mult,0 1 2,64,-2.50,1.00\n"
-        "sdt,synthetic-meld,ours,sdt,0 1 2,64,9.00,1.00\n"
+        "reference,dataset,side,model,seeds,width,epochs,gap,pooled_std\n"
+        "sdt,synthetic-iemocap,reference,SDT@60af921,0 1 2,64,8,,\n"
+        "sdt,synthetic-iemocap,ours,sdt,0 1 2,64,8,0.40,0.90\n"
+        "mult,synthetic-iemocap,ours,mult,0 1 2,64,2,-2.50,1.00\n"
+        "sdt,synthetic-meld,ours,sdt,0 1 2,64,5,9.00,1.00\n"
     )
     lines = crosscheck_lines("synthetic-iemocap", ["sdt", "mult", "tfn"], path)
     assert any("`sdt`: ours − authors' = +0.40" in line and "within" in line for line in lines)
+    assert any("`mult`" in line and "2 epochs" in line for line in lines)
     assert any("`mult`: ours − authors' = -2.50" in line and "**beyond**" in line for line in lines)
     assert not any("9.00" in line or "tfn" in line for line in lines)
     assert "No rival" in crosscheck_lines("iemocap", ["sdt"], path)[0]
@@ -293,3 +295,12 @@ def test_epoch_overrides_name_a_checked_reference_or_are_refused_in_one_line(tmp
         assert main(["--sdt", str(tmp_path), "--epochs", bad, "--home", str(tmp_path / "home")]) == 2
         error = capsys.readouterr().err
         assert error.count("\n") == 1 and f"--epochs {bad}: give REFERENCE=N" in error
+
+
+@pytest.mark.parametrize("dataset", ["synthetic-iemocap", "synthetic-meld"])
+def test_the_committed_crosscheck_states_every_checked_rival_in_the_reports(dataset):
+    rivals = [reference.rival for reference in REFERENCES.values()]
+    lines = crosscheck_lines(dataset, [*rivals, "tfn"])
+    for rival in rivals:
+        assert sum(f"`{rival}`: ours − authors' = " in line for line in lines) == 1, rival
+    assert not any("`tfn`" in line for line in lines)
