@@ -2,7 +2,8 @@
 e96458b) define it: a linear projection and a DialogueRNN context encoder per modality, MultiAttn
 (bidirectional multi-head cross-attention) fusion, a linear layer over the three fused streams, an MLP
 classifier, and two auxiliary losses, Sample-Weighted Focal Contrastive (SWFC) and Soft-HGR.
-Needs all three modalities. `benchmarks/crosscheck_multiemo.py` compares it with the authors' code.
+Needs all three modalities. `python -m benchmarks.crosscheck --multiemo CLONE` compares it with the
+authors' code.
 
 Where the authors' code switches on the dataset, the same switch keys on the dataset family:
 - DialogueRNN runs both directions on IEMOCAP and forward only on MELD (`bidirectional`);

@@ -60,8 +60,8 @@ def test_unknown_option_names_the_valid_ones():
         MODELS.get("lmf").build(tiny_meta(), DIMS, {"ranks": 2})
 
 
-# MultiEMO does not clear this bar after the smoke profile's 4 epochs on 48 dialogues, nor does its
-# authors' code at the same settings (test weighted-F1 26.9 at seed 0, results/reference/crosscheck_multiemo.md).
+# MultiEMO does not clear this bar after the smoke profile's 4 epochs on 48 dialogues (its weighted-F1
+# beside its authors' code: docs/measurements.md, "Rivals against their authors' code").
 LEARNS_AT_SMOKE = [name for name in FUSION_BASELINES if name != "multiemo"]
 
 

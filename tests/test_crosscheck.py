@@ -18,13 +18,15 @@ from benchmark.data.schema import CLASS_NAMES, MercDataset, features_for
 from benchmark.errors import BenchmarkError
 from benchmark.modeling import ModelDims, count_parameters
 from benchmark.report.crosscheck import crosscheck_lines
-from benchmarks.crosscheck import mmgcn, mult, sdt
+from benchmarks.crosscheck import mmgcn, mult, multiemo, sdt
+from benchmarks.crosscheck.__main__ import main
 from benchmarks.crosscheck.reference import (
     EpochPredictions,
     Patch,
     Reference,
     select_on_validation,
 )
+from benchmarks.crosscheck.registry import REFERENCES
 from tests.model_fixtures import tiny_meta
 
 LENGTHS = {"train": (6, 2, 3), "validation": (2,), "test": (3, 1)}
@@ -126,12 +128,53 @@ def test_mult_layout_reads_back_as_its_dataset_does(tmp_path):
             assert not part["audio"][i, n:].any()
 
 
+def read_multiemo_layout(folder, family: str) -> dict:
+    """What Dataset/IEMOCAPDataset.py and MELDDataset.py read: Speakers.pkl, the tuple (_, videoSpeakers,
+    videoLabels, _, _, _, _, trainVid, testVid) with a tenth item on MELD, and one pickled dict of
+    dialogue id -> [utterances, dim] per modality (TextFeatures, AudioFeatures, VisualFeatures)."""
+    with open(folder / "Speakers.pkl", "rb") as handle:
+        items = pickle.load(handle, encoding="latin1")
+    assert len(items) == (9 if family == "iemocap" else 10)
+    stored = dict(
+        zip(["speakers", "labels", "train", "test"], [items[1], items[2], items[7], items[8]], strict=True)
+    )
+    for modality, name in (
+        ("text", "TextFeatures"),
+        ("audio", "AudioFeatures"),
+        ("visual", "VisualFeatures"),
+    ):
+        with open(folder / f"{name}.pkl", "rb") as handle:
+            stored[modality] = pickle.load(handle)
+    return stored
+
+
+@pytest.mark.parametrize("family", ["iemocap", "meld"])
+def test_multiemo_layout_reads_back_as_its_dataset_classes_do(tmp_path, family):
+    dataset = tiny_dataset(family)
+    multiemo.REFERENCE.write_inputs(dataset, tmp_path)
+    stored = read_multiemo_layout(tmp_path / "Data" / family.upper(), family)
+    assert stored["train"] == list(ours(dataset, "train")[0])
+    assert stored["test"] == list(ours(dataset, "test")[0])
+    for split in ("train", "validation", "test"):
+        index, columns = ours(dataset, split)
+        for dialogue, i in index.items():
+            assert stored["labels"][dialogue] == columns["labels"][i].tolist()
+            for modality in ("text", "audio", "visual"):
+                np.testing.assert_array_equal(stored[modality][dialogue], columns[modality][i])
+            # __getitem__'s speaker rows: IEMOCAP [1, 0] for 'M', [0, 1] otherwise; MELD the stored vector
+            vectors = np.array([speaker_vector(family, s) for s in stored["speakers"][dialogue]])
+            assert (vectors.sum(1) == 1).all()
+            assert len({tuple(v) for v in vectors}) == len(set(columns["speakers"][i].tolist()))
+
+
 def test_meld_with_more_speakers_than_the_layout_is_refused(tmp_path):
     dataset = tiny_dataset("meld")
     splits = dict(dataset.splits)
     splits["train"] = splits["train"].map(lambda row: {"speakers": [9] * len(row["speakers"])})
-    with pytest.raises(BenchmarkError, match="9 MELD speakers"):
-        sdt.REFERENCE.write_inputs(MercDataset(dataset.meta, datasets.DatasetDict(splits)), tmp_path)
+    crowded = MercDataset(dataset.meta, datasets.DatasetDict(splits))
+    for reference in (sdt.REFERENCE, multiemo.REFERENCE):
+        with pytest.raises(BenchmarkError, match="9 MELD speakers"):
+            reference.write_inputs(crowded, tmp_path)
 
 
 class Toy(Reference):
@@ -231,14 +274,33 @@ def test_rivals_have_their_references_parameter_count(rival, dims, feature_dims,
 def test_report_lines_state_each_checked_rivals_gap_from_the_csv(tmp_path):
     path = tmp_path / "crosscheck.csv"
     path.write_text(
-        "reference,dataset,side,model,seeds,width,gap,pooled_std\n"
-        "sdt,synthetic-iemocap,reference,SDT@60af921,0 1 2,64,,\n"
-        "sdt,synthetic-iemocap,ours,sdt,0 1 2,64,0.40,0.90\n"
-        "mult,synthetic-iemocap,ours,mult,0 1 2,64,-2.50,1.00\n"
-        "sdt,synthetic-meld,ours,sdt,0 1 2,64,9.00,1.00\n"
+        "reference,dataset,side,model,seeds,width,epochs,gap,pooled_std\n"
+        "sdt,synthetic-iemocap,reference,SDT@60af921,0 1 2,64,8,,\n"
+        "sdt,synthetic-iemocap,ours,sdt,0 1 2,64,8,0.40,0.90\n"
+        "mult,synthetic-iemocap,ours,mult,0 1 2,64,2,-2.50,1.00\n"
+        "sdt,synthetic-meld,ours,sdt,0 1 2,64,5,9.00,1.00\n"
     )
     lines = crosscheck_lines("synthetic-iemocap", ["sdt", "mult", "tfn"], path)
     assert any("`sdt`: ours − authors' = +0.40" in line and "within" in line for line in lines)
+    assert any("`mult`" in line and "2 epochs" in line for line in lines)
     assert any("`mult`: ours − authors' = -2.50" in line and "**beyond**" in line for line in lines)
     assert not any("9.00" in line or "tfn" in line for line in lines)
     assert "No rival" in crosscheck_lines("iemocap", ["sdt"], path)[0]
+
+
+def test_epoch_overrides_name_a_checked_reference_or_are_refused_in_one_line(tmp_path, capsys):
+    for file in sdt.REFERENCE.files:
+        (tmp_path / file).write_text("")
+    for bad in ("mult=2", "sdt=0", "sdt"):
+        assert main(["--sdt", str(tmp_path), "--epochs", bad, "--home", str(tmp_path / "home")]) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and f"--epochs {bad}: give REFERENCE=N" in error
+
+
+@pytest.mark.parametrize("dataset", ["synthetic-iemocap", "synthetic-meld"])
+def test_the_committed_crosscheck_states_every_checked_rival_in_the_reports(dataset):
+    rivals = [reference.rival for reference in REFERENCES.values()]
+    lines = crosscheck_lines(dataset, [*rivals, "tfn"])
+    for rival in rivals:
+        assert sum(f"`{rival}`: ours − authors' = " in line for line in lines) == 1, rival
+    assert not any("`tfn`" in line for line in lines)

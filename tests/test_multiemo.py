@@ -1,11 +1,10 @@
-"""MultiEMO's pieces against direct computations of their formulas, its dataset switches, and the
-cross-check's writer of the authors' input layout read back by a loader written to that layout."""
+"""MultiEMO's pieces against direct computations of their formulas and its dataset switches (the
+cross-check's writer of the authors' input layout is tested in test_crosscheck.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import pickle
 
 import numpy as np
 import pytest
@@ -19,11 +18,9 @@ from baselines.multiemo import (
     swfc_class_weights,
 )
 from benchmark.catalog import MODELS
-from benchmark.data import load, subsample
 from benchmark.data.collate import collate_dialogues
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.modeling import ModelDims
-from benchmarks.crosscheck_multiemo import write_multiemo_layout
 from tests.model_fixtures import tiny_dialogues, tiny_meta
 
 DIMS = ModelDims(width=16, heads=2, layers=1, dropout=0.0)
@@ -115,46 +112,3 @@ def test_training_labels_set_the_swfc_class_weights():
     model.observe_training_labels(labels)
     counts = torch.tensor([3, 1, 1, 1, 1, 2])
     assert torch.allclose(model.class_weights, swfc_class_weights(counts, model.config.sample_weight_power))
-
-
-def read_multiemo_layout(folder, family):
-    """A loader written to the layout the authors' Dataset/IEMOCAPDataset.py and MELDDataset.py read."""
-    with open(folder / "Speakers.pkl", "rb") as f:
-        items = pickle.load(f)
-    assert len(items) == (9 if family == "iemocap" else 10)
-    _, speakers, labels, _, _, _, _, train_ids, test_ids = items[:9]
-    features = {}
-    for modality, name in (
-        ("text", "TextFeatures"),
-        ("audio", "AudioFeatures"),
-        ("visual", "VisualFeatures"),
-    ):
-        with open(folder / f"{name}.pkl", "rb") as f:
-            features[modality] = pickle.load(f)
-    if family == "iemocap":
-        parties = {vid: [[1, 0] if s == "M" else [0, 1] for s in row] for vid, row in speakers.items()}
-    else:
-        parties = speakers
-    return parties, labels, train_ids, test_ids, features
-
-
-@pytest.mark.parametrize("family", ["iemocap", "meld"])
-def test_the_written_layout_reads_back_as_the_authors_loader_reads_it(family, home, tmp_path):
-    dataset = subsample(load(f"synthetic-{family}", home), {"train": 3, "validation": 2, "test": 2})
-    folder = write_multiemo_layout(dataset, tmp_path)
-    assert folder == tmp_path / "Data" / family.upper()
-    parties, labels, train_ids, test_ids, features = read_multiemo_layout(folder, family)
-    ids = {split: list(rows["dialogue_id"]) for split, rows in dataset.splits.items()}
-    assert train_ids == ids["train"] + ids["validation"] and test_ids == ids["test"]
-    width = 2 if family == "iemocap" else 9
-    for rows in dataset.splits.values():
-        for row in rows:
-            vid = row["dialogue_id"]
-            assert labels[vid] == row["labels"]
-            one_hot = np.asarray(parties[vid])
-            assert one_hot.shape == (len(row["labels"]), width)
-            assert one_hot.argmax(axis=1).tolist() == row["speakers"] and (one_hot.sum(axis=1) == 1).all()
-            for modality in ("text", "audio", "visual"):
-                np.testing.assert_array_equal(
-                    features[modality][vid], np.asarray(row[modality], dtype=np.float32)
-                )

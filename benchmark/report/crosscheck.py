@@ -40,6 +40,7 @@ def crosscheck_lines(dataset: str, variants: Iterable[str], path: Path = CROSSCH
         )
         lines.append(
             f"- `{row['model']}`: ours − authors' = {float(row['gap']):+.2f} weighted-F1 points over seeds "
-            f"{row['seeds']} at width {row['width']}, pooled seed std {spread or 'n/a'}{verdict}"
+            f"{row['seeds']} at width {row['width']}, {row['epochs']} epochs, pooled seed std "
+            f"{spread or 'n/a'}{verdict}"
         )
     return [*lines, ""]

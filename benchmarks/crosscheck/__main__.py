@@ -7,7 +7,8 @@ epochs, weight decay and class weights, over the seeds; score both sides' test p
 scorer at the epoch each selects on validation; write the page and its CSV.
 
     python -m benchmarks.crosscheck --sdt CLONE [--mmgcn CLONE] [--mult CLONE] [--dataset NAME ...]
-        [--seeds 0 1 2] [--width fast|paper|smoke] [--device cpu|cuda] [--threads 2] [--home DIR] [--out DIR]
+        [--multiemo CLONE] [--seeds 0 1 2] [--width fast|paper|smoke] [--epochs REFERENCE=N ...]
+        [--device cpu|cuda] [--threads 2] [--jobs 1] [--home DIR] [--out DIR]
 
 The synthetic datasets always run; a real `iemocap` / `meld` import in the home runs too.
 """
@@ -15,15 +16,15 @@ The synthetic datasets always run; a real `iemocap` / `meld` import in the home 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from benchmark import data
-from benchmark.config import PROFILES
 from benchmark.errors import BenchmarkError
 from benchmark.home import REFERENCE_DIR, resolve_home
-from benchmarks.crosscheck.compare import Side, compare_reference, default_datasets, load_datasets
+from benchmarks.crosscheck.compare import Side, check_pair, default_datasets, load_datasets
 from benchmarks.crosscheck.page import write_page
 from benchmarks.crosscheck.registry import REFERENCES
 
@@ -50,8 +51,22 @@ def main(argv: list[str] | None = None) -> int:
         help="fast: the fast profile's settings; paper: each reference's published ones; smoke: the smoke "
         "profile's, on its subsample of dialogues (a dry run)",
     )
+    parser.add_argument(
+        "--epochs",
+        action="append",
+        default=[],
+        metavar="REFERENCE=N",
+        help="train both sides of REFERENCE for N epochs instead of the width's (a CPU budget; the page "
+        "states each row's epochs)",
+    )
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--threads", type=int, default=2, help="torch threads of each side (default 2)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="(reference, dataset) pairs trained at once, each in its own process (default 1)",
+    )
     parser.add_argument("--home", help="where datasets are cached and imports are found")
     parser.add_argument("--out", type=Path, default=REFERENCE_DIR, help="folder of crosscheck.md and .csv")
     args = parser.parse_args(argv)
@@ -64,37 +79,61 @@ def main(argv: list[str] | None = None) -> int:
             )
         for name, clone in clones.items():
             REFERENCES[name].check_clone(clone)
+        epochs = _epoch_overrides(args.epochs, clones)
         home = resolve_home(args.home)
-        datasets = load_datasets(args.dataset or default_datasets(home), home)
-        if args.width == "smoke":
-            datasets = [data.subsample(d, PROFILES.get("smoke").max_dialogues) for d in datasets]
+        names = args.dataset or default_datasets(home)
+        load_datasets(names, home)  # generated or validated once, before any worker reads the cache
         command = " ".join(
             ["python -m benchmarks.crosscheck", *(f"--{n} CLONE" for n in clones)]
             + [f"--dataset {d}" for d in args.dataset or ()]
+            + [f"--epochs {n}={e}" for n, e in epochs.items()]
             + ["--seeds", *map(str, args.seeds), "--width", args.width, "--device", args.device]
-            + ["--threads", str(args.threads)]
+            + ["--threads", str(args.threads), "--jobs", str(args.jobs)]
         )
-        results: list[Side] = []
+        references = [REFERENCES[n] for n in clones]
         with tempfile.TemporaryDirectory(prefix="crosscheck-") as work:
-            for name, clone in clones.items():
-                for dataset in datasets:
-                    results += compare_reference(
-                        REFERENCES[name],
-                        clone,
-                        dataset,
-                        args.seeds,
-                        args.width,
-                        args.device,
-                        args.threads,
-                        Path(work),
-                    )
-                    # rewritten after every (reference, dataset): an interrupted check keeps what finished
-                    write_page(results, [REFERENCES[n] for n in clones], args, command, args.out)
+            pairs = [
+                (name, clone, dataset, args.home, args.seeds, args.width, args.device, args.threads,
+                 epochs.get(name), Path(work))
+                for name, clone in clones.items()
+                for dataset in names
+            ]  # fmt: skip
+            finished: dict[tuple[str, str], list[Side]] = {}
+
+            def record(pair: tuple, sides: list[Side]) -> None:
+                # rewritten after every (reference, dataset): an interrupted check keeps what finished
+                finished[pair[0], pair[2]] = sides
+                results = [side for p in pairs for side in finished.get((p[0], p[2]), [])]
+                write_page(results, references, args, command, args.out)
+
+            if args.jobs == 1:
+                for pair in pairs:
+                    record(pair, check_pair(*pair))
+            else:
+                spawn = multiprocessing.get_context("spawn")  # no forked copy of a running torch
+                with ProcessPoolExecutor(args.jobs, mp_context=spawn) as pool:
+                    futures = {pool.submit(check_pair, *pair): pair for pair in pairs}
+                    for future in as_completed(futures):
+                        record(futures[future], future.result())
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {args.out / 'crosscheck.md'} and {args.out / 'crosscheck.csv'}")
     return 0
+
+
+def _epoch_overrides(given: list[str], clones: dict[str, Path]) -> dict[str, int]:
+    """`--epochs sdt=2 --epochs mmgcn=1` as {reference: epochs}, each a reference being checked."""
+    epochs = {}
+    for item in given:
+        name, _, count = item.partition("=")
+        if name not in clones or not count.isdigit() or int(count) < 1:
+            raise BenchmarkError(
+                f"--epochs {item}: give REFERENCE=N, N >= 1, for a reference being checked "
+                f"({', '.join(clones)})"
+            )
+        epochs[name] = int(count)
+    return epochs
 
 
 if __name__ == "__main__":

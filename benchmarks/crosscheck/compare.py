@@ -11,16 +11,17 @@ import torch
 
 from benchmark import data
 from benchmark.catalog import MODELS
-from benchmark.config import INVERSE_FREQUENCY, UNWEIGHTED, TrainConfig
+from benchmark.config import INVERSE_FREQUENCY, PROFILES, UNWEIGHTED, TrainConfig
 from benchmark.data import cache
 from benchmark.data.schema import MercDataset
 from benchmark.execution import resolve_execution
-from benchmark.home import Home
+from benchmark.home import Home, resolve_home
 from benchmark.modeling import ModelDims, count_parameters
 from benchmark.records import SplitMetrics
 from benchmark.seeding import seed_everything
 from benchmark.training import train_model
 from benchmarks.crosscheck.reference import Reference, Settings, select_on_validation
+from benchmarks.crosscheck.registry import REFERENCES
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,26 @@ def load_datasets(names: Sequence[str], home: Home) -> list[MercDataset]:
     return [data.load(name, home) for name in names]
 
 
+def check_pair(
+    name: str,
+    clone: Path,
+    dataset_name: str,
+    home: str | None,
+    seeds: list[int],
+    width: str,
+    device: str,
+    threads: int,
+    epochs: int | None,
+    work: Path,
+) -> list[Side]:
+    """Both sides of reference `name` on one dataset over the seeds, from names and paths only: what a
+    worker process of `--jobs` receives."""
+    [dataset] = load_datasets([dataset_name], resolve_home(home))
+    if width == "smoke":
+        dataset = data.subsample(dataset, PROFILES.get("smoke").max_dialogues)
+    return compare_reference(REFERENCES[name], clone, dataset, seeds, width, device, threads, epochs, work)
+
+
 def compare_reference(
     reference: Reference,
     clone: Path,
@@ -60,8 +81,10 @@ def compare_reference(
     width: str,
     device: str,
     threads: int,
+    epochs: int | None,
     work: Path,
 ) -> list[Side]:
+    """Both sides of `reference` on `dataset`, seed by seed; `epochs` replaces the width's epochs."""
     folder = work / f"{reference.name}-{dataset.meta.name}"
     folder.mkdir(parents=True)
     reference.write_inputs(dataset, folder)
@@ -69,6 +92,8 @@ def compare_reference(
     with reference.imported(clone) as modules:
         for seed in seeds:
             settings = reference.settings(dataset, width, seed, device, threads)
+            if epochs is not None:
+                settings = dataclasses.replace(settings, epochs=epochs)
             print(f"{reference.name} on {dataset.meta.name}, seed {seed}: {settings}")
             sides.append(_reference_side(reference, modules, dataset, folder, settings))
             sides.append(_our_side(reference, dataset, settings))
@@ -115,7 +140,7 @@ def _our_side(reference: Reference, dataset: MercDataset, settings: Settings) ->
         batch_size=settings.batch_size,
         patience=0,
         optimizer="adam",
-        weight_decay=settings.weight_decay,
+        weight_decay=reference.rival_weight_decay(dataset, settings),
         grad_clip=settings.grad_clip,
         class_weighting=INVERSE_FREQUENCY if settings.class_weights else UNWEIGHTED,
         class_weights=settings.class_weights,

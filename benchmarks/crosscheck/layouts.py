@@ -3,7 +3,9 @@ validation split built from a reference's own dataset class."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ def feature_pickle(dataset: MercDataset, unused_text_layers: int) -> tuple:
     roberta2..4, which its loader discards], videoAudio, videoVisual, videoSentence, trainVid, testVid,
     and on MELD one more item (the validation ids; the loaders discard it). The dicts hold every
     dialogue, validation ones included: trainVid and testVid are what the references' scripts use,
-    our validation split is read by `validation_loader`."""
+    our validation split is read by `split_loader`."""
     ids, speakers, labels, sentences = {}, {}, {}, {}
     features: dict[str, dict] = {"text": {}, "audio": {}, "visual": {}}
     split_ids = {}
@@ -31,7 +33,7 @@ def feature_pickle(dataset: MercDataset, unused_text_layers: int) -> tuple:
         for i, dialogue in enumerate(split_ids[split]):
             n = len(columns["labels"][i])
             ids[dialogue] = [f"{dialogue}_{k}" for k in range(n)]
-            speakers[dialogue] = _speakers(dataset.meta.family, columns["speakers"][i])
+            speakers[dialogue] = speakers_in_layout(dataset.meta.family, columns["speakers"][i])
             labels[dialogue] = [int(y) for y in columns["labels"][i]]
             sentences[dialogue] = [""] * n  # no reference reads the sentences
             for m in features:
@@ -51,7 +53,8 @@ def feature_pickle(dataset: MercDataset, unused_text_layers: int) -> tuple:
     return (*items, split_ids["validation"]) if dataset.meta.family == "meld" else items
 
 
-def _speakers(family: str, ids) -> list:
+def speakers_in_layout(family: str, ids) -> list:
+    """A dialogue's speakers as these layouts store them: IEMOCAP letters, MELD one-hot lists of 9."""
     if family == "iemocap":
         return [IEMOCAP_LETTERS[int(s)] for s in ids]
     if int(max(ids)) >= MELD_SPEAKERS:
@@ -72,20 +75,28 @@ def reference_loaders(
         if dataset.meta.family == "iemocap"
         else train_module.get_MELD_loaders
     )
+    with working_folder(folder):
+        train_loader, _, test_loader = loaders(valid=0.0, batch_size=batch_size, num_workers=0)
+    return train_loader, split_loader(test_loader, dataset, "validation", batch_size), test_loader
+
+
+@contextlib.contextmanager
+def working_folder(folder: Path) -> Iterator[None]:
+    """The references open their input files relative to the working folder."""
     previous = Path.cwd()
     os.chdir(folder)
     try:
-        train_loader, _, test_loader = loaders(valid=0.0, batch_size=batch_size, num_workers=0)
+        yield
     finally:
         os.chdir(previous)
-    return train_loader, validation_loader(test_loader, dataset, batch_size), test_loader
 
 
-def validation_loader(test_loader: DataLoader, dataset: MercDataset, batch_size: int) -> DataLoader:
-    """The reference's test-set class, keyed by our validation dialogues (the pickle holds them)."""
-    test_set = test_loader.dataset
-    validation_set = test_set.__class__.__new__(test_set.__class__)
-    validation_set.__dict__.update(test_set.__dict__)
-    validation_set.keys = [str(d) for d in dataset.splits["validation"]["dialogue_id"]]
-    validation_set.len = len(validation_set.keys)
-    return DataLoader(validation_set, batch_size=batch_size, collate_fn=validation_set.collate_fn)
+def split_loader(template: DataLoader, dataset: MercDataset, split: str, batch_size: int) -> DataLoader:
+    """The reference's dataset class of `template`, keyed by our `split`'s dialogues in our order
+    (the written files hold every dialogue), unshuffled, with the class's own collate_fn."""
+    source = template.dataset
+    keyed = source.__class__.__new__(source.__class__)
+    keyed.__dict__.update(source.__dict__)
+    keyed.keys = [str(d) for d in dataset.splits[split]["dialogue_id"]]
+    keyed.len = len(keyed.keys)
+    return DataLoader(keyed, batch_size=batch_size, collate_fn=keyed.collate_fn)

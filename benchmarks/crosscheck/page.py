@@ -44,6 +44,7 @@ def summary_rows(results: Sequence[Side]) -> list[dict]:
             "weighted_f1 std": _rounded(f1_std),
             "seconds_per_epoch": round(statistics.fmean(s.seconds_per_epoch for s in sides), 2),
             "width": sides[0].settings.width,
+            "epochs": sides[0].settings.epochs,
         }
         for name in sides[0].test.per_class_f1:
             value, spread = mean_std([100 * s.test.per_class_f1[name] for s in sides])
@@ -119,16 +120,16 @@ def _markdown(rows: list[dict], references: Sequence[Reference], args, command: 
         lines += [f"  - `import {stub}` gets an empty module: {why}" for stub, why in reference.stubs.items()]
     lines += ["", "## Results", ""]
     lines += [
-        "| reference | dataset | side | parameters (never trained) | test weighted-F1 | gap (ours − theirs) "
-        "| pooled std | s/epoch |",
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        "| reference | dataset | side | parameters (never trained) | width, epochs | test weighted-F1 "
+        "| gap (ours − theirs) | pooled std | s/epoch |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         spread = f" ± {row['weighted_f1 std']:.2f}" if row["weighted_f1 std"] != "" else ""
         gap = f"{row['gap']:+.2f}" if "gap" in row else ""
         lines.append(
             f"| {row['reference']} | {row['dataset']} | {row['model']} | {row['parameters']:,} "
-            f"({row['untrained_parameters']:,}) | "
+            f"({row['untrained_parameters']:,}) | {row['width']}, {row['epochs']} | "
             f"{row['weighted_f1 mean']:.2f}{spread} | {gap} | {row.get('pooled_std', '')} | "
             f"{row['seconds_per_epoch']:.2f} |"
         )

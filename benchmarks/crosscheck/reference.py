@@ -155,10 +155,11 @@ class Reference:
     def imported(self, clone: Path) -> Iterator[dict[str, types.ModuleType]]:
         """The reference's files as modules, with `patches` applied and each printed; removed from
         `sys.modules` afterwards, so two references' `model.py` never meet."""
-        names = [f.removesuffix(".py").replace("/", ".") for f in self.files]
+        names = [self.module_name(f) for f in self.files]
         packages = {n.rsplit(".", 1)[0] for n in names if "." in n}
         taken = [*names, *packages, *self.stubs]
         saved = {n: sys.modules[n] for n in taken if n in sys.modules}
+        search_path = list(sys.path)  # a reference's file may append its own folders to it
         try:
             for stub, why in self.stubs.items():
                 print(f"patch {self.name}: `import {stub}` gets an empty module ({why})")
@@ -180,6 +181,12 @@ class Reference:
             for name in taken:
                 sys.modules.pop(name, None)
             sys.modules.update(saved)
+            sys.path[:] = search_path
+
+    def module_name(self, file: str) -> str:
+        """The name `file` is imported under: its dotted path, as the reference's own imports name it
+        (`modules/transformer.py` -> `modules.transformer`)."""
+        return file.removesuffix(".py").replace("/", ".")
 
     def _patched_source(self, clone: Path, file: str) -> str:
         source = (clone / file).read_text(encoding="utf-8")
@@ -234,6 +241,11 @@ class Reference:
     def rival_overrides(self, dataset: MercDataset, settings: Settings) -> dict:
         """Options of our rival that the reference fixes (e.g. SDT's temperature)."""
         return {}
+
+    def rival_weight_decay(self, dataset: MercDataset, settings: Settings) -> float:
+        """The weight decay our rival trains with: the reference's, unless our loss is the reference's
+        scaled by a constant (then the decay is scaled alike, which gives the same Adam steps)."""
+        return settings.weight_decay
 
     def build(self, modules: dict[str, types.ModuleType], dataset: MercDataset, settings: Settings):
         """The reference's model at `settings`, on the CPU."""

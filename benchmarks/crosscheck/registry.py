@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from benchmarks.crosscheck import mmgcn, mult, sdt
+from benchmarks.crosscheck import mmgcn, mult, multiemo, sdt
 from benchmarks.crosscheck.reference import Reference
 
-REFERENCES: dict[str, Reference] = {r.name: r for r in (sdt.REFERENCE, mmgcn.REFERENCE, mult.REFERENCE)}
+REFERENCES: dict[str, Reference] = {
+    r.name: r for r in (sdt.REFERENCE, mmgcn.REFERENCE, mult.REFERENCE, multiemo.REFERENCE)
+}
