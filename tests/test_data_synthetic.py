@@ -17,6 +17,7 @@ from benchmark import data
 from benchmark.config import INVERSE_FREQUENCY, PROFILES
 from benchmark.data import synthetic
 from benchmark.data.collate import IGNORE_LABEL, collate_dialogues, dialogues_from_split
+from benchmark.data.schema import SPLITS
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +54,8 @@ def test_synthetic_has_real_sizes_dims_proportions_and_says_synthetic(synthetic_
     assert [len(x) for x in synthetic_iemocap.splits["test"]["labels"]] == stats["test"]["dialogue_lengths"]
     assert synthetic_iemocap.meta.feature_dims == {"text": 1024, "audio": 1582, "visual": 342}
     assert synthetic_iemocap.splits["train"].features["audio"].dtype == "float32"
-    real = np.asarray(stats["train"]["class_counts"]) / sum(stats["train"]["class_counts"])
-    made = np.asarray(list(summary["splits"]["train"]["class_counts"].values())) / 5163
-    assert np.abs(real - made).max() < 0.05
+    for split in SPLITS:  # exactly the real counts: the test split's mix sets the weighted-F1 levels
+        assert list(summary["splits"][split]["class_counts"].values()) == stats[split]["class_counts"]
     assert summary["synthetic"] and summary["source_kind"] == "synthetic"
     assert any("synthetic" in note for note in summary["notes"])
 
@@ -136,8 +136,8 @@ def test_a_linear_probe_per_modality_finds_the_planted_ordering(family, syntheti
 # within 3 points of ECERC's table 5; a probe that moves by more than PROBE_TOLERANCE means the planted
 # signal changed and the study must be rerun against the table.
 CALIBRATED_PROBE = {
-    "iemocap": {"text": 60.2, "audio": 53.6, "visual": 26.7, "text+audio+visual": 69.5},
-    "meld": {"text": 62.7, "audio": 35.3, "visual": 41.5, "text+audio+visual": 66.3},
+    "iemocap": {"text": 61.6, "audio": 53.2, "visual": 26.9, "text+audio+visual": 69.2},
+    "meld": {"text": 63.3, "audio": 31.3, "visual": 42.4, "text+audio+visual": 64.8},
 }
 PROBE_TOLERANCE = 1.0
 
