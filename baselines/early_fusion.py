@@ -33,7 +33,11 @@ class EarlyFusion(MERCModel):
         return ModelOutput(self.classifier(hidden), hidden)
 
 
-@register_model("early-fusion", description="concatenated features per utterance -> dialogue transformer")
-def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> EarlyFusion:
+@register_model(
+    "early-fusion",
+    model=EarlyFusion,
+    description="concatenated features per utterance -> dialogue transformer",
+)
+def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> ModelDims:
     require_modalities(meta, "early-fusion", 1)
-    return EarlyFusion(make_config(ModelDims, "early-fusion", overrides, **dataclasses.asdict(dims)), meta)
+    return make_config(ModelDims, "early-fusion", overrides, **dataclasses.asdict(dims))

@@ -33,8 +33,10 @@ class LateFusion(MERCModel):
 
 
 @register_model(
-    "late-fusion", description="one dialogue model per modality, learned weighted average of logits"
+    "late-fusion",
+    model=LateFusion,
+    description="one dialogue model per modality, learned weighted average of logits",
 )
-def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> LateFusion:
+def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> ModelDims:
     require_modalities(meta, "late-fusion", 1)
-    return LateFusion(make_config(ModelDims, "late-fusion", overrides, **dataclasses.asdict(dims)), meta)
+    return make_config(ModelDims, "late-fusion", overrides, **dataclasses.asdict(dims))

@@ -52,8 +52,10 @@ class LowRankFusion(MERCModel):
 
 
 @register_model(
-    "lmf", description="Low-rank Multimodal Fusion: modality-specific rank-R factors of the TFN tensor"
+    "lmf",
+    model=LowRankFusion,
+    description="Low-rank Multimodal Fusion: modality-specific rank-R factors of the TFN tensor",
 )
-def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> LowRankFusion:
+def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> LMFConfig:
     require_modalities(meta, "lmf", 1)
-    return LowRankFusion(make_config(LMFConfig, "lmf", overrides, **dataclasses.asdict(dims)), meta)
+    return make_config(LMFConfig, "lmf", overrides, **dataclasses.asdict(dims))

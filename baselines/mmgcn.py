@@ -138,8 +138,10 @@ class GraphFusion(MERCModel):
 
 
 @register_model(
-    "mmgcn", description="MMGCN: angular-similarity graph over utterances x modalities, deep GCNII"
+    "mmgcn",
+    model=GraphFusion,
+    description="MMGCN: angular-similarity graph over utterances x modalities, deep GCNII",
 )
-def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> GraphFusion:
+def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> MMGCNConfig:
     require_modalities(meta, "mmgcn", 1)
-    return GraphFusion(make_config(MMGCNConfig, "mmgcn", overrides, **dataclasses.asdict(dims)), meta)
+    return make_config(MMGCNConfig, "mmgcn", overrides, **dataclasses.asdict(dims))

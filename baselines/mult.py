@@ -147,8 +147,10 @@ class MultimodalTransformer(MERCModel):
 
 
 @register_model(
-    "mult", description="Multimodal Transformer: directional cross-modal attention between every pair"
+    "mult",
+    model=MultimodalTransformer,
+    description="Multimodal Transformer: directional cross-modal attention between every pair",
 )
-def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> MultimodalTransformer:
+def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> ModelDims:
     require_modalities(meta, "mult", 2)
-    return MultimodalTransformer(make_config(ModelDims, "mult", overrides, **dataclasses.asdict(dims)), meta)
+    return make_config(ModelDims, "mult", overrides, **dataclasses.asdict(dims))

@@ -327,9 +327,10 @@ class MultiEMO(MERCModel):
 
 @register_model(
     "multiemo",
+    model=MultiEMO,
     description="MultiEMO: DialogueRNN contexts, bidirectional multi-head cross-attention, SWFC + Soft-HGR losses",
 )
-def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> MultiEMO:
+def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> MultiEMOConfig:
     require_modalities(meta, "multiemo", 3)
     loss = AUTHORS_LOSS[meta.family]
     iemocap = meta.family == "iemocap"
@@ -344,4 +345,4 @@ def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> M
         "sample_weight_power": loss.sample_weight_power,
         "ffn_hidden": FFN_RATIO * dims.width,
     }
-    return MultiEMO(make_config(MultiEMOConfig, "multiemo", overrides, **defaults), meta)
+    return make_config(MultiEMOConfig, "multiemo", overrides, **defaults)

@@ -193,12 +193,13 @@ class SelfDistillationTransformer(MERCModel):
 
 @register_model(
     "sdt",
+    model=SelfDistillationTransformer,
     description="Self-Distillation Transformer: intra/inter-modal attention, gated fusion, self-distillation",
 )
-def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> SelfDistillationTransformer:
+def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> SDTConfig:
     require_modalities(meta, "sdt", 2)
     defaults = dataclasses.asdict(dims) | {
         "temperature": TEMPERATURE[meta.family],
         "frozen_unimodal_gates": meta.family == "meld",
     }
-    return SelfDistillationTransformer(make_config(SDTConfig, "sdt", overrides, **defaults), meta)
+    return make_config(SDTConfig, "sdt", overrides, **defaults)

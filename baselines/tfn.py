@@ -51,7 +51,9 @@ class TensorFusion(MERCModel):
         return ModelOutput(self.classifier(fused_hidden), fused_hidden)
 
 
-@register_model("tfn", description="Tensor Fusion Network: outer product of (h, 1) across modalities")
-def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> TensorFusion:
+@register_model(
+    "tfn", model=TensorFusion, description="Tensor Fusion Network: outer product of (h, 1) across modalities"
+)
+def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> TFNConfig:
     require_modalities(meta, "tfn", 1)
-    return TensorFusion(make_config(TFNConfig, "tfn", overrides, **dataclasses.asdict(dims)), meta)
+    return make_config(TFNConfig, "tfn", overrides, **dataclasses.asdict(dims))

@@ -12,7 +12,6 @@ time lets the other runs use.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,9 +22,8 @@ import torch
 from benchmark.catalog import DATASETS
 from benchmark.config import PROFILES
 from benchmark.execution import Execution
-from benchmark.home import Home
 from benchmark.records import FULL_MODEL, RunKey
-from benchmark.runner import RunInputs, overrides_of, run_inputs, teacher_request_of
+from benchmark.runner import RunPlan
 
 COSTS_PATH = Path(__file__).with_name("costs.json")
 
@@ -78,18 +76,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def with_teachers(keys: Sequence[RunKey], home: Home) -> list[tuple[RunKey, str | None]]:
-    """Each run with the model of the teacher it asks for (None: none), read off its model built on the
-    meta device; each dataset is loaded once for it, not once per run."""
-    first: dict[tuple[str, str], RunInputs] = {}
-    runs = []
-    for key in keys:
-        if (key.dataset, key.profile) not in first:
-            first[key.dataset, key.profile] = run_inputs(key, home)
-        inputs = dataclasses.replace(first[key.dataset, key.profile], overrides=overrides_of(key))
-        request = teacher_request_of(key, inputs)
-        runs.append((key, None if request is None else request.model))
-    return runs
+def with_teachers(plans: Sequence[RunPlan]) -> list[tuple[RunKey, str | None]]:
+    """Each run with the model of the teacher its plan asks for (None: none)."""
+    return [(plan.key, None if plan.teacher is None else plan.teacher.model) for plan in plans]
 
 
 def estimate(runs: Sequence[tuple[RunKey, str | None]], device: str, table: dict[CostKey, float]) -> Estimate:
@@ -116,12 +105,12 @@ def estimate(runs: Sequence[tuple[RunKey, str | None]], device: str, table: dict
     return Estimate(seconds, costed, by_full_model, tuple(missing))
 
 
-def plan_cost(keys: Sequence[RunKey], home: Home, placement) -> str:
+def plan_cost(plans: Sequence[RunPlan], placement) -> str:
     """The plan line's estimate for `placement`'s device, from the committed table; trains nothing."""
     from benchmark.errors import BenchmarkError
     from benchmark.execution import resolve_execution
 
-    if not keys:
+    if not plans:
         return "estimate: nothing to train"
     try:
         execution = resolve_execution(placement.device, placement.precision, placement.deterministic)
@@ -129,10 +118,10 @@ def plan_cost(keys: Sequence[RunKey], home: Home, placement) -> str:
         if placement.executor == "ray":  # its workers may see a GPU the driver does not
             return "estimate: none, the Ray workers' device is not known here"
         raise
-    first = keys[0]
+    first = plans[0].key
     profile_threads = (
         PROFILES.get(first.profile).train_config(DATASETS.get(first.dataset).family, first.seed).threads
     )
     threads = placement.threads or profile_threads
     device = device_kind(execution, threads)
-    return estimate(with_teachers(keys, home), device, cost_table(read_costs(COSTS_PATH))).describe(device)
+    return estimate(with_teachers(plans), device, cost_table(read_costs(COSTS_PATH))).describe(device)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from benchmark.errors import BenchmarkError
+
+if TYPE_CHECKING:
+    import torch
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -27,8 +29,13 @@ class Execution:
     # torch threads per run, instead of the profile's (a TrainConfig field, so part of the config hash)
     threads: int | None = None
 
+    # torch is imported where it is used: the command line's options hold an Execution, and `--help`
+    # imports no torch
+
     @property
     def torch_device(self) -> torch.device:
+        import torch
+
         return torch.device(self.device)
 
     @property
@@ -36,12 +43,16 @@ class Execution:
         return self.torch_device.type == "cuda"
 
     def autocast(self) -> contextlib.AbstractContextManager:
+        import torch
+
         if self.precision == "bf16":
             return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def describe(self) -> dict[str, object]:
         """The run record's account of where it ran."""
+        import torch
+
         described: dict[str, object] = {
             "device": self.device,
             "device_name": torch.cuda.get_device_name(self.torch_device) if self.is_cuda else "cpu",
@@ -62,6 +73,8 @@ def resolve_execution(
     """`--device auto|cpu|cuda|cuda:N`, `--precision fp32|bf16`, `--deterministic`, `--threads` into a
     checked Execution: auto is CUDA when torch sees a GPU, else the CPU. Anything that cannot run here is
     a one-line error."""
+    import torch
+
     if threads is not None and threads < 1:
         raise BenchmarkError(f"--threads {threads}: give at least 1")
     if precision not in PRECISIONS:

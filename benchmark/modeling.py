@@ -1,7 +1,8 @@
 """The contract between the harness and every model: what a model receives, returns and may ask for.
 
-Models live in `summer/` and `baselines/`, one file each, and join with one `@register_model` line;
-the trainer only ever talks to `MERCModel`.
+Models live in `summer/` and `baselines/`, one file each, and join with one `@register_model` line on
+the function that makes their config; the trainer only ever talks to `MERCModel`. A run's config and
+the teacher it asks for are read off the config alone, so a run builds its model once, for training.
 """
 
 from __future__ import annotations
@@ -65,22 +66,38 @@ class MERCModel(nn.Module):
         """Called by the trainer once, before the first epoch, with every label of the training split
         (padding excluded): for a loss weighted by the training class counts. Most models ignore it."""
 
-    def teacher_request(self) -> TeacherRequest | None:
+    @classmethod
+    def teacher_for(cls, config: Any) -> TeacherRequest | None:
+        """The teacher a model of this config distils from (None: none), known before any model is built."""
         return None
+
+    def teacher_request(self) -> TeacherRequest | None:
+        return self.teacher_for(self.config)
 
     def attach_teacher(self, teacher: MERCModel) -> None:
         raise TypeError(f"{type(self).__name__} does not distil from a teacher")
 
 
-Builder = Callable[[DatasetMeta, ModelDims, Mapping[str, Any]], MERCModel]
+# (dataset meta, dims, config overrides) -> the model's config, checked against the data; builds nothing
+Configure = Callable[[DatasetMeta, ModelDims, Mapping[str, Any]], Any]
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
-    build: Builder  # (dataset meta, dims, config overrides) -> model
+    model_type: type[MERCModel]  # constructed as model_type(config, meta)
+    configure: Configure
     description: str
     family: str  # "summer" or "baseline"
+
+    def build(self, meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> MERCModel:
+        return self.build_from(self.configure(meta, dims, overrides), meta)
+
+    def build_from(self, config: Any, meta: DatasetMeta) -> MERCModel:
+        return self.model_type(config, meta)
+
+    def teacher_for(self, config: Any) -> TeacherRequest | None:
+        return self.model_type.teacher_for(config)
 
 
 PAPER = "paper"  # a row of the paper's ablation table (table 4)
@@ -116,10 +133,14 @@ MODELS: Registry[ModelSpec] = Registry("model")
 ABLATIONS: Registry[Ablation] = Registry("ablation")
 
 
-def register_model(name: str, *, description: str, family: str = "baseline") -> Callable[[Builder], Builder]:
-    def decorate(build: Builder) -> Builder:
-        MODELS.add(name, ModelSpec(name=name, build=build, description=description, family=family))
-        return build
+def register_model(
+    name: str, *, model: type[MERCModel], description: str, family: str = "baseline"
+) -> Callable[[Configure], Configure]:
+    """Decorates the function that makes `model`'s config."""
+
+    def decorate(configure: Configure) -> Configure:
+        MODELS.add(name, ModelSpec(name, model, configure, description, family))
+        return configure
 
     return decorate
 

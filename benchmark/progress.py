@@ -17,12 +17,12 @@ from rich.progress import (
 from benchmark.console import make_console
 from benchmark.execution import CPU, Execution
 from benchmark.home import Home
-from benchmark.records import RunKey, RunRecord
-from benchmark.runner import reusable_record, run_key
+from benchmark.records import RunRecord
+from benchmark.runner import ResolvedRun, reusable_record, run_resolved
 
 
 def run_keys(
-    keys: Sequence[RunKey],
+    runs: Sequence[ResolvedRun],
     home: Home,
     *,
     force: bool = False,
@@ -42,11 +42,12 @@ def run_keys(
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=False) as progress:
-        runs = progress.add_task("runs", total=len(keys), status="")
+        counter = progress.add_task("runs", total=len(runs), status="")
         epochs = progress.add_task("epochs", total=None, status="")
-        for index, key in enumerate(keys, 1):
+        for index, run in enumerate(runs, 1):
+            key = run.plan.key
             label = f"{key.variant} on {key.dataset} seed {key.seed}"
-            progress.update(runs, description=f"run {index}/{len(keys)}", status=label)
+            progress.update(counter, description=f"run {index}/{len(runs)}", status=label)
             progress.reset(epochs, total=None, status="")
 
             def on_epoch(epoch: int, total: int, loss: float, validation_f1: float) -> None:
@@ -57,13 +58,13 @@ def run_keys(
                     status=f"loss {loss:.3f}  validation wF1 {validation_f1:.3f}",
                 )
 
-            stored = None if force else reusable_record(key, home, execution.threads, execution.precision)
-            record = stored or run_key(key, home, force=force, on_epoch=on_epoch, execution=execution)
+            stored = None if force else reusable_record(run.plan, home)
+            record = stored or run_resolved(run, home, force=force, on_epoch=on_epoch, execution=execution)
             records.append(record)
-            progress.advance(runs)
+            progress.advance(counter)
             if not console.is_terminal:
                 console.print(
-                    f"run {index}/{len(keys)} {'stored' if stored else 'done'}: {label}: "
+                    f"run {index}/{len(runs)} {'stored' if stored else 'done'}: {label}: "
                     f"test weighted-F1 {100 * record.test.weighted_f1:.2f}%",
                     highlight=False,
                 )

@@ -6,14 +6,16 @@ import dataclasses
 import resource
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import torch
 
 from benchmark import data
 from benchmark.catalog import ABLATIONS, DATASETS, MODELS
 from benchmark.config import PROFILES, Profile, TrainConfig, config_hash
-from benchmark.data.schema import MercDataset
+from benchmark.data.schema import DatasetMeta, MercDataset
 from benchmark.environment import environment
+from benchmark.errors import BenchmarkError
 from benchmark.execution import CPU, Execution
 from benchmark.home import Home
 from benchmark.modality_removal import evaluate_without_modalities
@@ -52,8 +54,111 @@ def plan(
     return keys
 
 
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """A run key resolved once, before anything trains: what the reuse check, the teacher scheduling and
+    the training all read. It names its data by meta (fingerprint, subsample notes) rather than carrying
+    it, so a worker gets it as it is and reloads the data by name (`planned_dataset`)."""
+
+    key: RunKey
+    profile: Profile
+    data: DatasetMeta  # of the data the run trains on, subsample included
+    train: TrainConfig
+    overrides: dict
+    model_config: Any  # the registered model's config dataclass: the model is built from it, once
+    teacher: TeacherRequest | None
+    config: RunConfig
+    config_hash: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ResolvedRun:
+    """A run's plan with the data it was resolved from."""
+
+    plan: RunPlan
+    dataset: MercDataset
+
+
+def resolve_run(
+    key: RunKey, home: Home, execution: Execution = CPU, dataset: MercDataset | None = None
+) -> ResolvedRun:
+    """The one resolution of `key`: its data loaded and subsampled (unless given, as `resolve_runs`
+    shares it), its training settings, and its model's config and teacher read off the registry without
+    building the model. `execution.threads` replaces the profile's threads; `execution.precision` is
+    part of the config."""
+    profile = PROFILES.get(key.profile)
+    if dataset is None:
+        dataset = profile_dataset(key, home)
+    train = with_class_weights(profile.train_config(DATASETS.get(key.dataset).family, key.seed), dataset)
+    if execution.threads is not None:
+        train = dataclasses.replace(train, threads=execution.threads)
+    overrides = overrides_of(key)
+    spec = MODELS.get(key.model)
+    model_config = spec.configure(dataset.meta, profile.dims, overrides)
+    config = run_config(key, profile, train, model_config, execution.precision)
+    plan = RunPlan(
+        key=key,
+        profile=profile,
+        data=dataset.meta,
+        train=train,
+        overrides=overrides,
+        model_config=model_config,
+        teacher=spec.teacher_for(model_config),
+        config=config,
+        config_hash=config_hash(config.to_json()),
+    )
+    return ResolvedRun(plan, dataset)
+
+
+def resolve_runs(keys: Sequence[RunKey], home: Home, execution: Execution = CPU) -> list[ResolvedRun]:
+    """`resolve_run` of every key, each dataset loaded and subsampled once per profile."""
+    datasets: dict[tuple[str, str], MercDataset] = {}
+    runs = []
+    for key in keys:
+        if (key.dataset, key.profile) not in datasets:
+            datasets[key.dataset, key.profile] = profile_dataset(key, home)
+        runs.append(resolve_run(key, home, execution, datasets[key.dataset, key.profile]))
+    return runs
+
+
+def profile_dataset(key: RunKey, home: Home) -> MercDataset:
+    """The data `key` trains on: its dataset as imported now, subsampled as its profile says."""
+    return data.subsample(data.load(key.dataset, home), PROFILES.get(key.profile).max_dialogues)
+
+
+def planned_dataset(plan: RunPlan, home: Home) -> MercDataset:
+    """On a worker: the data `plan` was resolved with, reloaded by name; data imported under the name
+    since then is refused rather than trained on under the plan's config."""
+    dataset = profile_dataset(plan.key, home)
+    if dataset.meta != plan.data:
+        raise BenchmarkError(
+            f"{plan.key.dataset} changed while the sweep was running (fingerprint {plan.data.fingerprint} when "
+            f"planned, {dataset.meta.fingerprint} now): rerun the sweep once the import is done"
+        )
+    return dataset
+
+
+def overrides_of(key: RunKey) -> dict:
+    """The model options its ablation changes (none for the full model)."""
+    return {} if key.ablation == FULL_MODEL else dict(ABLATIONS.get(key.ablation).overrides)
+
+
 def run_key(
     key: RunKey,
+    home: Home,
+    *,
+    force: bool = False,
+    on_epoch: EpochCallback | None = None,
+    execution: Execution = CPU,
+) -> RunRecord:
+    """`run_resolved` of `key`'s one resolution."""
+    return run_resolved(
+        resolve_run(key, home, execution), home, force=force, on_epoch=on_epoch, execution=execution
+    )
+
+
+def run_resolved(
+    run: ResolvedRun,
     home: Home,
     *,
     force: bool = False,
@@ -64,61 +169,24 @@ def run_key(
     return it) and `force` is off. A record of other data under the same dataset name (a new import) or
     of another config is stale: it is retrained and replaced."""
     store = RunStore(home)
-    with store.lock(key):
-        existing = None if force else reusable_record(key, home, execution.threads, execution.precision)
+    with store.lock(run.plan.key):
+        existing = None if force else reusable_record(run.plan, home)
         if existing is not None:
             return existing
-        store.save(*record_run(key, home, on_epoch, execution))
-        return store.read(key)  # as stored: callers see the same types whether it was trained now or before
+        store.save(*record_run(run, home, on_epoch, execution))
+        return store.read(
+            run.plan.key
+        )  # as stored: callers see the same types whether it was trained now or before
 
 
-def reusable_record(
-    key: RunKey, home: Home, threads: int | None = None, precision: str = "fp32"
-) -> RunRecord | None:
-    """The stored record a sweep returns instead of training `key` again: one made from the data now
+def reusable_record(plan: RunPlan, home: Home) -> RunRecord | None:
+    """The stored record a sweep returns instead of training `plan` again: one made from the data now
     imported under its dataset name (same fingerprint) with the same config (same hash)."""
-    record = RunStore(home).read(key)
+    record = RunStore(home).read(plan.key)
     if record is None:
         return None
-    inputs = run_inputs(key, home, threads)
-    with torch.device("meta"):  # the model's config, without its memory
-        model = MODELS.get(key.model).build(inputs.dataset.meta, inputs.profile.dims, inputs.overrides)
-    config = run_config(key, inputs.profile, inputs.train, model, precision)
-    fresh = record.data.fingerprint == inputs.dataset.meta.fingerprint
-    return record if fresh and record.config_hash == config_hash(config.to_json()) else None
-
-
-@dataclasses.dataclass(frozen=True)
-class RunInputs:
-    """What a run key resolves to before anything trains: its data, sizes and training settings."""
-
-    profile: Profile
-    dataset: MercDataset
-    train: TrainConfig
-    overrides: dict
-
-
-def run_inputs(key: RunKey, home: Home, threads: int | None = None) -> RunInputs:
-    """`threads`: torch threads instead of the profile's (`Execution.threads`)."""
-    profile = PROFILES.get(key.profile)
-    dataset = data.subsample(data.load(key.dataset, home), profile.max_dialogues)
-    train = with_class_weights(profile.train_config(DATASETS.get(key.dataset).family, key.seed), dataset)
-    if threads is not None:
-        train = dataclasses.replace(train, threads=threads)
-    return RunInputs(profile, dataset, train, overrides_of(key))
-
-
-def overrides_of(key: RunKey) -> dict:
-    """The model options its ablation changes (none for the full model)."""
-    return {} if key.ablation == FULL_MODEL else dict(ABLATIONS.get(key.ablation).overrides)
-
-
-def teacher_request_of(key: RunKey, inputs: RunInputs) -> TeacherRequest | None:
-    """The teacher a run will ask for, read off the model built on the meta device (no memory, no
-    arithmetic), so a sweep can train each teacher once before the runs that share it."""
-    with torch.device("meta"):
-        model = MODELS.get(key.model).build(inputs.dataset.meta, inputs.profile.dims, inputs.overrides)
-    return model.teacher_request()
+    fresh = record.data.fingerprint == plan.data.fingerprint
+    return record if fresh and record.config_hash == plan.config_hash else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,32 +202,29 @@ class TrainedRun:
 
 
 def train_run(
-    key: RunKey, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
+    run: ResolvedRun, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
 ) -> TrainedRun:
-    """Load the data, build the model, get its teacher (trained first, or from the teacher cache) and
-    train: what a run record and a study that needs the trained model (the t-SNE of fused features)
-    both start from."""
-    inputs = run_inputs(key, home, execution.threads)
-    profile, dataset, train = inputs.profile, inputs.dataset, inputs.train
+    """Build the model, get its teacher (trained first, or from the teacher cache) and train: what a run
+    record and a study that needs the trained model (the t-SNE of fused features) both start from."""
+    plan, dataset = run.plan, run.dataset
     # the model's initial weights depend on the seed alone, whatever the device it then moves to
-    seed_everything(train.seed, train.threads, execution.deterministic)
-    model = MODELS.get(key.model).build(dataset.meta, profile.dims, inputs.overrides)
+    seed_everything(plan.train.seed, plan.train.threads, execution.deterministic)
+    model = MODELS.get(plan.key.model).build_from(plan.model_config, dataset.meta)
     teacher_summary = None
-    request = model.teacher_request()
-    if request is not None:
+    if plan.teacher is not None:
         teacher, teacher_summary = obtain_teacher(
-            request, dataset, profile.dims, train, home, execution=execution
+            plan.teacher, dataset, plan.profile.dims, plan.train, home, execution=execution
         )
         model.attach_teacher(teacher)
     started = time.perf_counter()
-    result = train_model(model, dataset, train, on_epoch, execution)
+    result = train_model(model, dataset, plan.train, on_epoch, execution)
     train_seconds = time.perf_counter() - started
     model.load_state_dict(result.best_state)
-    return TrainedRun(model, dataset, train, result, train_seconds, teacher_summary)
+    return TrainedRun(model, dataset, plan.train, result, train_seconds, teacher_summary)
 
 
 def run_config(
-    key: RunKey, profile: Profile, train: TrainConfig, model: MERCModel, precision: str
+    key: RunKey, profile: Profile, train: TrainConfig, model_config: Any, precision: str
 ) -> RunConfig:
     """A run's settings as its record stores them; their hash is the run's config identity."""
     ablation = None if key.ablation == FULL_MODEL else ABLATIONS.get(key.ablation)
@@ -168,7 +233,7 @@ def run_config(
         ablation=key.ablation,
         ablation_label="full" if ablation is None else ablation.label,
         ablation_origin=None if ablation is None else ablation.origin,
-        model_config=dataclasses.asdict(model.config),
+        model_config=dataclasses.asdict(model_config),
         train=dataclasses.asdict(train),
         profile=profile.name,
         max_dialogues=profile.max_dialogues,
@@ -177,19 +242,19 @@ def run_config(
 
 
 def record_run(
-    key: RunKey, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
+    run: ResolvedRun, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
 ) -> tuple[RunRecord, dict[str, torch.Tensor]]:
     """Train one run: its record and its validation-selected weights (on the CPU), unstored."""
-    run = train_run(key, home, on_epoch, execution)
-    result, train = run.result, run.train
-    config = run_config(key, PROFILES.get(key.profile), train, run.model, execution.precision)
+    plan = run.plan
+    trained = train_run(run, home, on_epoch, execution)
+    result, train = trained.result, trained.train
     record = RunRecord(
-        key=key,
-        config=config,
-        config_hash=config_hash(config.to_json()),
+        key=plan.key,
+        config=plan.config,
+        config_hash=plan.config_hash,
         data=run.dataset.meta,
         environment=Environment(**(environment(train.threads) | execution.describe())),
-        parameters=count_parameters(run.model),
+        parameters=count_parameters(trained.model),
         best_epoch=result.best_epoch,
         validation=result.validation,
         test=result.test,
@@ -198,9 +263,11 @@ def record_run(
         curves=result.curves,
         predictions=result.predictions,
         seconds_per_epoch=result.seconds_per_epoch,
-        train_seconds=run.train_seconds,
+        train_seconds=trained.train_seconds,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        teacher=TeacherSummary(**run.teacher_summary) if run.teacher_summary is not None else None,
-        missing_modalities=evaluate_without_modalities(run.model, run.dataset, train.batch_size, execution),
+        teacher=TeacherSummary(**trained.teacher_summary) if trained.teacher_summary is not None else None,
+        missing_modalities=evaluate_without_modalities(
+            trained.model, run.dataset, train.batch_size, execution
+        ),
     )
     return record, result.best_state

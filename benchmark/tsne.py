@@ -17,7 +17,7 @@ from benchmark.data.collate import collate_dialogues, dialogues_from_split
 from benchmark.files import atomic_write_json
 from benchmark.home import Home
 from benchmark.records import RunKey
-from benchmark.runner import train_run
+from benchmark.runner import resolve_run, train_run
 from benchmark.store import tsne_path
 from benchmark.training import EpochCallback
 
@@ -33,7 +33,7 @@ def embed(features: np.ndarray, seed: int) -> np.ndarray:
 
 
 def tsne_study(key: RunKey, home: Home, on_epoch: EpochCallback | None = None) -> Path:
-    run = train_run(key, home, on_epoch)
+    run = train_run(resolve_run(key, home), home, on_epoch)
     model, meta = run.model.eval(), run.dataset.meta
     dialogues = dialogues_from_split(run.dataset.splits["test"], meta.modalities)
     inputs, fused, labels = [], [], []

@@ -22,9 +22,10 @@ from pathlib import Path
 
 def timed_sweep(keys, home, placement) -> tuple[float, list]:
     from benchmark.executors import run_sweep
+    from benchmark.runner import resolve_runs
 
     started = time.perf_counter()
-    records = run_sweep(keys, home, placement)
+    records = run_sweep(resolve_runs(keys, home, placement.execution), home, placement)
     return time.perf_counter() - started, records
 
 

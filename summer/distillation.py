@@ -60,12 +60,6 @@ class Teacher(MERCModel):
         super().__init__()
         self.config = config
         self.modalities = tuple(config.modalities.split(MODALITY_SEPARATOR))
-        missing = [m for m in self.modalities if m not in meta.feature_dims]
-        if missing:
-            raise BenchmarkError(
-                f"the teacher's modality {missing[0]!r} is not in {meta.name} "
-                f"(present: {', '.join(meta.modalities) or 'none'}): set teacher_modality to one of them"
-            )
         w = config.width
         self.encoders = nn.ModuleDict(
             {
@@ -102,10 +96,19 @@ class Teacher(MERCModel):
         return ModelOutput(logits=self.classifier(hidden), hidden=hidden, aux_losses=aux)
 
 
-@register_model(TEACHER, description="SUMMER's unimodal text teacher (SDMoE context), trained on its own")
-def build_teacher(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> Teacher:
+@register_model(
+    TEACHER, model=Teacher, description="SUMMER's unimodal text teacher (SDMoE context), trained on its own"
+)
+def configure_teacher(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> TeacherConfig:
     require_features(meta, TEACHER)
-    return Teacher(make_config(TeacherConfig, TEACHER, overrides, **dataclasses.asdict(dims)), meta)
+    config = make_config(TeacherConfig, TEACHER, overrides, **dataclasses.asdict(dims))
+    missing = [m for m in config.modalities.split(MODALITY_SEPARATOR) if m not in meta.feature_dims]
+    if missing:
+        raise BenchmarkError(
+            f"the teacher's modality {missing[0]!r} is not in {meta.name} "
+            f"(present: {', '.join(meta.modalities) or 'none'}): set teacher_modality to one of them"
+        )
+    return config
 
 
 def teacher_request(modality: str) -> TeacherRequest:

@@ -47,11 +47,6 @@ class Summer(MERCModel):
         self.modalities = meta.modalities
         self.teacher_modalities = tuple(config.teacher_modality.split(MODALITY_SEPARATOR))
         c = config
-        if c.latent_target == STREAM and c.teacher_modality not in self.modalities:
-            raise BenchmarkError(
-                f"latent_target {STREAM!r} reads the student's {c.teacher_modality} stream, which "
-                f"{meta.name} does not have: use latent_target 'fused'"
-            )
         self.encoders = modality_encoders(meta, c.width, c.dropout)
         self.context = nn.ModuleDict({m: self._sdmoe_stack() for m in self.modalities})
         if c.fusion == "hcmf":
@@ -72,8 +67,9 @@ class Summer(MERCModel):
             context_block(c.width, c.dropout, c, sparse=c.use_sdmoe) for _ in range(c.layers)
         )
 
-    def teacher_request(self) -> TeacherRequest | None:
-        return teacher_request(self.config.teacher_modality) if self.config.use_ikd else None
+    @classmethod
+    def teacher_for(cls, config: SummerConfig) -> TeacherRequest | None:
+        return teacher_request(config.teacher_modality) if config.use_ikd else None
 
     def attach_teacher(self, teacher: MERCModel) -> None:
         if not self.config.use_ikd:
@@ -122,10 +118,17 @@ class Summer(MERCModel):
 
 @register_model(
     "summer",
+    model=Summer,
     description="SUMMER: sparse dynamic MoE + hierarchical cross-modal fusion + distillation from a text teacher",
     family="summer",
 )
-def build(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> Summer:
+def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> SummerConfig:
     require_features(meta, "summer")
     defaults = dataclasses.asdict(dims) | {"temperature": TEMPERATURE[meta.family]}
-    return Summer(make_config(SummerConfig, "summer", overrides, **defaults), meta)
+    config = make_config(SummerConfig, "summer", overrides, **defaults)
+    if config.latent_target == STREAM and config.teacher_modality not in meta.modalities:
+        raise BenchmarkError(
+            f"latent_target {STREAM!r} reads the student's {config.teacher_modality} stream, which "
+            f"{meta.name} does not have: use latent_target 'fused'"
+        )
+    return config

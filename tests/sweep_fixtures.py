@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from benchmark.executors import run_sweep
+from benchmark.runner import resolve_runs
+
+
+def sweep(keys, home, placement, *, force=False) -> list:
+    """`run_sweep` of `keys`, each resolved once with the placement's device settings, as the commands do."""
+    return run_sweep(resolve_runs(keys, home, placement.execution), home, placement, force=force)
+
 
 def comparable(record) -> dict:
     """A run record less what depends on the machine's timing (epoch seconds, environment)."""

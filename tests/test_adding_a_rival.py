@@ -53,16 +53,16 @@ class ToyMeanFusion(MERCModel):
         return ModelOutput(self.classifier(hidden), hidden)
 
 
-def build_toy(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> ToyMeanFusion:
+def configure_toy(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> ToyConfig:
     require_modalities(meta, TOY, 2)
-    return ToyMeanFusion(make_config(ToyConfig, TOY, overrides, **dataclasses.asdict(dims)), meta)
+    return make_config(ToyConfig, TOY, overrides, **dataclasses.asdict(dims))
 
 
 @pytest.fixture
 def toy_registered(monkeypatch):
     """The guide's step 2, in a copy of the registry that is put back after the test."""
     monkeypatch.setattr(MODELS, "_items", dict(MODELS.items()))
-    register_model(TOY, description="toy: mean of the encoded modalities")(build_toy)
+    register_model(TOY, model=ToyMeanFusion, description="toy: mean of the encoded modalities")(configure_toy)
     return TOY
 
 

@@ -16,6 +16,7 @@ from benchmark.commands.run import plan_summary
 from benchmark.files import atomic_write, exclusive
 from benchmark.records import RunKey
 from benchmark.report.tables import mean_std
+from benchmark.runner import resolve_runs
 from benchmark.store import RunStore
 from tests.test_report import fixture_record
 
@@ -93,9 +94,13 @@ def test_a_typo_in_report_is_did_you_mean_and_keeps_the_index(home, capsys):
 
 def test_away_from_a_terminal_each_finished_run_prints_a_line(home, monkeypatch):
     keys = [RunKey("summer", "none", "synthetic-iemocap", "fast", s) for s in (0, 1)]
-    monkeypatch.setattr(progress, "run_key", lambda key, *a, **k: fixture_record("summer", key.seed))
+    monkeypatch.setattr(
+        progress, "run_resolved", lambda run, *a, **k: fixture_record("summer", run.plan.key.seed)
+    )
     written = io.StringIO()
-    progress.run_keys(keys, home, console=Console(file=written, force_terminal=False, width=200))
+    progress.run_keys(
+        resolve_runs(keys, home), home, console=Console(file=written, force_terminal=False, width=200)
+    )
     lines = [line for line in written.getvalue().splitlines() if "done:" in line]
     assert [line.split(":")[0] for line in lines] == ["run 1/2 done", "run 2/2 done"]
     assert lines[0].endswith("%")

@@ -15,7 +15,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 import summer.moe as moe
 from benchmark.execution import resolve_execution
 from benchmark.home import Home
-from benchmark.runner import plan, record_run
+from benchmark.runner import plan, record_run, resolve_run
 from summer.moe import (
     DialoguePacking,
     MoEOptions,
@@ -145,8 +145,12 @@ def test_a_deterministic_cuda_run_is_bit_identical_when_repeated(tmp_path):
     """Every change to the GPU path (fused experts, their buffer) keeps `--deterministic` reruns equal."""
     key = plan(["summer"], ["synthetic-iemocap"], "smoke", seeds=[0], ablations=["none"])[0]
     execution = resolve_execution("cuda", "fp32", deterministic=True)
-    first, first_weights = record_run(key, Home(tmp_path / "a"), execution=execution)
-    second, second_weights = record_run(key, Home(tmp_path / "b"), execution=execution)
+    first, first_weights = record_run(
+        resolve_run(key, Home(tmp_path / "a"), execution), Home(tmp_path / "a"), execution=execution
+    )
+    second, second_weights = record_run(
+        resolve_run(key, Home(tmp_path / "b"), execution), Home(tmp_path / "b"), execution=execution
+    )
     assert [vars(e) | {"seconds": 0} for e in first.curves] == [
         vars(e) | {"seconds": 0} for e in second.curves
     ]

@@ -13,12 +13,12 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
-from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs, run_sweep
+from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs
 from benchmark.executors.ray_cluster import gpu_share
 from benchmark.home import Home
 from benchmark.runner import plan
 from benchmark.store import RunStore
-from tests.sweep_fixtures import comparable
+from tests.sweep_fixtures import comparable, sweep
 
 KEYS = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0], ablations=["none"])
 
@@ -39,14 +39,14 @@ def _kill_a_worker_once_the_teacher_is_cached(home: Home, killed: list[int], sto
 
 
 def test_two_jobs_with_a_killed_worker_store_every_record_once_equal_to_one_at_a_time(tmp_path, capsys):
-    alone = run_sweep(KEYS, Home(tmp_path / "alone"), Placement(device="cpu"))
+    alone = sweep(KEYS, Home(tmp_path / "alone"), Placement(device="cpu"))
     home = Home(tmp_path / "two")
     killed: list[int] = []
     stop = threading.Event()
     killer = threading.Thread(target=_kill_a_worker_once_the_teacher_is_cached, args=(home, killed, stop))
     killer.start()
     try:
-        together = run_sweep(KEYS, home, Placement(device="cpu", jobs=2))
+        together = sweep(KEYS, home, Placement(device="cpu", jobs=2))
     finally:
         stop.set()
         killer.join()
@@ -59,7 +59,7 @@ def test_two_jobs_with_a_killed_worker_store_every_record_once_equal_to_one_at_a
     assert len(list(home.teacher_cache.glob("*.pt"))) == 1
     # a restarted sweep finds everything stored and trains nothing
     before = {key: RunStore(home).path(key).stat().st_mtime_ns for key in KEYS}
-    run_sweep(KEYS, home, Placement(device="cpu", jobs=2))
+    sweep(KEYS, home, Placement(device="cpu", jobs=2))
     assert {key: RunStore(home).path(key).stat().st_mtime_ns for key in KEYS} == before
 
 

@@ -14,11 +14,11 @@ import pytest
 import ray
 
 from benchmark.cli import main
-from benchmark.executors import Placement, run_sweep
+from benchmark.executors import Placement
 from benchmark.home import Home
 from benchmark.runner import plan
 from benchmark.store import RunStore
-from tests.sweep_fixtures import comparable
+from tests.sweep_fixtures import comparable, sweep
 
 KEYS = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0, 1], ablations=["none"])
 LOCAL = Placement(device="cpu", threads=1)
@@ -34,7 +34,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def local_records(tmp_path_factory):
-    return run_sweep(KEYS, Home(tmp_path_factory.mktemp("local")), LOCAL)
+    return sweep(KEYS, Home(tmp_path_factory.mktemp("local")), LOCAL)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_a_killed_worker_still_yields_every_record_once_equal_to_the_local_execu
     killer = threading.Thread(target=_kill_first_run_task, args=(killed, stop))
     killer.start()
     try:
-        records = run_sweep(KEYS, ray_home, ON_RAY)
+        records = sweep(KEYS, ray_home, ON_RAY)
     finally:
         stop.set()
         killer.join()
@@ -94,12 +94,12 @@ def test_a_killed_worker_still_yields_every_record_once_equal_to_the_local_execu
 def test_a_restarted_sweep_trains_only_what_is_missing(cluster, ray_home):
     store = RunStore(ray_home)
     before = {key: store.path(key).stat().st_mtime_ns for key in KEYS}
-    assert [r.key for r in run_sweep(KEYS, ray_home, ON_RAY)] == KEYS
+    assert [r.key for r in sweep(KEYS, ray_home, ON_RAY)] == KEYS
     assert {key: store.path(key).stat().st_mtime_ns for key in KEYS} == before
 
     lost = KEYS[-1]  # as if the sweep had been stopped before this run finished
     store.path(lost).unlink()
-    run_sweep(KEYS, ray_home, ON_RAY)
+    sweep(KEYS, ray_home, ON_RAY)
     after = {key: store.path(key).stat().st_mtime_ns for key in KEYS}
     assert {k: v for k, v in after.items() if k != lost} == {k: v for k, v in before.items() if k != lost}
     assert store.read(lost) is not None

@@ -251,26 +251,20 @@ def test_a_class_missing_from_train_and_validation_cannot_be_weighted():
 def test_iemocap_runs_weigh_classes_by_inverse_frequency_of_the_data_and_record_it_meld_runs_do_not(home):
     import collections
 
-    import torch
-
-    from benchmark.catalog import MODELS
-
     for dataset_name, weighted in (("synthetic-iemocap", True), ("synthetic-meld", False)):
         key = RunKey("summer", "none", dataset_name, "smoke", 0)
-        inputs = runner.run_inputs(key, home)
+        run = runner.resolve_run(key, home)
         counts = collections.Counter(
             label
             for split in ("train", "validation")
-            for dialogue in inputs.dataset.splits[split]["labels"]
+            for dialogue in run.dataset.splits[split]["labels"]
             for label in dialogue
         )
         total = sum(counts.values())
-        expected = tuple(total / counts[c] for c in range(inputs.dataset.meta.n_classes)) if weighted else ()
-        assert inputs.train.class_weights == pytest.approx(expected, rel=1e-12)
-        with torch.device("meta"):
-            model = MODELS.get("summer").build(inputs.dataset.meta, inputs.profile.dims, {})
-        recorded = runner.run_config(key, inputs.profile, inputs.train, model, "fp32").train
-        assert recorded["class_weights"] == inputs.train.class_weights
+        expected = tuple(total / counts[c] for c in range(run.dataset.meta.n_classes)) if weighted else ()
+        assert run.plan.train.class_weights == pytest.approx(expected, rel=1e-12)
+        recorded = run.plan.config.train
+        assert recorded["class_weights"] == run.plan.train.class_weights
         assert recorded["class_weighting"] == ("inverse-frequency" if weighted else "none")
         assert recorded["weight_decay"] == 1e-5 and recorded["grad_clip"] == 0.0
 

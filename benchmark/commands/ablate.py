@@ -25,13 +25,15 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import ABLATIONS
     from benchmark.console import make_console
     from benchmark.records import FULL_MODEL
-    from benchmark.runner import DEFAULT_DATASETS, plan
+    from benchmark.runner import DEFAULT_DATASETS, plan, resolve_runs
 
     ablation = ABLATIONS.get(args.drop)
     datasets = args.dataset or DEFAULT_DATASETS
     keys = plan([ablation.model], datasets, args.profile, args.seeds, [FULL_MODEL, ablation.name])
     placement = Placement.from_args(args)
-    records = {r.key: r for r in run_sweep(keys, open_home(args.home), placement, force=args.force)}
+    home = open_home(args.home)
+    runs = resolve_runs(keys, home, placement.execution)
+    records = {r.key: r for r in run_sweep(runs, home, placement, force=args.force)}
     console = make_console()
     for dataset in datasets:
         table = Table(

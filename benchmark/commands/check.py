@@ -34,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.config import PROFILES
     from benchmark.environment import machine_fingerprint
     from benchmark.progress import run_keys
-    from benchmark.runner import DEFAULT_DATASETS, plan
+    from benchmark.runner import DEFAULT_DATASETS, plan, resolve_runs
 
     models = args.model or MODELS.names()
     datasets = args.dataset or list(DEFAULT_DATASETS)
@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
             return _update(args.reference, models, datasets, home, fingerprint)
         reference = check.read_reference(args.reference)
         keys = plan(models, datasets, GATE_PROFILE, [reference["gate_seed"]])
-        records = run_keys(keys, home)
+        records = run_keys(resolve_runs(keys, home), home)
     findings = check.compare(reference, records, fingerprint)
     if not args.model and not args.dataset:
         findings += check.missing_entries(reference, keys)
@@ -59,12 +59,12 @@ def _update(path: Path, models, datasets, home: Home, fingerprint: dict) -> int:
     from benchmark import check
     from benchmark.catalog import MODELS
     from benchmark.progress import run_keys
-    from benchmark.runner import DEFAULT_DATASETS, plan
+    from benchmark.runner import DEFAULT_DATASETS, plan, resolve_runs
 
     old = check.read_reference(path) if path.exists() else None
     if old is not None and (set(models) != set(MODELS.names()) or set(datasets) != set(DEFAULT_DATASETS)):
         raise BenchmarkError("check --update rewrites the whole reference: drop --model/--dataset")
-    spread = run_keys(plan(models, datasets, GATE_PROFILE, SPREAD_SEEDS), home)
+    spread = run_keys(resolve_runs(plan(models, datasets, GATE_PROFILE, SPREAD_SEEDS), home), home)
     gate = [r for r in spread if r.key.seed == SPREAD_SEEDS[0]]
     new = check.build_reference(gate, spread, fingerprint)
     check.write_reference(path, new)

@@ -35,7 +35,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.console import make_console
     from benchmark.costs import plan_cost
     from benchmark.report import write_reports
-    from benchmark.runner import DEFAULT_DATASETS, plan, reusable_record
+    from benchmark.runner import DEFAULT_DATASETS, plan, resolve_runs, reusable_record
 
     if not args.all and not args.model:
         raise BenchmarkError("name the models with --model NAME (repeatable) or train everything with --all")
@@ -44,20 +44,17 @@ def main(args: argparse.Namespace) -> int:
     home = open_home(args.home)
     console = make_console()
     placement = Placement.from_args(args)
-    to_train = (
-        keys
-        if args.force
-        else [k for k in keys if reusable_record(k, home, args.threads, args.precision) is None]
-    )
+    runs = resolve_runs(keys, home, placement.execution)
+    to_train = runs if args.force else [run for run in runs if reusable_record(run.plan, home) is None]
     console.print(
         f"{plan_summary(keys)} ({len(keys) - len(to_train)} stored, {len(to_train)} to train); "
         f"{placement.describe_jobs()}",
         highlight=False,
     )
-    console.print(plan_cost(to_train, home, placement), highlight=False)
+    console.print(plan_cost([run.plan for run in to_train], placement), highlight=False)
     if args.dry_run:
         return 0
-    records = run_sweep(keys, home, placement, force=args.force)
+    records = run_sweep(runs, home, placement, force=args.force)
     for record in records:
         console.print(
             f"{record.key.variant:>22} {record.key.dataset:>18} seed {record.key.seed}: "

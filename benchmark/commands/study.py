@@ -29,7 +29,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.records import FULL_MODEL
     from benchmark.report import write_reports
     from benchmark.report.studies import modality_lines
-    from benchmark.runner import DEFAULT_DATASETS, plan
+    from benchmark.runner import DEFAULT_DATASETS, plan, resolve_runs
     from summer.studies import STUDY_VARIANTS
 
     home = open_home(args.home)
@@ -45,7 +45,8 @@ def main(args: argparse.Namespace) -> int:
     else:
         model, variants = STUDY_VARIANTS[args.study]
         keys = plan([model], datasets, args.profile, args.seeds, list(variants))
-        records = run_sweep(keys, home, Placement.from_args(args), force=args.force)
+        placement = Placement.from_args(args)
+        records = run_sweep(resolve_runs(keys, home, placement.execution), home, placement, force=args.force)
         for record in records:
             console.print(
                 f"{record.key.variant:>30} {record.key.dataset:>18} seed {record.key.seed}: "

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from benchmark.errors import BenchmarkError
+from benchmark.execution import Execution
 from benchmark.home import Home
-from benchmark.records import RunKey, RunRecord
+from benchmark.records import RunRecord
 
 if TYPE_CHECKING:
-    from benchmark.execution import Execution
+    from benchmark.runner import ResolvedRun
 
 EXECUTORS = ("local", "ray")
 
@@ -74,6 +75,11 @@ class Placement:
         )
 
     @property
+    def execution(self) -> Execution:
+        """The device settings as given, the device unresolved: what a run's plan is resolved with."""
+        return Execution(self.device, self.precision, self.deterministic, self.threads)
+
+    @property
     def runs_per_gpu(self) -> int:
         """Ray: the runs that share one of the cluster's GPUs (each task asks for 1/N of one)."""
         return self.jobs or RUNS_PER_GPU
@@ -103,12 +109,13 @@ class Placement:
 
 
 def run_sweep(
-    keys: Sequence[RunKey], home: Home, placement: Placement, *, force: bool = False
+    runs: Sequence[ResolvedRun], home: Home, placement: Placement, *, force: bool = False
 ) -> list[RunRecord]:
+    """`runs` resolved with `placement.execution` (`benchmark.runner.resolve_runs`)."""
     if placement.executor == "ray":
         from benchmark.executors.ray_cluster import run_on_ray
 
-        return run_on_ray(keys, home, placement, force=force)
+        return run_on_ray(runs, home, placement, force=force)
     from benchmark.execution import resolve_execution
     from benchmark.progress import run_keys
 
@@ -120,5 +127,5 @@ def run_sweep(
         from benchmark.executors.processes import run_in_processes
 
         resolved = dataclasses.replace(placement, device=execution.device)
-        return run_in_processes(keys, home, resolved, jobs, force=force)
-    return run_keys(keys, home, force=force, execution=execution)
+        return run_in_processes(runs, home, resolved, jobs, force=force)
+    return run_keys(runs, home, force=force, execution=execution)

@@ -41,19 +41,20 @@ from benchmark.executors.tasks import (
 )
 from benchmark.home import Home
 from benchmark.records import RunKey, RunRecord
+from benchmark.runner import ResolvedRun, RunPlan
 from benchmark.store import RunStore
 
 _events = None  # in a worker: the queue its progress goes to the parent by
 
 
 def run_in_processes(
-    keys: Sequence[RunKey], home: Home, placement: Placement, jobs: int, *, force: bool = False
+    runs: Sequence[ResolvedRun], home: Home, placement: Placement, jobs: int, *, force: bool = False
 ) -> list[RunRecord]:
     """`placement.device` resolved already ("cpu" or "cuda:N"): every worker computes there."""
-    stored, pending = split_stored(keys, home, placement, force=force)
+    stored, pending = split_stored(runs, home, force=force)
     if pending:
-        stored |= _ProcessSweep(pending_runs(pending, home, placement), home, placement, jobs).run()
-    return [stored[key] for key in keys]
+        stored |= _ProcessSweep(pending_runs(pending), home, placement, jobs).run()
+    return [stored[run.plan.key] for run in runs]
 
 
 def _start_worker(events) -> None:
@@ -62,12 +63,12 @@ def _start_worker(events) -> None:
     _events = events
 
 
-def _teacher_job(key: RunKey, home_root: str, placement: Placement) -> None:
-    train_teacher_of(key, home_root, placement, _events)
+def _teacher_job(plan: RunPlan, home_root: str, placement: Placement) -> None:
+    train_teacher_of(plan, home_root, placement, _events)
 
 
-def _run_job(key: RunKey, home_root: str, placement: Placement) -> tuple[dict, bytes]:
-    raw, weights = train_record(key, home_root, placement, _events)
+def _run_job(plan: RunPlan, home_root: str, placement: Placement) -> tuple[dict, bytes]:
+    raw, weights = train_record(plan, home_root, placement, _events)
     buffer = io.BytesIO()  # one byte string through the pipe, not one shared-memory handle per tensor
     torch.save(weights, buffer)
     return raw, buffer.getvalue()
@@ -116,7 +117,7 @@ class _ProcessSweep:
 
         def submit_run(run: PendingRun) -> None:
             try:
-                futures[pool.submit(_run_job, run.key, root, self.placement)] = ("run", run)
+                futures[pool.submit(_run_job, run.plan, root, self.placement)] = ("run", run)
             except BrokenProcessPool:
                 unsubmitted.append(run)
 
@@ -124,7 +125,7 @@ class _ProcessSweep:
             if run.teacher is None or run.teacher in self.teachers_ready:
                 continue
             if run.teacher not in blocked:
-                futures[pool.submit(_teacher_job, run.key, root, self.placement)] = ("teacher", run.teacher)
+                futures[pool.submit(_teacher_job, run.plan, root, self.placement)] = ("teacher", run.teacher)
             blocked.setdefault(run.teacher, []).append(run)
         for run in runs:
             if run.teacher is None or run.teacher in self.teachers_ready:

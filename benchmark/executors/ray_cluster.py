@@ -35,23 +35,24 @@ from benchmark.executors.tasks import (
 )
 from benchmark.home import Home
 from benchmark.records import RunKey, RunRecord
+from benchmark.runner import ResolvedRun, RunPlan
 from benchmark.store import RunStore
 
 
 def run_on_ray(
-    keys: Sequence[RunKey], home: Home, placement: Placement, *, force: bool = False
+    runs: Sequence[ResolvedRun], home: Home, placement: Placement, *, force: bool = False
 ) -> list[RunRecord]:
     if placement.device.startswith("cuda:"):
         raise BenchmarkError(
             f"--device {placement.device}: with --executor ray, Ray assigns each task its GPU; use --device cuda"
         )
     resolve_execution("cpu", "fp32", False, placement.threads)  # the options themselves, checked here
-    stored, pending = split_stored(keys, home, placement, force=force)
+    stored, pending = split_stored(runs, home, force=force)
     if pending:
         ray = _import_ray()
         with _connected(ray, placement.address):
             stored |= _train_on_cluster(ray, pending, home, placement)
-    return [stored[key] for key in keys]
+    return [stored[run.plan.key] for run in runs]
 
 
 def _import_ray():
@@ -91,7 +92,7 @@ def gpu_share(placement: Placement, cluster_gpus: float) -> float:
 
 
 def _train_on_cluster(
-    ray, pending: list[RunKey], home: Home, placement: Placement
+    ray, pending: list[ResolvedRun], home: Home, placement: Placement
 ) -> dict[RunKey, RunRecord]:
     from ray.util.queue import Queue
 
@@ -100,7 +101,7 @@ def _train_on_cluster(
     teacher_task, run_task = ray.remote(_teacher_task), ray.remote(_run_task)
     teachers: dict[str, object] = {}  # teacher cache identity -> the task that puts it in the cache
     runs: dict[object, RunKey] = {}
-    for run in pending_runs(pending, home, placement):
+    for run in pending_runs(pending):
         key, digest = run.key, run.teacher
         options = {
             "num_cpus": run.threads,
@@ -112,10 +113,11 @@ def _train_on_cluster(
         if digest is not None:
             if digest not in teachers:
                 teachers[digest] = teacher_task.options(**options).remote(
-                    key, str(home.root), placement, events
+                    run.plan, str(home.root), placement, events
                 )
             dependencies.append(teachers[digest])
-        runs[run_task.options(**options).remote(key, str(home.root), placement, events, *dependencies)] = key
+        task = run_task.options(**options).remote(run.plan, str(home.root), placement, events, *dependencies)
+        runs[task] = key
     return _collect(ray, runs, events, RunStore(home))
 
 
@@ -148,11 +150,11 @@ def _cause(err: Exception) -> str:
     return (str(cause).strip().splitlines() or [type(cause).__name__])[-1]
 
 
-def _teacher_task(key: RunKey, home_root: str, placement: Placement, events) -> None:
-    train_teacher_of(key, home_root, placement, events)
+def _teacher_task(plan: RunPlan, home_root: str, placement: Placement, events) -> None:
+    train_teacher_of(plan, home_root, placement, events)
 
 
 def _run_task(
-    key: RunKey, home_root: str, placement: Placement, events, *_teacher_in_cache
+    plan: RunPlan, home_root: str, placement: Placement, events, *_teacher_in_cache
 ) -> tuple[dict, dict]:
-    return train_record(key, home_root, placement, events)
+    return train_record(plan, home_root, placement, events)

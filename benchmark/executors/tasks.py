@@ -2,15 +2,18 @@
 
 1. Keys whose record is stored are not handed out (unless `force`): a stopped sweep, restarted, trains
    nothing twice.
-2. Teachers first, once each: every pending run's teacher is read off its model built on the meta device
-   and the runs are grouped by the teacher's cache identity (`pending_runs`); one worker trains each
-   teacher (`train_teacher_of`) before the runs that share it start.
+2. Teachers first, once each: every pending run's plan names its teacher, and the runs are grouped by
+   the teacher's cache identity (`pending_runs`); one worker trains each teacher (`train_teacher_of`)
+   before the runs that share it start.
 3. [choice] The parent alone writes run records: a worker returns its record and weights
    (`train_record`) and the parent stores them with the run store's atomic writes and lock
    (`store_result`). A worker that dies half-way therefore leaves nothing, its retry cannot write twice,
    and the results folder need not be reachable from the workers.
 4. A run whose worker dies is retried, at most `WORKER_RETRIES` times; a run that raises (bad input, a
    bug) is not, and its error is reported once the other runs are stored (`raise_failures`).
+
+Runs are resolved once, by the parent (`benchmark.runner.resolve_runs`); a worker gets the run's plan,
+reloads its data by name and checks it is the data the plan was resolved with (`planned_dataset`).
 
 Workers report progress as (kind, key, payload) events on a queue the parent drains into `SweepDisplay`.
 """
@@ -32,7 +35,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.execution import Execution, resolve_execution
 from benchmark.home import Home
 from benchmark.records import RunKey, RunRecord
-from benchmark.runner import record_run, reusable_record, run_inputs, teacher_request_of
+from benchmark.runner import ResolvedRun, RunPlan, planned_dataset, record_run, reusable_record
 from benchmark.store import RunStore
 from benchmark.teachers import obtain_teacher, teacher_digest
 
@@ -40,37 +43,40 @@ WORKER_RETRIES = 3  # attempts after a worker process dies (a node lost, the OOM
 
 
 def split_stored(
-    keys: Sequence[RunKey], home: Home, placement, *, force: bool = False
-) -> tuple[dict[RunKey, RunRecord], list[RunKey]]:
-    """(the stored records a sweep reuses, the keys it must train), in the order of `keys`."""
+    runs: Sequence[ResolvedRun], home: Home, *, force: bool = False
+) -> tuple[dict[RunKey, RunRecord], list[ResolvedRun]]:
+    """(the stored records a sweep reuses, the runs it must train), in the order of `runs`."""
     stored = {}
     if not force:
-        stored = {
-            k: r for k in keys if (r := reusable_record(k, home, placement.threads, placement.precision))
-        }
-    return stored, [key for key in keys if key not in stored]
+        stored = {run.plan.key: r for run in runs if (r := reusable_record(run.plan, home))}
+    return stored, [run for run in runs if run.plan.key not in stored]
 
 
 @dataclass(frozen=True)
 class PendingRun:
-    key: RunKey
-    threads: int  # torch threads it trains with: the CPUs a worker needs
+    plan: RunPlan
     teacher: str | None  # its teacher's cache identity; None: it asks for no teacher
 
+    @property
+    def key(self) -> RunKey:
+        return self.plan.key
 
-def pending_runs(pending: Sequence[RunKey], home: Home, placement) -> list[PendingRun]:
-    """What each pending run needs from its worker, read without training (the teacher off the model
-    built on the meta device)."""
+    @property
+    def threads(self) -> int:
+        """The torch threads it trains with: the CPUs a worker needs."""
+        return self.plan.train.threads
+
+
+def pending_runs(pending: Sequence[ResolvedRun]) -> list[PendingRun]:
+    """Each pending run with the cache identity of the teacher its plan asks for."""
     runs = []
-    for key in pending:
-        inputs = run_inputs(key, home, placement.threads)
-        request = teacher_request_of(key, inputs)
-        digest = None
-        if request is not None:
+    for run in pending:
+        plan, digest = run.plan, None
+        if plan.teacher is not None:
             digest = teacher_digest(
-                request, inputs.dataset, inputs.profile.dims, inputs.train, placement.precision
+                plan.teacher, run.dataset, plan.profile.dims, plan.train, plan.config.precision
             )
-        runs.append(PendingRun(key, inputs.train.threads, digest))
+        runs.append(PendingRun(plan, digest))
     return runs
 
 
@@ -83,24 +89,24 @@ def worker_home_and_execution(home_root: str, placement) -> tuple[Home, Executio
     return Home(Path(home_root)), execution
 
 
-def train_teacher_of(key: RunKey, home_root: str, placement, events) -> None:
-    """Train (or find in the cache) the teacher `key`'s model asks for; the runs sharing it wait on this."""
+def train_teacher_of(plan: RunPlan, home_root: str, placement, events) -> None:
+    """Train (or find in the cache) the teacher `plan` asks for; the runs sharing it wait on this."""
     home, execution = worker_home_and_execution(home_root, placement)
-    events.put(("teacher", key, None))
-    inputs = run_inputs(key, home, execution.threads)
-    request = teacher_request_of(key, inputs)
-    obtain_teacher(request, inputs.dataset, inputs.profile.dims, inputs.train, home, execution=execution)
+    events.put(("teacher", plan.key, None))
+    dataset = planned_dataset(plan, home)
+    obtain_teacher(plan.teacher, dataset, plan.profile.dims, plan.train, home, execution=execution)
 
 
-def train_record(key: RunKey, home_root: str, placement, events) -> tuple[dict, dict[str, torch.Tensor]]:
+def train_record(plan: RunPlan, home_root: str, placement, events) -> tuple[dict, dict[str, torch.Tensor]]:
     """Train one run on a worker: its record (as JSON) and weights, for the parent to store."""
     home, execution = worker_home_and_execution(home_root, placement)
-    events.put(("running", key, None))
+    events.put(("running", plan.key, None))
 
     def on_epoch(epoch: int, total: int, loss: float, validation_f1: float) -> None:
-        events.put(("epoch", key, (epoch, total, loss, validation_f1)))
+        events.put(("epoch", plan.key, (epoch, total, loss, validation_f1)))
 
-    record, weights = record_run(key, home, on_epoch, execution)
+    run = ResolvedRun(plan, planned_dataset(plan, home))
+    record, weights = record_run(run, home, on_epoch, execution)
     return record.to_json(), weights
 
 
