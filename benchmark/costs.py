@@ -108,12 +108,11 @@ def estimate(runs: Sequence[tuple[RunKey, str | None]], device: str, table: dict
 def plan_cost(plans: Sequence[RunPlan], placement) -> str:
     """The plan line's estimate for `placement`'s device, from the committed table; trains nothing."""
     from benchmark.errors import BenchmarkError
-    from benchmark.execution import resolve_execution
 
     if not plans:
         return "estimate: nothing to train"
     try:
-        execution = resolve_execution(placement.device, placement.precision, placement.deterministic)
+        execution = placement.execution.resolved()
     except BenchmarkError:
         if placement.executor == "ray":  # its workers may see a GPU the driver does not
             return "estimate: none, the Ray workers' device is not known here"
@@ -122,6 +121,6 @@ def plan_cost(plans: Sequence[RunPlan], placement) -> str:
     profile_threads = (
         PROFILES.get(first.profile).train_config(DATASETS.get(first.dataset).family, first.seed).threads
     )
-    threads = placement.threads or profile_threads
+    threads = placement.execution.threads or profile_threads
     device = device_kind(execution, threads)
     return estimate(with_teachers(plans), device, cost_table(read_costs(COSTS_PATH))).describe(device)

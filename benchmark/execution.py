@@ -1,4 +1,5 @@
-"""Where a run computes and at what precision: the `--device`, `--precision` and `--deterministic` options.
+"""Where a run computes and at what precision: the `--device`, `--precision`, `--deterministic` and
+`--threads` options.
 
 The model, its batches, its teacher and the teacher's cached outputs all live on one device, which the
 trainer chooses; models never name a device themselves. What a run record says about it comes from
@@ -21,13 +22,23 @@ PRECISIONS = ("fp32", "bf16")
 
 @dataclass(frozen=True)
 class Execution:
-    device: str = "cpu"  # resolved: "cpu" or "cuda:N", never "auto"
+    """The device settings of a run, the one type that carries them below the command line. As given
+    (`--device auto`) it names no device yet; `resolved()` turns it, where the run computes, into the
+    same type with a concrete device, or a one-line error."""
+
+    device: str = "cpu"  # "auto", "cpu", "cuda" or "cuda:N"; resolved: "cpu" or "cuda:N"
     precision: str = "fp32"  # "bf16": autocast of matrix products to bfloat16 (CUDA only)
     # Bit-identical reruns: always on the CPU (it costs little there); on CUDA only when asked, since
     # deterministic kernels (cuBLAS workspace, no cuDNN autotuning, deterministic scatter) are slower.
     deterministic: bool = True
     # torch threads per run, instead of the profile's (a TrainConfig field, so part of the config hash)
     threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.threads is not None and self.threads < 1:
+            raise BenchmarkError(f"--threads {self.threads}: give at least 1")
+        if self.precision not in PRECISIONS:
+            raise BenchmarkError(f"--precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
 
     # torch is imported where it is used: the command line's options hold an Execution, and `--help`
     # imports no torch
@@ -63,42 +74,37 @@ class Execution:
             described["cuda"] = torch.version.cuda
         return described
 
+    def resolved(self) -> Execution:
+        """These settings on this machine: auto is CUDA when torch sees a GPU, else the CPU (which is
+        always deterministic). Anything that cannot run here is a one-line error."""
+        import torch
+
+        device = self.device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            chosen = torch.device(device)
+        except RuntimeError:
+            raise BenchmarkError(
+                f"--device {device!r} is not a device: use auto, cpu, cuda or cuda:N"
+            ) from None
+        if chosen.type == "cpu":
+            if self.precision != "fp32":
+                raise BenchmarkError(f"--precision {self.precision} needs a CUDA device; on the CPU use fp32")
+            return Execution("cpu", "fp32", True, self.threads)
+        if chosen.type != "cuda":
+            raise BenchmarkError(f"--device {device!r} is not supported: use auto, cpu, cuda or cuda:N")
+        if not torch.cuda.is_available():
+            raise BenchmarkError(
+                f"--device {device}: torch {torch.__version__} sees no CUDA device here; use --device cpu or auto"
+            )
+        index = chosen.index if chosen.index is not None else torch.cuda.current_device()
+        if index >= torch.cuda.device_count():
+            raise BenchmarkError(
+                f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here (cuda:0 to "
+                f"cuda:{torch.cuda.device_count() - 1})"
+            )
+        return Execution(f"cuda:{index}", self.precision, self.deterministic, self.threads)
+
 
 CPU = Execution()
-
-
-def resolve_execution(
-    device: str = "auto", precision: str = "fp32", deterministic: bool = False, threads: int | None = None
-) -> Execution:
-    """`--device auto|cpu|cuda|cuda:N`, `--precision fp32|bf16`, `--deterministic`, `--threads` into a
-    checked Execution: auto is CUDA when torch sees a GPU, else the CPU. Anything that cannot run here is
-    a one-line error."""
-    import torch
-
-    if threads is not None and threads < 1:
-        raise BenchmarkError(f"--threads {threads}: give at least 1")
-    if precision not in PRECISIONS:
-        raise BenchmarkError(f"--precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        chosen = torch.device(device)
-    except RuntimeError:
-        raise BenchmarkError(f"--device {device!r} is not a device: use auto, cpu, cuda or cuda:N") from None
-    if chosen.type == "cpu":
-        if precision != "fp32":
-            raise BenchmarkError(f"--precision {precision} needs a CUDA device; on the CPU use fp32")
-        return Execution("cpu", "fp32", True, threads)
-    if chosen.type != "cuda":
-        raise BenchmarkError(f"--device {device!r} is not supported: use auto, cpu, cuda or cuda:N")
-    if not torch.cuda.is_available():
-        raise BenchmarkError(
-            f"--device {device}: torch {torch.__version__} sees no CUDA device here; use --device cpu or auto"
-        )
-    index = chosen.index if chosen.index is not None else torch.cuda.current_device()
-    if index >= torch.cuda.device_count():
-        raise BenchmarkError(
-            f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here (cuda:0 to "
-            f"cuda:{torch.cuda.device_count() - 1})"
-        )
-    return Execution(f"cuda:{index}", precision, deterministic, threads)

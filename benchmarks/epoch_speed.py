@@ -43,14 +43,14 @@ def prepare(
     from benchmark.catalog import DATASETS, MODELS
     from benchmark.config import PROFILES
     from benchmark.data.collate import dialogues_from_split
-    from benchmark.execution import resolve_execution
+    from benchmark.execution import Execution
     from benchmark.home import Home
     from benchmark.seeding import seed_everything
 
     profile = PROFILES.get(profile_name)
     dataset = data.subsample(data.load(dataset_name, Home(Path(home_root))), profile.max_dialogues)
     train = profile.train_config(DATASETS.get(dataset_name).family, 0)
-    execution = resolve_execution(device, precision)
+    execution = Execution(device, precision, deterministic=False).resolved()
     order = seed_everything(train.seed, train.threads, execution.deterministic)
     model = MODELS.get(model_name).build(dataset.meta, profile.dims, overrides).to(execution.torch_device)
     request = model.teacher_request()

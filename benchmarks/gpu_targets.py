@@ -87,12 +87,12 @@ def paper_sweep_estimate(profile: str, costs: Path, device: str, home_root: Path
     """`run --all` at `profile`: its estimated training time from the measured table (target: 4 h)."""
     from benchmark.catalog import MODELS
     from benchmark.costs import cost_table, device_kind, estimate, read_costs, with_teachers
-    from benchmark.execution import resolve_execution
+    from benchmark.execution import Execution
     from benchmark.home import Home
     from benchmark.runner import DEFAULT_DATASETS, plan, resolve_runs
 
     keys = plan(MODELS.names(), DEFAULT_DATASETS, profile)
-    kind = device_kind(resolve_execution(device), 2)
+    kind = device_kind(Execution(device, deterministic=False).resolved(), 2)
     plans = [run.plan for run in resolve_runs(keys, Home(home_root))]
     figure = estimate(with_teachers(plans), kind, cost_table(read_costs(costs)))
     print(f"\n## run --all --profile {profile}: {len(keys)} runs\n{figure.describe(kind)}")

@@ -51,6 +51,7 @@ def main() -> None:
     import ray
 
     from benchmark.catalog import MODELS
+    from benchmark.execution import Execution
     from benchmark.executors import Placement
     from benchmark.home import Home
     from benchmark.runner import DEFAULT_DATASETS, plan
@@ -59,7 +60,9 @@ def main() -> None:
     keys = plan(models, datasets, args.profile)
     print(f"{len(keys)} runs: {', '.join(models)} on {', '.join(datasets)}, profile {args.profile}")
     with tempfile.TemporaryDirectory() as local_home, tempfile.TemporaryDirectory() as ray_home:
-        wall, records = timed_sweep(keys, Home(Path(local_home)), Placement(device="cpu", threads=args.cpus))
+        wall, records = timed_sweep(
+            keys, Home(Path(local_home)), Placement(Execution("cpu", threads=args.cpus))
+        )
         report(f"local, 1 process x {args.cpus} threads", wall, records, workers=1)
 
         started = time.perf_counter()
@@ -68,7 +71,7 @@ def main() -> None:
         )
         print(f"{'Ray local cluster start':<28} {time.perf_counter() - started:7.1f} s")
         try:
-            placement = Placement(device="cpu", threads=1, executor="ray")
+            placement = Placement(Execution("cpu", threads=1), executor="ray")
             wall, records = timed_sweep(keys, Home(Path(ray_home)), placement)
             report(f"Ray, {args.cpus} workers x 1 thread", wall, records, workers=args.cpus)
         finally:

@@ -11,7 +11,7 @@ from benchmark.catalog import MODELS
 from benchmark.cli import main
 from benchmark.data.collate import collate_dialogues
 from benchmark.errors import BenchmarkError
-from benchmark.execution import Execution, resolve_execution
+from benchmark.execution import Execution
 from benchmark.modeling import ModelDims
 from benchmark.records import RunKey
 from benchmark.runner import run_key
@@ -64,8 +64,8 @@ def test_no_model_names_a_device_in_its_source():
 
 def test_device_auto_is_the_cpu_without_a_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert resolve_execution("auto") == Execution("cpu", "fp32", True)
-    assert resolve_execution("cpu", threads=1).threads == 1
+    assert Execution("auto", deterministic=False).resolved() == Execution("cpu", "fp32", True)
+    assert Execution("cpu", threads=1).resolved().threads == 1
 
 
 @pytest.mark.parametrize(
@@ -83,7 +83,7 @@ def test_device_auto_is_the_cpu_without_a_gpu(monkeypatch):
 def test_device_options_that_cannot_run_here_are_one_line_errors(monkeypatch, options, message):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(BenchmarkError, match=message.replace("(", r"\(").replace("+", r"\+")):
-        resolve_execution(**options)
+        Execution(**options).resolved()
 
 
 def test_the_cli_refuses_cuda_without_a_gpu_in_one_line(monkeypatch, capsys, home):
@@ -96,7 +96,7 @@ def test_the_cli_refuses_cuda_without_a_gpu_in_one_line(monkeypatch, capsys, hom
 
 def test_the_run_record_says_where_it_ran_and_the_threads_option_reaches_the_config(home):
     key = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)
-    record = run_key(key, home, execution=resolve_execution("cpu", threads=1))
+    record = run_key(key, home, execution=Execution("cpu", threads=1).resolved())
     assert record.environment.device == "cpu"
     assert record.environment.device_name == "cpu"
     assert record.environment.precision == "fp32"

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import summer.moe as moe
-from benchmark.execution import resolve_execution
+from benchmark.execution import Execution
 from benchmark.home import Home
 from benchmark.runner import plan, record_run, resolve_run
 from summer.moe import (
@@ -144,7 +144,7 @@ def test_fused_experts_on_cuda_use_their_one_buffer_without_cudnn_compacting_it(
 def test_a_deterministic_cuda_run_is_bit_identical_when_repeated(tmp_path):
     """Every change to the GPU path (fused experts, their buffer) keeps `--deterministic` reruns equal."""
     key = plan(["summer"], ["synthetic-iemocap"], "smoke", seeds=[0], ablations=["none"])[0]
-    execution = resolve_execution("cuda", "fp32", deterministic=True)
+    execution = Execution("cuda", "fp32", deterministic=True).resolved()
     first, first_weights = record_run(
         resolve_run(key, Home(tmp_path / "a"), execution), Home(tmp_path / "a"), execution=execution
     )

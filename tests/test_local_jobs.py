@@ -3,6 +3,7 @@ gives, to the last digit, even when a worker is killed mid-sweep; the teacher is
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import threading
@@ -13,6 +14,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
+from benchmark.execution import Execution
 from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs
 from benchmark.executors.ray_cluster import gpu_share
 from benchmark.home import Home
@@ -39,14 +41,14 @@ def _kill_a_worker_once_the_teacher_is_cached(home: Home, killed: list[int], sto
 
 
 def test_two_jobs_with_a_killed_worker_store_every_record_once_equal_to_one_at_a_time(tmp_path, capsys):
-    alone = sweep(KEYS, Home(tmp_path / "alone"), Placement(device="cpu"))
+    alone = sweep(KEYS, Home(tmp_path / "alone"), Placement(Execution("cpu")))
     home = Home(tmp_path / "two")
     killed: list[int] = []
     stop = threading.Event()
     killer = threading.Thread(target=_kill_a_worker_once_the_teacher_is_cached, args=(home, killed, stop))
     killer.start()
     try:
-        together = sweep(KEYS, home, Placement(device="cpu", jobs=2))
+        together = sweep(KEYS, home, Placement(Execution("cpu"), jobs=2))
     finally:
         stop.set()
         killer.join()
@@ -59,28 +61,33 @@ def test_two_jobs_with_a_killed_worker_store_every_record_once_equal_to_one_at_a
     assert len(list(home.teacher_cache.glob("*.pt"))) == 1
     # a restarted sweep finds everything stored and trains nothing
     before = {key: RunStore(home).path(key).stat().st_mtime_ns for key in KEYS}
-    sweep(KEYS, home, Placement(device="cpu", jobs=2))
+    sweep(KEYS, home, Placement(Execution("cpu"), jobs=2))
     assert {key: RunStore(home).path(key).stat().st_mtime_ns for key in KEYS} == before
 
 
+ON_A_GPU = Execution("cuda:0", deterministic=False)  # resolved: is_cuda reads the name, sees no GPU
+
+
 def test_one_job_at_a_time_is_the_cpu_default_and_a_few_share_a_gpu():
-    assert default_jobs(on_gpu=False, threads=None) == 1
-    assert 1 <= default_jobs(on_gpu=True, threads=None) <= 4
-    assert default_jobs(on_gpu=True, threads=os.cpu_count() or 1) == 1  # no cores left for a second run
-    assert Placement(device="cpu").describe_jobs().startswith("1 at a time on cpu (the default on the CPU")
-    assert Placement(device="cpu", jobs=3).describe_jobs() == "3 at a time on cpu (--jobs)"
+    assert default_jobs(Execution("cpu")) == 1
+    assert 1 <= default_jobs(ON_A_GPU) <= 4
+    assert default_jobs(dataclasses.replace(ON_A_GPU, threads=os.cpu_count() or 1)) == 1  # no cores left
+    assert (
+        Placement(Execution("cpu")).describe_jobs().startswith("1 at a time on cpu (the default on the CPU")
+    )
+    assert Placement(Execution("cpu"), jobs=3).describe_jobs() == "3 at a time on cpu (--jobs)"
 
 
 def test_ray_tasks_ask_for_one_nth_of_a_gpu_on_cuda_and_none_on_the_cpu():
-    assert gpu_share(Placement(device="cuda", executor="ray", jobs=2), cluster_gpus=0) == 0.5
-    assert gpu_share(Placement(device="auto", executor="ray"), cluster_gpus=1) == 1 / RUNS_PER_GPU
-    assert gpu_share(Placement(device="auto", executor="ray", jobs=3), cluster_gpus=0) == 0
-    assert gpu_share(Placement(device="cpu", executor="ray", jobs=3), cluster_gpus=8) == 0
+    assert gpu_share(Placement(Execution("cuda"), executor="ray", jobs=2), cluster_gpus=0) == 0.5
+    assert gpu_share(Placement(Execution("auto"), executor="ray"), cluster_gpus=1) == 1 / RUNS_PER_GPU
+    assert gpu_share(Placement(Execution("auto"), executor="ray", jobs=3), cluster_gpus=0) == 0
+    assert gpu_share(Placement(Execution("cpu"), executor="ray", jobs=3), cluster_gpus=8) == 0
 
 
 def test_zero_jobs_is_refused_in_one_line(tmp_path, capsys):
     with pytest.raises(BenchmarkError, match="--jobs 0: give at least 1"):
-        Placement(device="cpu", jobs=0)
+        Placement(Execution("cpu"), jobs=0)
     code = main(["run", "--model", "early-fusion", "--home", str(tmp_path), "--jobs", "0", "--device", "cpu"])
     assert code == 2
     assert "--jobs 0: give at least 1" in capsys.readouterr().err

@@ -14,6 +14,7 @@ import pytest
 import ray
 
 from benchmark.cli import main
+from benchmark.execution import Execution
 from benchmark.executors import Placement
 from benchmark.home import Home
 from benchmark.runner import plan
@@ -21,8 +22,8 @@ from benchmark.store import RunStore
 from tests.sweep_fixtures import comparable, sweep
 
 KEYS = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0, 1], ablations=["none"])
-LOCAL = Placement(device="cpu", threads=1)
-ON_RAY = Placement(device="cpu", threads=1, executor="ray")
+LOCAL = Placement(Execution("cpu", threads=1))
+ON_RAY = Placement(Execution("cpu", threads=1), executor="ray")
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +107,9 @@ def test_a_restarted_sweep_trains_only_what_is_missing(cluster, ray_home):
 
 
 def test_a_run_failing_on_its_worker_ends_the_sweep_in_one_line(cluster, tmp_path, capsys):
-    broken = Placement(device="cpu", threads=1, executor="ray", precision="bf16")  # bf16 needs CUDA
     code = main(
         ["run", "--model", "early-fusion", "--dataset", "synthetic-iemocap", "--profile", "smoke"]
-        + ["--seeds", "0", "--executor", "ray", "--home", str(tmp_path), "--precision", broken.precision]
+        + ["--seeds", "0", "--executor", "ray", "--home", str(tmp_path), "--precision", "bf16"]  # CUDA only
     )
     assert code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]

@@ -13,6 +13,7 @@ import torch
 
 from benchmark import data, runner
 from benchmark.errors import BenchmarkError
+from benchmark.execution import Execution
 from benchmark.executors import Placement, ray_cluster, run_sweep
 from benchmark.executors.tasks import pending_runs, split_stored
 from benchmark.home import PROJECT_ROOT
@@ -21,7 +22,7 @@ from benchmark.records import RunKey
 from benchmark.store import RunStore
 
 KEY = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)  # a student: it asks for a teacher
-ON_ONE_THREAD = Placement(device="cpu", threads=1)
+ON_ONE_THREAD = Placement(Execution("cpu", threads=1))
 
 
 @pytest.fixture

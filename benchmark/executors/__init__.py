@@ -31,25 +31,23 @@ EXECUTORS = ("local", "ray")
 RUNS_PER_GPU = 4
 
 
-def default_jobs(*, on_gpu: bool, threads: int | None) -> int:
-    """Runs at once on one device when --jobs is not given. On the CPU 1: the runs compute on the same
-    cores, and on two cores a run trains almost twice as fast on two threads as on one (docs/measurements.md,
-    "Local executor against Ray"), so two runs at once would each take about twice as long and gain nothing."""
-    if not on_gpu:
+def default_jobs(execution: Execution) -> int:
+    """Runs at once on `execution`'s resolved device when --jobs is not given. On the CPU 1: the runs
+    compute on the same cores, and on two cores a run trains almost twice as fast on two threads as on
+    one (docs/measurements.md, "Local executor against Ray"), so two runs at once would each take about
+    twice as long and gain nothing."""
+    if not execution.is_cuda:
         return 1
-    return max(1, min(RUNS_PER_GPU, (os.cpu_count() or 1) // (threads or 2)))
+    return max(1, min(RUNS_PER_GPU, (os.cpu_count() or 1) // (execution.threads or 2)))
 
 
 @dataclass(frozen=True)
 class Placement:
-    """The command line's `--device`, `--precision`, `--deterministic`, `--threads`, `--executor`,
-    `--address` and `--jobs`, as given: the local executor resolves the device here, Ray's workers where
-    they run. `jobs` None: `default_jobs` for the device."""
+    """Where a sweep's runs compute: the command line's `--executor`, `--address` and `--jobs`, and its
+    device settings (`--device`, `--precision`, `--deterministic`, `--threads`) as given, unresolved: the
+    local executor resolves them here, Ray's workers where they run. `jobs` None: `default_jobs`."""
 
-    device: str = "auto"
-    precision: str = "fp32"
-    deterministic: bool = False
-    threads: int | None = None
+    execution: Execution = Execution(device="auto", deterministic=False)
     executor: str = "local"
     address: str | None = None
     jobs: int | None = None
@@ -64,20 +62,8 @@ class Placement:
 
     @classmethod
     def from_args(cls, args) -> Placement:
-        return cls(
-            args.device,
-            args.precision,
-            args.deterministic,
-            args.threads,
-            args.executor,
-            args.address,
-            args.jobs,
-        )
-
-    @property
-    def execution(self) -> Execution:
-        """The device settings as given, the device unresolved: what a run's plan is resolved with."""
-        return Execution(self.device, self.precision, self.deterministic, self.threads)
+        execution = Execution(args.device, args.precision, args.deterministic, args.threads)
+        return cls(execution, args.executor, args.address, args.jobs)
 
     @property
     def runs_per_gpu(self) -> int:
@@ -85,8 +71,8 @@ class Placement:
         return self.jobs or RUNS_PER_GPU
 
     def local_jobs(self, execution: Execution) -> int:
-        """How many runs the local executor trains at once on `execution`'s device."""
-        return self.jobs or default_jobs(on_gpu=execution.is_cuda, threads=self.threads)
+        """How many runs the local executor trains at once on `execution`, these settings resolved."""
+        return self.jobs or default_jobs(execution)
 
     def describe_jobs(self) -> str:
         """The plan's account of how many runs train at once, and why: on the device the local executor
@@ -95,9 +81,7 @@ class Placement:
             return (
                 f"Ray tasks, each asking for its threads as CPUs and, on CUDA, 1/{self.runs_per_gpu} of a GPU"
             )
-        from benchmark.execution import resolve_execution
-
-        execution = resolve_execution(self.device, self.precision, self.deterministic, self.threads)
+        execution = self.execution.resolved()
         jobs = self.local_jobs(execution)
         if self.jobs is not None:
             why = "--jobs"
@@ -116,16 +100,13 @@ def run_sweep(
         from benchmark.executors.ray_cluster import run_on_ray
 
         return run_on_ray(runs, home, placement, force=force)
-    from benchmark.execution import resolve_execution
     from benchmark.progress import run_keys
 
-    execution = resolve_execution(
-        placement.device, placement.precision, placement.deterministic, placement.threads
-    )
+    execution = placement.execution.resolved()
     jobs = placement.local_jobs(execution)
     if jobs > 1:
         from benchmark.executors.processes import run_in_processes
 
-        resolved = dataclasses.replace(placement, device=execution.device)
+        resolved = dataclasses.replace(placement, execution=execution)
         return run_in_processes(runs, home, resolved, jobs, force=force)
     return run_keys(runs, home, force=force, execution=execution)

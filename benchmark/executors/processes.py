@@ -50,7 +50,7 @@ _events = None  # in a worker: the queue its progress goes to the parent by
 def run_in_processes(
     runs: Sequence[ResolvedRun], home: Home, placement: Placement, jobs: int, *, force: bool = False
 ) -> list[RunRecord]:
-    """`placement.device` resolved already ("cpu" or "cuda:N"): every worker computes there."""
+    """`placement.execution` resolved already ("cpu" or "cuda:N"): every worker computes there."""
     stored, pending = split_stored(runs, home, force=force)
     if pending:
         stored |= _ProcessSweep(pending_runs(pending), home, placement, jobs).run()

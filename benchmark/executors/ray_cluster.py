@@ -20,7 +20,6 @@ import logging
 from collections.abc import Iterator, Sequence
 
 from benchmark.errors import BenchmarkError
-from benchmark.execution import resolve_execution
 from benchmark.executors import Placement
 from benchmark.executors.tasks import (
     WORKER_RETRIES,
@@ -42,11 +41,11 @@ from benchmark.store import RunStore
 def run_on_ray(
     runs: Sequence[ResolvedRun], home: Home, placement: Placement, *, force: bool = False
 ) -> list[RunRecord]:
-    if placement.device.startswith("cuda:"):
+    device = placement.execution.device
+    if device.startswith("cuda:"):
         raise BenchmarkError(
-            f"--device {placement.device}: with --executor ray, Ray assigns each task its GPU; use --device cuda"
+            f"--device {device}: with --executor ray, Ray assigns each task its GPU; use --device cuda"
         )
-    resolve_execution("cpu", "fp32", False, placement.threads)  # the options themselves, checked here
     stored, pending = split_stored(runs, home, force=force)
     if pending:
         ray = _import_ray()
@@ -85,7 +84,8 @@ def _connected(ray, address: str | None) -> Iterator[None]:
 
 def gpu_share(placement: Placement, cluster_gpus: float) -> float:
     """The GPUs one task asks for: 1/jobs of one when the runs compute on CUDA, else none."""
-    wants_gpu = placement.device == "cuda" or (placement.device == "auto" and cluster_gpus > 0)
+    device = placement.execution.device
+    wants_gpu = device == "cuda" or (device == "auto" and cluster_gpus > 0)
     if not wants_gpu:
         return 0
     return 1 / placement.runs_per_gpu

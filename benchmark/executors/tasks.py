@@ -32,7 +32,7 @@ from rich.live import Live
 from rich.table import Table
 
 from benchmark.errors import BenchmarkError
-from benchmark.execution import Execution, resolve_execution
+from benchmark.execution import Execution
 from benchmark.home import Home
 from benchmark.records import RunKey, RunRecord
 from benchmark.runner import ResolvedRun, RunPlan, planned_dataset, record_run, reusable_record
@@ -83,10 +83,7 @@ def pending_runs(pending: Sequence[ResolvedRun]) -> list[PendingRun]:
 def worker_home_and_execution(home_root: str, placement) -> tuple[Home, Execution]:
     # On a Ray worker, "cuda" is the GPU Ray assigned (CUDA_VISIBLE_DEVICES); a task given no GPU sees
     # none, so "auto" resolves to the CPU there.
-    execution = resolve_execution(
-        placement.device, placement.precision, placement.deterministic, placement.threads
-    )
-    return Home(Path(home_root)), execution
+    return Home(Path(home_root)), placement.execution.resolved()
 
 
 def train_teacher_of(plan: RunPlan, home_root: str, placement, events) -> None:

@@ -14,7 +14,7 @@ from benchmark.catalog import MODELS
 from benchmark.config import INVERSE_FREQUENCY, PROFILES, UNWEIGHTED, TrainConfig
 from benchmark.data import cache
 from benchmark.data.schema import MercDataset
-from benchmark.execution import resolve_execution
+from benchmark.execution import Execution
 from benchmark.home import Home, resolve_home
 from benchmark.modeling import ModelDims, count_parameters
 from benchmark.records import SplitMetrics
@@ -128,7 +128,7 @@ def _reference_side(reference, modules, dataset: MercDataset, folder: Path, sett
 
 
 def _our_side(reference: Reference, dataset: MercDataset, settings: Settings) -> Side:
-    execution = resolve_execution(settings.device, "fp32")
+    execution = Execution(settings.device, deterministic=False).resolved()
     dims = ModelDims(width=settings.width, heads=settings.heads, layers=1, dropout=settings.dropout)
     seed_everything(settings.seed, settings.threads, execution.deterministic)
     model = MODELS.get(reference.rival).build(
