@@ -21,7 +21,7 @@ from benchmark.report.studies import (
     sdmoe_table,
     tsne_figure,
 )
-from benchmark.report.tables import variants_of
+from benchmark.report.tables import markdown_table, variants_of
 from benchmark.store import read_tsne
 
 
@@ -33,8 +33,6 @@ def append(
     resamples: int,
     folder: Path,
 ) -> tuple[str, dict[str, pd.DataFrame]]:
-    from benchmark.report import _markdown_table  # the one Markdown table writer
-
     first = records[0]
     dataset, profile = first.key.dataset, first.key.profile
     classes, family = list(first.data.classes), first.data.family
@@ -48,7 +46,7 @@ def append(
             lines.extend([empty, ""])
             return
         tables[name] = table
-        lines.extend([*text, "", *_markdown_table(table), ""])
+        lines.extend([*text, "", *markdown_table(table), ""])
 
     section(
         "Ablation table, laid out like the paper's table 4 (%)",

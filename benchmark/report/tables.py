@@ -165,3 +165,11 @@ def formatted_comparison(table: pd.DataFrame) -> pd.DataFrame:
         }
         for _, row in table.iterrows()
     )
+
+
+def markdown_table(table: pd.DataFrame) -> list[str]:
+    """The one Markdown table writer: a header, its rule and one row per line, values as `str` gives them."""
+    header = "| " + " | ".join(map(str, table.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in table.columns) + "|"
+    rows = ["| " + " | ".join(str(value) for value in row) + " |" for row in table.itertuples(index=False)]
+    return [header, rule, *rows]

@@ -1,0 +1,107 @@
+"""Where a sweep's runs compute (`Placement`: the executor, its jobs and the device settings) and
+`run_sweep`, which hands the runs to the executor it names."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from benchmark.errors import BenchmarkError
+from benchmark.execution import Execution
+from benchmark.home import Home
+from benchmark.records import RunRecord
+
+if TYPE_CHECKING:
+    from benchmark.runner import ResolvedRun
+
+EXECUTORS = ("local", "ray")
+
+# [choice] runs sharing one GPU when --jobs is not given: the issue's profile of a paper-width SUMMER epoch
+# on an H100 found the GPU busy 43% of it (launch-bound, 2.8 GB of its memory), and a fast-profile run
+# leaves it idler still, so a few runs at once fill the gaps; 4 is not measured against 2 or 8 yet
+# (benchmarks/gpu_targets.py times the sweep with it). Capped by the CPU cores the runs' threads need.
+RUNS_PER_GPU = 4
+
+
+def default_jobs(execution: Execution) -> int:
+    """Runs at once on `execution`'s resolved device when --jobs is not given. On the CPU 1: the runs
+    compute on the same cores, and on two cores a run trains almost twice as fast on two threads as on
+    one (docs/measurements.md, "Local executor against Ray"), so two runs at once would each take about
+    twice as long and gain nothing."""
+    if not execution.is_cuda:
+        return 1
+    return max(1, min(RUNS_PER_GPU, (os.cpu_count() or 1) // (execution.threads or 2)))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a sweep's runs compute: the command line's `--executor`, `--address` and `--jobs`, and its
+    device settings (`--device`, `--precision`, `--deterministic`, `--threads`) as given, unresolved: the
+    local executor resolves them here, Ray's workers where they run. `jobs` None: `default_jobs`."""
+
+    execution: Execution = Execution(device="auto", deterministic=False)
+    executor: str = "local"
+    address: str | None = None
+    jobs: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise BenchmarkError(f"--executor {self.executor!r} is not one of {', '.join(EXECUTORS)}")
+        if self.address and self.executor != "ray":
+            raise BenchmarkError("--address names a Ray cluster: give it with --executor ray")
+        if self.jobs is not None and self.jobs < 1:
+            raise BenchmarkError(f"--jobs {self.jobs}: give at least 1")
+
+    @classmethod
+    def from_args(cls, args) -> Placement:
+        execution = Execution(args.device, args.precision, args.deterministic, args.threads)
+        return cls(execution, args.executor, args.address, args.jobs)
+
+    @property
+    def runs_per_gpu(self) -> int:
+        """Ray: the runs that share one of the cluster's GPUs (each task asks for 1/N of one)."""
+        return self.jobs or RUNS_PER_GPU
+
+    def local_jobs(self, execution: Execution) -> int:
+        """How many runs the local executor trains at once on `execution`, these settings resolved."""
+        return self.jobs or default_jobs(execution)
+
+    def describe_jobs(self) -> str:
+        """The plan's account of how many runs train at once, and why: on the device the local executor
+        resolves here, or per GPU of a Ray cluster's (whose GPUs only its workers see)."""
+        if self.executor == "ray":
+            return (
+                f"Ray tasks, each asking for its threads as CPUs and, on CUDA, 1/{self.runs_per_gpu} of a GPU"
+            )
+        execution = self.execution.resolved()
+        jobs = self.local_jobs(execution)
+        if self.jobs is not None:
+            why = "--jobs"
+        elif execution.is_cuda:
+            why = "the default on a GPU"
+        else:
+            why = "the default on the CPU, whose cores the runs would share"
+        return f"{jobs} at a time on {execution.device} ({why})"
+
+
+def run_sweep(
+    runs: Sequence[ResolvedRun], home: Home, placement: Placement, *, force: bool = False
+) -> list[RunRecord]:
+    """`runs` resolved with `placement.execution` (`benchmark.runner.resolve_runs`)."""
+    if placement.executor == "ray":
+        from benchmark.executors.ray_cluster import run_on_ray
+
+        return run_on_ray(runs, home, placement, force=force)
+    from benchmark.progress import run_keys
+
+    execution = placement.execution.resolved()
+    jobs = placement.local_jobs(execution)
+    if jobs > 1:
+        from benchmark.executors.processes import run_in_processes
+
+        resolved = dataclasses.replace(placement, execution=execution)
+        return run_in_processes(runs, home, resolved, jobs, force=force)
+    return run_keys(runs, home, force=force, execution=execution)

@@ -1,0 +1,231 @@
+"""Reports: stored run records -> Markdown, CSV and PNG under the home's reports/. Trains nothing.
+
+One report per (dataset, profile) and an index. Everything in the Markdown is derived from the records
+and the paper-numbers file, sorted, without timestamps, so the same records give the same report.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import statistics
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.catalog import MODELS
+from benchmark.files import atomic_write, atomic_write_json
+from benchmark.home import Home
+from benchmark.modeling import ablations_of
+from benchmark.records import FULL_MODEL, Environment, RunRecord
+from benchmark.report import paper_sections, plots
+from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
+from benchmark.report.crosscheck import crosscheck_lines
+from benchmark.report.load import load_records
+from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
+from benchmark.report.paper import PaperNumbers, read_paper_numbers
+from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
+from benchmark.report.studies import is_study_run
+from benchmark.report.tables import (
+    SUMMER,
+    comparison_table,
+    formatted_comparison,
+    main_table,
+    markdown_table,
+    numeric_table,
+    variants_of,
+)
+from benchmark.store import RunStore
+
+CLAIMS_FILE = "claims.json"
+
+
+def write_reports(
+    home: Home,
+    datasets: Iterable[str] | None = None,
+    profiles: Iterable[str] | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    warn=print,
+) -> list[Path]:
+    records, skipped = load_records(home.runs)
+    for line in skipped:
+        warn(line)
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
+    for record in records:
+        if (datasets is None or record.key.dataset in datasets) and (
+            profiles is None or record.key.profile in profiles
+        ):
+            groups.setdefault((record.key.dataset, record.key.profile), []).append(record)
+    paper = read_paper_numbers()
+    written = []
+    for (dataset, profile), group in sorted(groups.items()):
+        folder = home.reports / f"{dataset}-{profile}"
+        claims = claim_rows(
+            group,
+            [name for name in MODELS.names() if name != SUMMER],
+            ablations_of(SUMMER),
+            resamples,
+            BOOTSTRAP_SEED,
+        )
+        weights = [RunStore(home).weights_path(r.key) for r in group]
+        markdown, tables = render(group, dataset, profile, paper, resamples, folder, claims, weights)
+        markdown, tables = paper_sections.append(markdown, tables, group, home, resamples, folder)
+        written += _write_text(folder / "report.md", markdown)
+        for name, table in tables.items():
+            written += _write_text(folder / f"{name}.csv", table.to_csv(index=False))
+        summary = {
+            "dataset": dataset,
+            "profile": profile,
+            "runs": len(group),
+            "synthetic": group[0].data.synthetic,
+            "confidence": CONFIDENCE,
+            "resamples": resamples,
+            "bootstrap_seed": BOOTSTRAP_SEED,
+            "rule": VERDICT_RULE,
+            "claims": [row.to_json() for row in claims],
+        }
+        atomic_write_json(folder / CLAIMS_FILE, summary, indent=1, sort_keys=True)
+        written.append(folder / CLAIMS_FILE)
+    written += _write_text(home.reports / "index.md", _index(home.reports, skipped))
+    return written
+
+
+def _index(reports: Path, skipped: list[str]) -> str:
+    """Every report on disk, whichever ones this call rewrote: a narrowed report drops none."""
+    summaries = [json.loads(path.read_text()) for path in sorted(reports.glob(f"*/{CLAIMS_FILE}"))]
+    lines = ["# summer-bench reports", ""]
+    for summary in summaries:
+        synthetic = " (synthetic data, not a reproduction)" if summary["synthetic"] else ""
+        name = f"{summary['dataset']}-{summary['profile']}"
+        lines.append(
+            f"- [{summary['dataset']}, profile {summary['profile']}]({name}/report.md): {summary['runs']} runs{synthetic}"
+        )
+    if summaries:
+        lines += ["", "## Claims", "", summaries[0]["rule"], ""]
+        rows = [
+            row for summary in summaries for row in claims_table([ClaimRow(**r) for r in summary["claims"]])
+        ]
+        lines += markdown_table(pd.DataFrame(rows))
+    if skipped:
+        lines += [
+            "",
+            f"{len(skipped)} record file(s) skipped as unreadable: see the report command's output.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render(
+    records: list[RunRecord],
+    dataset: str,
+    profile: str,
+    paper: PaperNumbers,
+    resamples: int,
+    folder: Path,
+    claims: list[ClaimRow],
+    weight_files: list[Path],
+) -> tuple[str, dict[str, pd.DataFrame]]:
+    first = records[0]
+    classes = list(first.data.classes)
+    family, synthetic = first.data.family, first.data.synthetic
+    variants = variants_of([r for r in records if not is_study_run(r)])  # studies have their own sections
+    tables = {
+        "metrics_table": numeric_table(variants, classes),
+        "ablation_table": comparison_table(variants, len(classes), resamples, ablations=True),
+        "rivals_table": comparison_table(variants, len(classes), resamples, ablations=False),
+        "missing_modality_table": missing_modality_table(variants),
+    }
+    title = f"{dataset} ({profile})"
+    figures = [
+        plots.per_class_bars(variants, classes, f"Per-class test F1, {title}", folder / "per_class_f1.png"),
+        plots.ablation_deltas(
+            variants, classes, f"Full SUMMER − each ablation, {title}", folder / "ablation_delta.png"
+        ),
+        plots.training_curves(variants, f"Validation weighted-F1 per epoch, {title}", folder / "curves.png"),
+        *(
+            plots.confusion_heatmap(v, classes, f"{v.label}, {title}", folder / f"confusion_{v.name}.png")
+            for v in variants
+        ),
+    ]
+    lines = [f"# {title}", ""]
+    if synthetic:
+        lines += [
+            "**synthetic data, not a reproduction**: made by summer-bench's generator to exercise the suite.",
+            "",
+        ]
+    lines += ["## Claims", "", VERDICT_RULE, "", *markdown_table(pd.DataFrame(claims_table(claims)))]
+    lines += ["", "## Provenance", "", *_provenance(records), ""]
+    lines += ["## Main table: test F1 per class, accuracy, weighted-F1 and macro-F1 (%)", ""]
+    lines += [
+        "Mean ± std over seeds (n seeds). Each run's epoch is chosen on the validation split; `wF1 test-oracle`",
+        "is the best test epoch, as most published MERC numbers are chosen, shown for comparison only.",
+        f"Paper numbers: {paper.status}."
+        if not paper.numbers.get(family)
+        else "Paper numbers with their source.",
+        "",
+        *markdown_table(main_table(variants, classes, family, synthetic, paper, resamples)),
+        "",
+    ]
+    lines += ["## Missing modalities at test time", ""]
+    lines += missing_modality_markdown(tables["missing_modality_table"], weight_files)
+    lines += ["## Ablations: full SUMMER minus each ablation", ""]
+    lines += _comparison_text(tables["ablation_table"], resamples)
+    lines += ["## SUMMER vs the baselines", ""]
+    lines += _comparison_text(tables["rivals_table"], resamples)
+    lines += crosscheck_lines(dataset, [v.model for v in variants if v.ablation == FULL_MODEL])
+    lines += ["## Figures", ""]
+    lines += [f"![{path.stem}]({path.name})" for path in figures if path is not None]
+    return "\n".join(lines) + "\n", tables
+
+
+def _comparison_text(table: pd.DataFrame, resamples: int) -> list[str]:
+    if table.empty:
+        return ["No runs to compare (full SUMMER and the other model must share a seed).", ""]
+    return [
+        f"Paired bootstrap over test dialogues, pooled over seeds: {resamples} resamples, seed {BOOTSTRAP_SEED}; "
+        "p is one-sided (H1: SUMMER is better).",
+        "",
+        *markdown_table(formatted_comparison(table)),
+        "",
+    ]
+
+
+def _provenance(records: list[RunRecord]) -> list[str]:
+    first = records[0]
+    lines = []
+    seeds = sorted({r.key.seed for r in records})
+    commits = sorted({r.environment.git_commit for r in records})
+    versions = sorted({f"torch {r.environment.torch}, python {r.environment.python}" for r in records})
+    parameters = {r.key.variant: r.parameters for r in records}
+    placements = collections.Counter(_placement(r.environment) for r in records)
+    fingerprints = sorted({r.data.fingerprint[:16] for r in records})
+    if len(fingerprints) > 1:  # runs of different imports under one dataset name: say so, loudly
+        lines += [f"**mixed data**: these runs come from {len(fingerprints)} different imports "
+                  f"({', '.join(fingerprints)}); rerun `run` to retrain the stale ones.", ""]  # fmt: skip
+    lineage = "; ".join(f"{m}: {d}" for m, d in first.data.lineage.items())
+    release = first.data.release
+    lines += [
+        f"- data: {first.data.source} [{first.data.source_kind}]"
+        + (f" from the {release}" if release else "")
+        + f", fingerprint `{first.data.fingerprint[:16]}`"
+        + (f"; features: {lineage}" if lineage else ""),
+        f"- profile: {first.key.profile}; seeds: {', '.join(map(str, seeds))}; runs: {len(records)}",
+        f"- git commit(s): {', '.join(commits)}",
+        f"- versions: {'; '.join(versions)}",
+        "- ran on: " + "; ".join(f"{where} ({count} runs)" for where, count in sorted(placements.items())),
+        f"- compute: {sum(r.train_seconds for r in records) / 60:.1f} min of training "
+        f"(median {statistics.median(r.seconds_per_epoch for r in records):.1f} s per epoch)",
+        "- parameters: " + ", ".join(f"{name} {count:,}" for name, count in sorted(parameters.items())),
+    ]
+    return lines
+
+
+def _placement(environment: Environment) -> str:
+    """Device, precision and determinism of a run, as its record states them."""
+    deterministic = "deterministic" if environment.deterministic else "not deterministic"
+    return f"{environment.device_name}, {environment.precision}, {deterministic}"
+
+
+def _write_text(path: Path, text: str) -> list[Path]:
+    atomic_write(path, lambda temporary: temporary.write_text(text))
+    return [path]
