@@ -4,6 +4,7 @@ read, not copied), the patched import, the clone check and the selection. No ref
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import pickle
 import subprocess
@@ -17,13 +18,17 @@ from benchmark.catalog import MODELS
 from benchmark.data.schema import CLASS_NAMES, MercDataset, features_for
 from benchmark.errors import BenchmarkError
 from benchmark.modeling import ModelDims, count_parameters
+from benchmark.records import SplitMetrics
 from benchmark.report.crosscheck import crosscheck_lines
 from benchmarks.crosscheck import mmgcn, mult, multiemo, sdt
 from benchmarks.crosscheck.__main__ import main
+from benchmarks.crosscheck.compare import Side
+from benchmarks.crosscheck.page import Progress, write_page
 from benchmarks.crosscheck.reference import (
     EpochPredictions,
     Patch,
     Reference,
+    Settings,
     select_on_validation,
 )
 from benchmarks.crosscheck.registry import REFERENCES
@@ -304,3 +309,23 @@ def test_the_committed_crosscheck_states_every_checked_rival_in_the_reports(data
     for rival in rivals:
         assert sum(f"`{rival}`: ours − authors' = " in line for line in lines) == 1, rival
     assert not any("`tfn`" in line for line in lines)
+
+
+def _side(side: str, seed: int, f1: float) -> Side:
+    test = SplitMetrics(f1, f1, f1, {"happy": f1, "sad": f1}, [[1, 0], [0, 1]])
+    settings = Settings(64, 4, 0.2, 2e-3, 8, 16, 1e-5, (), 0.0, seed, "cpu", 1)
+    model = "SDT@60af921" if side == "reference" else "sdt"
+    return Side("sdt", "synthetic-iemocap", True, side, model, seed, 10, 0, 1, test, 1.0, settings)
+
+
+def test_page_states_the_gap_the_pooled_spread_and_how_long_the_check_took(tmp_path):
+    results = [_side("reference", s, f) for s, f in ((0, 0.70), (1, 0.72))]
+    results += [_side("ours", s, f) for s, f in ((0, 0.69), (1, 0.69))]
+    args = argparse.Namespace(width="fast", device="cpu", seeds=[0, 1])
+    write_page(results, [REFERENCES["sdt"]], args, "python -m x", tmp_path, Progress(2, 2, 1500.0))
+    page = (tmp_path / "crosscheck.md").read_text()
+    assert "The whole check, 2 (reference, dataset) pairs, took 25.0 min of wall clock." in page
+    assert "| sdt | synthetic-iemocap | sdt | 10 (0) | 64, 8 | 69.00 ± 0.00 | -2.00 | 1.0 | 1.00 |" in page
+    write_page(results, [REFERENCES["sdt"]], args, "python -m x", tmp_path, Progress(1, 4, 90.0))
+    page = (tmp_path / "crosscheck.md").read_text()
+    assert "Interrupted: 1 of 4 (reference, dataset) pairs done after 1.5 min of wall clock." in page

@@ -19,13 +19,14 @@ import argparse
 import multiprocessing
 import sys
 import tempfile
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from benchmark.errors import BenchmarkError
 from benchmark.home import REFERENCE_DIR, resolve_home
 from benchmarks.crosscheck.compare import Side, check_pair, default_datasets, load_datasets
-from benchmarks.crosscheck.page import write_page
+from benchmarks.crosscheck.page import Progress, write_page
 from benchmarks.crosscheck.registry import REFERENCES
 
 
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             + ["--threads", str(args.threads), "--jobs", str(args.jobs)]
         )
         references = [REFERENCES[n] for n in clones]
+        started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="crosscheck-") as work:
             pairs = [
                 (name, clone, dataset, args.home, args.seeds, args.width, args.device, args.threads,
@@ -104,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                 # rewritten after every (reference, dataset): an interrupted check keeps what finished
                 finished[pair[0], pair[2]] = sides
                 results = [side for p in pairs for side in finished.get((p[0], p[2]), [])]
-                write_page(results, references, args, command, args.out)
+                progress = Progress(len(finished), len(pairs), time.monotonic() - started)
+                write_page(results, references, args, command, args.out, progress)
 
             if args.jobs == 1:
                 for pair in pairs:

@@ -7,6 +7,7 @@ import datetime
 import os
 import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -65,15 +66,38 @@ def _rounded(value: float | None):
     return "" if value is None else round(value, 2)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far the check has come when the page is written: it is rewritten after every pair."""
+
+    pairs_done: int
+    pairs: int
+    wall_seconds: float
+
+    def sentence(self) -> str:
+        minutes = f"{self.wall_seconds / 60:.1f} min of wall clock"
+        if self.pairs_done == self.pairs:
+            return f"The whole check, {self.pairs} (reference, dataset) pairs, took {minutes}."
+        return (
+            f"Interrupted: {self.pairs_done} of {self.pairs} (reference, dataset) pairs done after {minutes}."
+        )
+
+
 def write_page(
-    results: Sequence[Side], references: Sequence[Reference], args, command: str, out: Path
+    results: Sequence[Side],
+    references: Sequence[Reference],
+    args,
+    command: str,
+    out: Path,
+    progress: Progress,
 ) -> None:
     rows = summary_rows(results)
     out.mkdir(parents=True, exist_ok=True)
     columns = list(dict.fromkeys(key for row in rows for key in row))
     _write_atomically(out / "crosscheck.csv", lambda handle: _csv(handle, columns, rows))
     _write_atomically(
-        out / "crosscheck.md", lambda handle: handle.write(_markdown(rows, references, args, command))
+        out / "crosscheck.md",
+        lambda handle: handle.write(_markdown(rows, references, args, command, progress)),
     )
 
 
@@ -91,7 +115,9 @@ def _write_atomically(path: Path, write) -> None:
     os.replace(partial, path)
 
 
-def _markdown(rows: list[dict], references: Sequence[Reference], args, command: str) -> str:
+def _markdown(
+    rows: list[dict], references: Sequence[Reference], args, command: str, progress: Progress
+) -> str:
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load = os.getloadavg()[0]
     lines = [
@@ -100,7 +126,7 @@ def _markdown(rows: list[dict], references: Sequence[Reference], args, command: 
         f"Measured {today} with `{command}`: width `{args.width}`, device `{args.device}`, seeds "
         f"{', '.join(map(str, args.seeds))}, torch {torch.__version__}, synthetic generator version "
         f"{synthetic.GENERATOR_VERSION}, load average {load:.1f} at the end (2-core CPU machine when "
-        "the device is `cpu`).",
+        "the device is `cpu`). " + progress.sentence(),
         "",
         "Both sides train on the same data written in each reference's own input format, with the same "
         "width, heads, dropout, learning rate, batch, epochs, weight decay and class weights; both are "
