@@ -1,5 +1,5 @@
 """MMGCN (Hu et al., 2021) as its authors' code (hujingwen6666/MMGCN @ 85732d9, `run.sh`: LSTM base,
-graph type MMGCN, `concat_subsequently`) builds it; checked against that code by `benchmarks/crosscheck`
+graph type MMGCN, `concat_subsequently`) builds it; checked against that code by `scripts/crosscheck`
 (results/reference/crosscheck.md).
 
 - Inputs: text through a linear layer to 2d and a two-layer bidirectional LSTM of d per direction; audio
@@ -35,8 +35,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
-from benchmark.layers import Dropout
-from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from benchmark.models.layers import Dropout
+from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Multimodal Transformer (Tsai et al., 2019) as its authors' code builds its core (yaohungt/
 Multimodal-Transformer @ a670936, `src/models.py`, `modules/transformer.py`), labelling every utterance of
-a dialogue; checked against that code by `benchmarks/crosscheck` (results/reference/crosscheck.md).
+a dialogue; checked against that code by `scripts/crosscheck` (results/reference/crosscheck.md).
 
 - Inputs: per modality a bias-free projection to the width d (MulT's kernel-1 convolution); text is
   dropped out before it.
@@ -30,8 +30,8 @@ from torch import nn
 from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
-from benchmark.layers import Dropout
-from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from benchmark.models.layers import Dropout
+from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 
 MEMORY_LAYERS = 3  # src/models.py: the self-attention over the joined streams has at least 3 layers
 

@@ -2,7 +2,7 @@
 e96458b) define it: a linear projection and a DialogueRNN context encoder per modality, MultiAttn
 (bidirectional multi-head cross-attention) fusion, a linear layer over the three fused streams, an MLP
 classifier, and two auxiliary losses, Sample-Weighted Focal Contrastive (SWFC) and Soft-HGR.
-Needs all three modalities. `python -m benchmarks.crosscheck --multiemo CLONE` compares it with the
+Needs all three modalities. `python -m scripts.crosscheck --multiemo CLONE` compares it with the
 authors' code.
 
 Where the authors' code switches on the dataset, the same switch keys on the dataset family:
@@ -28,8 +28,8 @@ from torch import nn
 from baselines.common import require_modalities
 from benchmark.data.collate import IGNORE_LABEL, Batch
 from benchmark.data.schema import DatasetMeta
-from benchmark.layers import ContextLayer, Dropout
-from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from benchmark.models.layers import ContextLayer, Dropout
+from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Self-Distillation Transformer (Ma et al., 2023), as its authors' code (butterfliesss/SDT @ 60af921,
-`model.py`) builds and trains it; checked against that code by `benchmarks/crosscheck` (same parameter
+`model.py`) builds and trains it; checked against that code by `scripts/crosscheck` (same parameter
 count at every width, results/reference/crosscheck.md).
 
 - Input: per modality a bias-free projection to the width (SDT's kernel-1 convolution); one speaker
@@ -38,8 +38,8 @@ from torch import nn
 from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
-from benchmark.layers import Dropout, sinusoidal_positions
-from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from benchmark.models.layers import Dropout, sinusoidal_positions
+from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 
 # Self-distillation temperature per dataset family: SDT's published settings (exec_iemocap.sh, exec_meld.sh).
 TEMPERATURE = {"iemocap": 1.0, "meld": 8.0}

@@ -30,8 +30,8 @@ from torch import nn
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.errors import BenchmarkError
-from benchmark.layers import UtteranceEncoder, dense_layer
-from benchmark.modeling import (
+from benchmark.models.layers import UtteranceEncoder, dense_layer
+from benchmark.models.modeling import (
     MERCModel,
     ModelDims,
     ModelOutput,
@@ -113,7 +113,7 @@ def configure_teacher(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str
 
 def teacher_request(modality: str) -> TeacherRequest:
     """[choice] the teacher is trained on the student run's split, seed, dims and schedule
-    (benchmark/teachers.py caches it by all of these)."""
+    (benchmark/training/teachers.py caches it by all of these)."""
     return TeacherRequest(model=TEACHER, overrides={"modalities": modality})
 
 

@@ -21,7 +21,7 @@ from itertools import permutations
 import torch
 from torch import nn
 
-from benchmark.layers import Dropout
+from benchmark.models.layers import Dropout
 from summer.moe import ContextBlock
 
 GUIDANCE_THRESHOLD = 0.5  # [review] teacher and student scores differing by more than 0.5

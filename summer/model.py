@@ -18,8 +18,8 @@ from torch import nn
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.errors import BenchmarkError
-from benchmark.layers import modality_encoders
-from benchmark.modeling import (
+from benchmark.models.layers import modality_encoders
+from benchmark.models.modeling import (
     MERCModel,
     ModelDims,
     ModelOutput,

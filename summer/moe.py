@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 from benchmark.errors import BenchmarkError
-from benchmark.layers import Dropout, FeedForward
+from benchmark.models.layers import Dropout, FeedForward
 
 ROUTINGS = ("sigma-gumbel", "threshold", "topk")
 EXPERT_KINDS = ("bigru", "ffn")
@@ -162,7 +162,7 @@ class DialoguePacking:
 # SDMoEs of one layer share one pass). The block-diagonal GRU does E times the recurrent FLOPs of E
 # separate GRUs, but in one call, so it wins where per-step overhead dominates and loses where the
 # products do. Measured fused / apart time of one SDMoE step (4 experts, forward and backward, batch
-# 16), by hidden per direction, with benchmarks/moe_speed.py, which prints this table for its device:
+# 16), by hidden per direction, with scripts/moe_speed.py, which prints this table for its device:
 #   cpu (2 threads): h 32: 0.39, h 512: 3.53 (docs/model.md, "Speed"): fused up to h 64.
 #   cuda (one H100, issue 21's measurement, not rerun here): 16 experts of h 512 as 4 GRUs of hidden
 #   2048 (one per SDMoE) in 0.38x the time of 16 separate calls. [choice] So on CUDA every width up to

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from benchmark.config import config_hash
 from benchmark.data.schema import DatasetMeta
-from benchmark.records import FULL_MODEL, Environment, RunConfig, RunKey
+from benchmark.profiles import config_hash
+from benchmark.store.records import FULL_MODEL, Environment, RunConfig, RunKey
 
 
 def fixture_data(family: str, classes: Sequence[str]) -> DatasetMeta:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmark.executors import run_sweep
-from benchmark.runner import resolve_runs
+from benchmark.training.runner import resolve_runs
 
 
 def sweep(keys, home, placement, *, force=False) -> list:

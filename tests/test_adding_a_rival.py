@@ -18,11 +18,11 @@ from benchmark.catalog import MODELS
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.errors import BenchmarkError
-from benchmark.layers import modality_encoders
-from benchmark.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
-from benchmark.records import RunKey
+from benchmark.models.layers import modality_encoders
+from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.report import write_reports
-from benchmark.runner import DEFAULT_DATASETS, plan, run_key
+from benchmark.store.records import RunKey
+from benchmark.training.runner import DEFAULT_DATASETS, plan, run_key
 from tests.model_fixtures import tiny_meta
 
 TOY = "toy-mean-fusion"

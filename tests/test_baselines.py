@@ -9,9 +9,9 @@ import pytest
 from benchmark.catalog import MODELS
 from benchmark.data.collate import collate_dialogues
 from benchmark.errors import BenchmarkError
-from benchmark.modeling import ModelDims
-from benchmark.records import RunKey
-from benchmark.runner import run_key
+from benchmark.models.modeling import ModelDims
+from benchmark.store.records import RunKey
+from benchmark.training.runner import run_key
 from tests.model_fixtures import assert_padding_invariant, tiny_dialogues, tiny_meta
 
 FUSION_BASELINES = ["early-fusion", "late-fusion", "tfn", "lmf", "mult", "mmgcn", "sdt", "multiemo"]

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from benchmark import check
+from benchmark import regression_gate
 from benchmark.cli import main as cli_main
-from benchmark.environment import machine_fingerprint
 from benchmark.home import REFERENCE_DIR
+from benchmark.training.environment import machine_fingerprint
 
 NARROW = ["--model", "text-teacher", "--dataset", "synthetic-meld"]
 ENTRY = "synthetic-meld/text-teacher"
@@ -40,21 +40,23 @@ def test_planted_regression_fails_naming_model_dataset_and_metric(reference_copy
 
 def test_committed_reference_covers_every_registered_variant_and_states_its_rule():
     from benchmark.catalog import MODELS
-    from benchmark.runner import DEFAULT_DATASETS, plan
+    from benchmark.training.runner import DEFAULT_DATASETS, plan
 
-    reference = check.read_reference(REFERENCE_DIR / "smoke.json")
-    expected = {check.entry_name(k) for k in plan(MODELS.names(), DEFAULT_DATASETS, "smoke", [0])}
+    reference = regression_gate.read_reference(REFERENCE_DIR / "smoke.json")
+    expected = {regression_gate.entry_name(k) for k in plan(MODELS.names(), DEFAULT_DATASETS, "smoke", [0])}
     assert set(reference["entries"]) == expected
     assert "3 x sample std" in reference["tolerance_rule"]
     for entry in reference["entries"].values():
         assert len(entry["spread"]["seeds"]) >= 2
-        assert all(entry["tolerance"][m] >= check.TOLERANCE_FLOOR for m in check.GATED_METRICS)
+        assert all(
+            entry["tolerance"][m] >= regression_gate.TOLERANCE_FLOOR for m in regression_gate.GATED_METRICS
+        )
 
 
 def _record_like(weighted_f1: float):
     from types import SimpleNamespace
 
-    from benchmark.records import RunKey
+    from benchmark.store.records import RunKey
 
     test = SimpleNamespace(weighted_f1=weighted_f1, accuracy=0.5, macro_f1=0.4)
     return SimpleNamespace(key=RunKey("summer", "none", "synthetic-iemocap", "smoke", 0), test=test)
@@ -72,16 +74,16 @@ def test_exact_equality_on_the_reference_machine_tolerance_elsewhere():
         },
     }
     nudged = [_record_like(0.6 + 1e-9)]
-    assert any(f.failed for f in check.compare(reference, nudged, fingerprint))
+    assert any(f.failed for f in regression_gate.compare(reference, nudged, fingerprint))
     elsewhere = copy.deepcopy(reference)
     elsewhere["deterministic_on"] = fingerprint | {"cpu": "another"}
-    assert not any(f.failed for f in check.compare(elsewhere, nudged, fingerprint))
-    assert any(f.failed for f in check.compare(elsewhere, [_record_like(0.65)], fingerprint))
+    assert not any(f.failed for f in regression_gate.compare(elsewhere, nudged, fingerprint))
+    assert any(f.failed for f in regression_gate.compare(elsewhere, [_record_like(0.65)], fingerprint))
 
 
 def test_a_model_missing_from_the_reference_fails():
     reference = {"deterministic_on": {}, "entries": {}}
-    findings = check.compare(reference, [_record_like(0.6)], machine_fingerprint(2))
+    findings = regression_gate.compare(reference, [_record_like(0.6)], machine_fingerprint(2))
     assert findings[0].failed and "not in the reference" in findings[0].reason
 
 
@@ -96,10 +98,10 @@ def test_tolerance_is_bounded_away_from_the_reference_machine():
             }
         },
     }
-    findings = check.compare(wide, [_record_like(0.6 - 0.13)], fingerprint)
+    findings = regression_gate.compare(wide, [_record_like(0.6 - 0.13)], fingerprint)
     assert [f.metric for f in findings if f.failed] == ["weighted_f1"]
-    assert all(f.tolerance == check.TOLERANCE_CEILING for f in findings)
-    assert not any(f.failed for f in check.compare(wide, [_record_like(0.6 - 0.04)], fingerprint))
+    assert all(f.tolerance == regression_gate.TOLERANCE_CEILING for f in findings)
+    assert not any(f.failed for f in regression_gate.compare(wide, [_record_like(0.6 - 0.04)], fingerprint))
 
 
 def test_the_gate_prints_percent_like_the_reports():
@@ -112,6 +114,6 @@ def test_the_gate_prints_percent_like_the_reports():
             }
         },
     }
-    findings = check.compare(reference, [_record_like(0.55)], machine_fingerprint(2))
-    table = check.findings_markdown(findings, exact=False)
+    findings = regression_gate.compare(reference, [_record_like(0.55)], machine_fingerprint(2))
+    table = regression_gate.findings_markdown(findings, exact=False)
     assert "| synthetic-iemocap/summer | weighted_f1 | 60.00 | 55.00 | -5.0000 | 2.00 | **FAIL**" in table

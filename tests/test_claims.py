@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 
 from benchmark.data.schema import CLASS_NAMES
-from benchmark.metrics import split_metrics
-from benchmark.records import EpochLog, Predictions, RunKey, RunRecord
 from benchmark.report.claims import (
     INCONCLUSIVE,
     NOT_APPLICABLE,
@@ -20,6 +18,8 @@ from benchmark.report.claims import (
     claim_rows,
     decide,
 )
+from benchmark.store.records import EpochLog, Predictions, RunKey, RunRecord
+from benchmark.training.metrics import split_metrics
 from tests.record_fixtures import fixture_config, fixture_data, fixture_environment
 
 IEMOCAP = list(CLASS_NAMES["iemocap"])  # happy, sad, neutral, angry, excited, frustrated

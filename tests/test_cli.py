@@ -10,14 +10,15 @@ import sys
 import pytest
 from rich.console import Console
 
-from benchmark import progress, runner
 from benchmark.cli import main as cli_main
 from benchmark.commands.run import plan_summary
+from benchmark.executors import local
 from benchmark.files import atomic_write, exclusive
-from benchmark.records import RunKey
 from benchmark.report.tables import mean_std
-from benchmark.runner import resolve_runs
-from benchmark.store import RunStore
+from benchmark.store.records import RunKey
+from benchmark.store.runs import RunStore
+from benchmark.training import runner
+from benchmark.training.runner import resolve_runs
 from tests.test_report import fixture_record
 
 SMOKE_TFN = ["--model", "tfn", "--dataset", "synthetic-iemocap", "--profile", "smoke", "--seeds", "0"]
@@ -95,10 +96,10 @@ def test_a_typo_in_report_is_did_you_mean_and_keeps_the_index(home, capsys):
 def test_away_from_a_terminal_each_finished_run_prints_a_line(home, monkeypatch):
     keys = [RunKey("summer", "none", "synthetic-iemocap", "fast", s) for s in (0, 1)]
     monkeypatch.setattr(
-        progress, "run_resolved", lambda run, *a, **k: fixture_record("summer", run.plan.key.seed)
+        local, "run_resolved", lambda run, *a, **k: fixture_record("summer", run.plan.key.seed)
     )
     written = io.StringIO()
-    progress.run_keys(
+    local.run_keys(
         resolve_runs(keys, home), home, console=Console(file=written, force_terminal=False, width=200)
     )
     lines = [line for line in written.getvalue().splitlines() if "done:" in line]

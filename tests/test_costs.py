@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-from benchmark import costs
-from benchmark.costs import estimate, plan_cost
-from benchmark.execution import Execution
 from benchmark.executors import Placement
-from benchmark.runner import plan, resolve_runs
+from benchmark.training import costs
+from benchmark.training.costs import estimate, plan_cost
+from benchmark.training.execution import Execution
+from benchmark.training.runner import plan, resolve_runs
 
 CPU = "cpu-2-threads"
 

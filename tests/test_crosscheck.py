@@ -1,4 +1,4 @@
-"""Our side of the cross-check (benchmarks/crosscheck): what the writers put on disk, read back by
+"""Our side of the cross-check (scripts/crosscheck): what the writers put on disk, read back by
 loaders written here from each reference's documented input layout (their dataloader.py / dataset.py,
 read, not copied), the patched import, the clone check and the selection. No reference code needed."""
 
@@ -17,21 +17,21 @@ import pytest
 from benchmark.catalog import MODELS
 from benchmark.data.schema import CLASS_NAMES, MercDataset, features_for
 from benchmark.errors import BenchmarkError
-from benchmark.modeling import ModelDims, count_parameters
-from benchmark.records import SplitMetrics
+from benchmark.models.modeling import ModelDims, count_parameters
 from benchmark.report.crosscheck import crosscheck_lines
-from benchmarks.crosscheck import mmgcn, mult, multiemo, sdt
-from benchmarks.crosscheck.__main__ import main
-from benchmarks.crosscheck.compare import Side
-from benchmarks.crosscheck.page import Progress, write_page
-from benchmarks.crosscheck.reference import (
+from benchmark.store.records import SplitMetrics
+from scripts.crosscheck import mmgcn, mult, multiemo, sdt
+from scripts.crosscheck.__main__ import main
+from scripts.crosscheck.compare import Side
+from scripts.crosscheck.page import Progress, write_page
+from scripts.crosscheck.reference import (
     EpochPredictions,
     Patch,
     Reference,
     Settings,
     select_on_validation,
 )
-from benchmarks.crosscheck.registry import REFERENCES
+from scripts.crosscheck.registry import REFERENCES
 from tests.model_fixtures import tiny_meta
 
 LENGTHS = {"train": (6, 2, 3), "validation": (2,), "test": (3, 1)}

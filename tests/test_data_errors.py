@@ -16,8 +16,8 @@ from benchmark.cli import main as cli_main
 from benchmark.data import cache, features
 from benchmark.data.safe_pickle import load_pickle
 from benchmark.errors import BenchmarkError
-from benchmark.runner import run_key
-from benchmark.store import RunStore
+from benchmark.store.runs import RunStore
+from benchmark.training.runner import run_key
 from tests.data_fixtures import write_feature_pickle
 from tests.test_data_tables import USER_TABLE, write_meld_release
 
@@ -177,7 +177,7 @@ def test_split_file_imports_keep_their_datasets_cache_under_the_home(tmp_path, h
 
 
 def test_a_new_import_under_the_same_name_makes_the_next_run_retrain(tmp_path, home):
-    from benchmark.records import RunKey
+    from benchmark.store.records import RunKey
 
     data.load("iemocap", home, str(write_feature_pickle(tmp_path / "a.pkl", "mmgcn-iemocap")))
     key = RunKey("text-teacher", "none", "iemocap", "smoke", 0)

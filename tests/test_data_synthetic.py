@@ -14,10 +14,10 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline
 
 from benchmark import data
-from benchmark.config import INVERSE_FREQUENCY, PROFILES
 from benchmark.data import synthetic
 from benchmark.data.collate import IGNORE_LABEL, collate_dialogues, dialogues_from_split
 from benchmark.data.schema import SPLITS
+from benchmark.profiles import INVERSE_FREQUENCY, PROFILES
 
 
 @pytest.fixture(scope="module")

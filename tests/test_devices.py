@@ -11,10 +11,10 @@ from benchmark.catalog import MODELS
 from benchmark.cli import main
 from benchmark.data.collate import collate_dialogues
 from benchmark.errors import BenchmarkError
-from benchmark.execution import Execution
-from benchmark.modeling import ModelDims
-from benchmark.records import RunKey
-from benchmark.runner import run_key
+from benchmark.models.modeling import ModelDims
+from benchmark.store.records import RunKey
+from benchmark.training.execution import Execution
+from benchmark.training.runner import run_key
 from tests.model_fixtures import tiny_dialogues, tiny_meta
 
 DIMS = ModelDims(width=16, heads=2, layers=1, dropout=0.1)

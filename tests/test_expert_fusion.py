@@ -13,9 +13,9 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import summer.moe as moe
-from benchmark.execution import Execution
 from benchmark.home import Home
-from benchmark.runner import plan, record_run, resolve_run
+from benchmark.training.execution import Execution
+from benchmark.training.runner import plan, record_run, resolve_run
 from summer.moe import (
     DialoguePacking,
     MoEOptions,

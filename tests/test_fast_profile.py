@@ -7,9 +7,9 @@ import statistics
 
 import pytest
 
-from benchmark.config import PROFILES
-from benchmark.records import RunKey
-from benchmark.runner import run_key
+from benchmark.profiles import PROFILES
+from benchmark.store.records import RunKey
+from benchmark.training.runner import run_key
 
 
 @pytest.mark.slow

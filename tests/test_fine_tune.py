@@ -14,7 +14,6 @@ import torch
 from benchmark import data
 from benchmark.cli import main as cli_main
 from benchmark.commands.data import add_arguments, import_options
-from benchmark.config import INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.data import features
 from benchmark.data.fine_tune import (
     FineTuneSettings,
@@ -26,6 +25,7 @@ from benchmark.data.fine_tune import (
 )
 from benchmark.data.safe_pickle import load_pickle
 from benchmark.errors import BenchmarkError
+from benchmark.profiles import INVERSE_FREQUENCY, UNWEIGHTED
 from tests.data_fixtures import write_feature_pickle
 
 TINY = FineTuneSettings(epochs=1, batch_size=16)

@@ -9,12 +9,12 @@ import sys
 from benchmark.home import PROJECT_ROOT
 
 TRAINING = {
-    "benchmark.training",
-    "benchmark.runner",
-    "benchmark.teachers",
-    "benchmark.tsne",
-    "benchmark.modality_removal",
-    "benchmark.progress",
+    "benchmark.training.loop",
+    "benchmark.training.runner",
+    "benchmark.training.teachers",
+    "benchmark.training.tsne",
+    "benchmark.training.modality_removal",
+    "benchmark.executors.local",
     "benchmark.executors",
 }
 EVERY_REPORT_MODULE = (

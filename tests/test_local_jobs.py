@@ -14,12 +14,12 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
-from benchmark.execution import Execution
 from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs
 from benchmark.executors.ray_cluster import gpu_share
 from benchmark.home import Home
-from benchmark.runner import plan
-from benchmark.store import RunStore
+from benchmark.store.runs import RunStore
+from benchmark.training.execution import Execution
+from benchmark.training.runner import plan
 from tests.sweep_fixtures import comparable, sweep
 
 KEYS = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0], ablations=["none"])

@@ -6,14 +6,15 @@ import dataclasses
 
 import torch
 
-from benchmark import data, runner
+from benchmark import data
 from benchmark.catalog import MODELS
-from benchmark.config import PROFILES
 from benchmark.data.collate import dialogues_from_split
-from benchmark.modality_removal import ABSENT, CONDITIONS, ZERO_FILLED, evaluate_without_modalities
-from benchmark.records import RunKey
-from benchmark.store import RunStore
-from benchmark.training import evaluate
+from benchmark.profiles import PROFILES
+from benchmark.store.records import RunKey
+from benchmark.store.runs import RunStore
+from benchmark.training import runner
+from benchmark.training.loop import evaluate
+from benchmark.training.modality_removal import ABSENT, CONDITIONS, ZERO_FILLED, evaluate_without_modalities
 
 SMOKE = PROFILES.get("smoke")
 
@@ -50,7 +51,7 @@ def test_summer_without_text_is_the_same_whatever_the_text_features_were(home):
     import datasets
 
     from benchmark.data.collate import collate_dialogues
-    from benchmark.modality_removal import without
+    from benchmark.training.modality_removal import without
 
     dataset = data.subsample(data.load("synthetic-iemocap", home), SMOKE.max_dialogues)
     generator = torch.Generator().manual_seed(0)

@@ -7,14 +7,14 @@ import dataclasses
 
 import pytest
 
-from benchmark.config import config_hash
 from benchmark.data.synthetic import PLANTED_SOURCE, PLANTED_TOLERANCE, PLANTED_WEIGHTED_F1
 from benchmark.files import atomic_write_json
-from benchmark.records import RunKey
+from benchmark.profiles import config_hash
 from benchmark.report import write_reports
-from benchmark.report.studies import planted_lines
-from benchmark.store import RunStore
-from benchmark.tsne import tsne_path
+from benchmark.report.study_sections import planted_lines
+from benchmark.store.records import RunKey
+from benchmark.store.runs import RunStore
+from benchmark.training.tsne import tsne_path
 from tests import test_report
 from tests.test_report import fixture_record
 

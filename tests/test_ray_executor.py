@@ -14,11 +14,11 @@ import pytest
 import ray
 
 from benchmark.cli import main
-from benchmark.execution import Execution
 from benchmark.executors import Placement
 from benchmark.home import Home
-from benchmark.runner import plan
-from benchmark.store import RunStore
+from benchmark.store.runs import RunStore
+from benchmark.training.execution import Execution
+from benchmark.training.runner import plan
 from tests.sweep_fixtures import comparable, sweep
 
 KEYS = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0, 1], ablations=["none"])

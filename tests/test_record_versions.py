@@ -7,10 +7,11 @@ import json
 
 import pytest
 
-from benchmark.config import config_hash
 from benchmark.errors import BenchmarkError
 from benchmark.home import Home
-from benchmark.records import (
+from benchmark.profiles import config_hash
+from benchmark.report import write_reports
+from benchmark.store.records import (
     NOT_RECORDED,
     RECORD_SCHEMA_VERSION,
     ModalityScore,
@@ -18,8 +19,7 @@ from benchmark.records import (
     RunKey,
     results_checksum,
 )
-from benchmark.report import write_reports
-from benchmark.store import RunStore
+from benchmark.store.runs import RunStore
 from tests.test_report import fixture_record
 
 

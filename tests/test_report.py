@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from benchmark.data.schema import CLASS_NAMES
-from benchmark.modality_removal import CONDITIONS
-from benchmark.records import (
+from benchmark.report import write_reports
+from benchmark.report.stats import paired_bootstrap, per_class_f1_from_confusions, weighted_f1_from_confusions
+from benchmark.store.records import (
     ABSENT,
     ZERO_FILLED,
     EpochLog,
@@ -22,9 +23,8 @@ from benchmark.records import (
     RunRecord,
     SplitMetrics,
 )
-from benchmark.report import write_reports
-from benchmark.report.stats import paired_bootstrap, per_class_f1_from_confusions, weighted_f1_from_confusions
-from benchmark.store import RunStore
+from benchmark.store.runs import RunStore
+from benchmark.training.modality_removal import CONDITIONS
 from tests.record_fixtures import fixture_config, fixture_data, fixture_environment
 
 GOLDEN = Path(__file__).parent / "golden" / "report_synthetic-iemocap-fast.md"
@@ -40,7 +40,7 @@ def fixture_predictions(accuracy: float, seed: int, dialogues: int = 30) -> Pred
 
 
 def fixture_record(variant: str, seed: int) -> RunRecord:
-    from benchmark.metrics import split_metrics
+    from benchmark.training.metrics import split_metrics
 
     model, _, ablation = variant.partition("-no-")
     predictions = fixture_predictions(ACCURACY[variant], seed=seed)
@@ -221,8 +221,8 @@ def test_claims_json_and_index_survive_a_narrowed_report(results_home):
 def test_the_ikd_study_table_compares_each_reading_with_no_ikd_and_validation_picks():
     import dataclasses
 
-    from benchmark.metrics import split_metrics
-    from benchmark.report.studies import ikd_lines, ikd_table
+    from benchmark.report.study_sections import ikd_lines, ikd_table
+    from benchmark.training.metrics import split_metrics
 
     def study_record(ablation: str, label: str, accuracy: float, seed: int) -> RunRecord:
         record = fixture_record("summer", seed)
@@ -282,7 +282,7 @@ def test_summers_ablation_rows_follow_summer_s_registration_order(monkeypatch, h
     """Adding an ablation row is one entry in summer/ablations.py: the report lists it after the rows
     registered before it and the claims ask for it, without a name in the report's code."""
     from benchmark.catalog import ABLATIONS, SUBJECT
-    from benchmark.modeling import SUITE, Ablation, ablations_of, register_ablation
+    from benchmark.models.modeling import SUITE, Ablation, ablations_of, register_ablation
     from benchmark.report.tables import variants_of
 
     assert ablations_of(SUBJECT.model)[:4] == ["standard-moe", "self-attention", "ikd", "label-smoothing"]

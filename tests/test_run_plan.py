@@ -11,15 +11,16 @@ import queue
 import pytest
 import torch
 
-from benchmark import data, runner
+from benchmark import data
 from benchmark.errors import BenchmarkError
-from benchmark.execution import Execution
 from benchmark.executors import Placement, ray_cluster, run_sweep
 from benchmark.executors.tasks import pending_runs, split_stored
 from benchmark.home import PROJECT_ROOT
-from benchmark.modeling import ModelSpec
-from benchmark.records import RunKey
-from benchmark.store import RunStore
+from benchmark.models.modeling import ModelSpec
+from benchmark.store.records import RunKey
+from benchmark.store.runs import RunStore
+from benchmark.training import runner
+from benchmark.training.execution import Execution
 
 KEY = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)  # a student: it asks for a teacher
 ON_ONE_THREAD = Placement(Execution("cpu", threads=1))

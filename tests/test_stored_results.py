@@ -12,10 +12,10 @@ import torch
 
 from benchmark import data
 from benchmark.cli import main as cli_main
-from benchmark.records import RunKey, results_checksum
 from benchmark.report.load import load_records
-from benchmark.runner import run_key
-from benchmark.store import RunStore
+from benchmark.store.records import RunKey, results_checksum
+from benchmark.store.runs import RunStore
+from benchmark.training.runner import run_key
 from tests.data_fixtures import write_feature_pickle
 
 KEY = RunKey("text-teacher", "none", "iemocap", "smoke", 0)

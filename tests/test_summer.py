@@ -13,8 +13,8 @@ import torch.nn.functional as F
 from benchmark.catalog import ABLATIONS, MODELS
 from benchmark.data.collate import IGNORE_LABEL, Batch, collate_dialogues
 from benchmark.errors import BenchmarkError
-from benchmark.modeling import PAPER, PAPER_AND_SUITE, SUITE, ModelDims
-from benchmark.runner import ablations_of
+from benchmark.models.modeling import PAPER, PAPER_AND_SUITE, SUITE, ModelDims
+from benchmark.training.runner import ablations_of
 from summer.distillation import FrozenTeacher
 from summer.fusion import Attention, teacher_guided_scores
 from summer.moe import (
@@ -286,8 +286,8 @@ def test_label_smoothing_changes_the_loss_by_the_expected_amount():
 
 
 def test_the_trainer_applies_the_label_smoothing_the_model_asks_for(monkeypatch):
-    from benchmark import training
-    from benchmark.config import TrainConfig
+    from benchmark.profiles import TrainConfig
+    from benchmark.training import loop
 
     seen = []
     real = F.cross_entropy
@@ -297,11 +297,11 @@ def test_the_trainer_applies_the_label_smoothing_the_model_asks_for(monkeypatch)
             seen.append(kwargs.get("label_smoothing"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(training.F, "cross_entropy", spy)
+    monkeypatch.setattr(loop.F, "cross_entropy", spy)
     model = with_teacher(build())
     config = TrainConfig(lr=1e-3, epochs=1, batch_size=8, patience=0)
-    optimizer = training.make_optimizer(model, config)
-    training.train_epoch(model, tiny_dialogues(tiny_meta()), optimizer, config, torch.Generator())
+    optimizer = loop.make_optimizer(model, config)
+    loop.train_epoch(model, tiny_dialogues(tiny_meta()), optimizer, config, torch.Generator())
     assert seen == [0.1]
 
 
@@ -512,9 +512,9 @@ def test_summer_without_its_teacher_modality_is_unguided_and_never_asks_the_teac
 
 
 def test_the_ikd_study_varies_one_reading_at_a_time_beside_the_default_and_no_ikd():
-    from benchmark.config import PROFILES
-    from benchmark.records import FULL_MODEL
-    from benchmark.runner import plan
+    from benchmark.profiles import PROFILES
+    from benchmark.store.records import FULL_MODEL
+    from benchmark.training.runner import plan
     from summer.studies import STUDY_VARIANTS
 
     model, variants = STUDY_VARIANTS["ikd"]

@@ -9,11 +9,11 @@ import threading
 import numpy as np
 import pytest
 
-from benchmark import runner, teachers, training
 from benchmark.cli import main as cli_main
-from benchmark.config import TrainConfig
-from benchmark.records import RunKey, RunRecord
-from benchmark.store import RunStore
+from benchmark.profiles import TrainConfig
+from benchmark.store.records import RunKey, RunRecord
+from benchmark.store.runs import RunStore
+from benchmark.training import loop, runner, teachers
 
 SUMMER_KEY = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)
 
@@ -72,15 +72,15 @@ def test_patience_stops_early(home):
 
     dataset = data.subsample(data.load("synthetic-iemocap", home), {"train": 8, "validation": 4, "test": 4})
     from benchmark.catalog import MODELS
-    from benchmark.modeling import ModelDims
+    from benchmark.models.modeling import ModelDims
 
     model = MODELS.get("text-teacher").build(dataset.meta, ModelDims(8, 2, 1, 0.0), {})
-    result = training.train_model(model, dataset, TrainConfig(lr=0.0, epochs=10, batch_size=4, patience=2))
+    result = loop.train_model(model, dataset, TrainConfig(lr=0.0, epochs=10, batch_size=4, patience=2))
     assert len(result.curves) == 3  # lr 0: epoch 1 is never beaten, so training stops after 1 + patience
 
 
 def test_a_killed_run_leaves_no_record_and_a_rerun_completes(home, monkeypatch):
-    real_epoch = training.train_epoch
+    real_epoch = loop.train_epoch
     epochs = []
 
     def dies_in_epoch_two(*args, **kwargs):
@@ -90,12 +90,12 @@ def test_a_killed_run_leaves_no_record_and_a_rerun_completes(home, monkeypatch):
         return real_epoch(*args, **kwargs)
 
     key = RunKey("text-teacher", "none", "synthetic-iemocap", "smoke", 0)
-    monkeypatch.setattr(training, "train_epoch", dies_in_epoch_two)
+    monkeypatch.setattr(loop, "train_epoch", dies_in_epoch_two)
     with pytest.raises(KeyboardInterrupt):
         runner.run_key(key, home)
     folder = RunStore(home).path(key).parent
     assert not [p for p in folder.iterdir() if p.suffix in (".json", ".tmp")]
-    monkeypatch.setattr(training, "train_epoch", real_epoch)
+    monkeypatch.setattr(loop, "train_epoch", real_epoch)
     assert runner.run_key(key, home).key == key
 
 
@@ -220,7 +220,7 @@ def _labelled_dataset(train: list[list[int]], validation: list[list[int]], test:
 
 
 def test_inverse_frequency_weights_on_a_dataset_made_here():
-    from benchmark.config import INVERSE_FREQUENCY, UNWEIGHTED
+    from benchmark.profiles import INVERSE_FREQUENCY, UNWEIGHTED
 
     # train + validation: 20 utterances; class counts 2, 4, 5, 1, 4, 4 (the test split never counts)
     dataset = _labelled_dataset(
@@ -228,7 +228,7 @@ def test_inverse_frequency_weights_on_a_dataset_made_here():
         validation=[[1, 1, 2, 4, 4, 5, 5]],
         test=[[3, 3, 3, 3, 3, 3, 3]],
     )
-    assert training.class_weights(dataset, INVERSE_FREQUENCY) == (
+    assert loop.class_weights(dataset, INVERSE_FREQUENCY) == (
         20 / 2,
         20 / 4,
         20 / 5,
@@ -236,16 +236,16 @@ def test_inverse_frequency_weights_on_a_dataset_made_here():
         20 / 4,
         20 / 4,
     )
-    assert training.class_weights(dataset, UNWEIGHTED) == ()
+    assert loop.class_weights(dataset, UNWEIGHTED) == ()
 
 
 def test_a_class_missing_from_train_and_validation_cannot_be_weighted():
-    from benchmark.config import INVERSE_FREQUENCY
     from benchmark.errors import BenchmarkError
+    from benchmark.profiles import INVERSE_FREQUENCY
 
     dataset = _labelled_dataset(train=[[0, 1, 2, 4, 5]], validation=[[0, 1]], test=[[3]])
     with pytest.raises(BenchmarkError, match="class 'angry' has no utterance in the train and validation"):
-        training.class_weights(dataset, INVERSE_FREQUENCY)
+        loop.class_weights(dataset, INVERSE_FREQUENCY)
 
 
 def test_iemocap_runs_weigh_classes_by_inverse_frequency_of_the_data_and_record_it_meld_runs_do_not(home):
@@ -270,7 +270,7 @@ def test_iemocap_runs_weigh_classes_by_inverse_frequency_of_the_data_and_record_
 
 
 def test_every_profile_states_the_specifications_settings():
-    from benchmark.config import PROFILES
+    from benchmark.profiles import PROFILES
 
     for _, profile in PROFILES.items():
         for family, config in profile.train.items():
@@ -284,7 +284,7 @@ def test_the_trainer_weighs_its_cross_entropy_and_decays_weights(monkeypatch):
 
     from benchmark.catalog import MODELS
     from benchmark.data.collate import collate_dialogues
-    from benchmark.modeling import ModelDims
+    from benchmark.models.modeling import ModelDims
     from tests.model_fixtures import tiny_dialogues, tiny_meta
 
     meta = tiny_meta()
@@ -292,9 +292,9 @@ def test_the_trainer_weighs_its_cross_entropy_and_decays_weights(monkeypatch):
     model = MODELS.get("text-teacher").build(meta, ModelDims(8, 2, 1, 0.0), {"lambda_moe": 0.0})
     weights = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
     config = TrainConfig(lr=0.0, epochs=1, batch_size=8, patience=0, class_weights=weights)
-    optimizer = training.make_optimizer(model, config)
+    optimizer = loop.make_optimizer(model, config)
     assert {group["weight_decay"] for group in optimizer.param_groups} == {1e-5}
-    monkeypatch.setattr(training.torch, "randperm", lambda n, generator: torch.arange(n))
+    monkeypatch.setattr(loop.torch, "randperm", lambda n, generator: torch.arange(n))
     model.eval()  # no Gumbel noise: the loss below sees the same logits
     batch = collate_dialogues(dialogues)
     with torch.no_grad():
@@ -303,7 +303,7 @@ def test_the_trainer_weighs_its_cross_entropy_and_decays_weights(monkeypatch):
         logits[batch.mask], batch.labels[batch.mask], weight=torch.tensor(weights), label_smoothing=0.0
     )
     monkeypatch.setattr(model, "train", lambda mode=True: model)  # stay in eval mode
-    _, terms = training.train_epoch(model, dialogues, optimizer, config, torch.Generator())
+    _, terms = loop.train_epoch(model, dialogues, optimizer, config, torch.Generator())
     assert terms["ce"] == pytest.approx(float(expected), rel=1e-5)
     unweighted = F.cross_entropy(logits[batch.mask], batch.labels[batch.mask])
     assert abs(float(expected) - float(unweighted)) > 1e-3  # the weights make a difference here

@@ -24,8 +24,8 @@ def main(args: argparse.Namespace) -> int:
 
     from benchmark.catalog import ABLATIONS
     from benchmark.console import make_console
-    from benchmark.records import FULL_MODEL
-    from benchmark.runner import DEFAULT_DATASETS, plan, resolve_runs
+    from benchmark.store.records import FULL_MODEL
+    from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 
     ablation = ABLATIONS.get(args.drop)
     datasets = args.dataset or DEFAULT_DATASETS

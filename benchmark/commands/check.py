@@ -29,12 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from benchmark import check
+    from benchmark import regression_gate
     from benchmark.catalog import MODELS
-    from benchmark.config import PROFILES
-    from benchmark.environment import machine_fingerprint
-    from benchmark.progress import run_keys
-    from benchmark.runner import DEFAULT_DATASETS, plan, resolve_runs
+    from benchmark.executors.local import run_keys
+    from benchmark.profiles import PROFILES
+    from benchmark.training.environment import machine_fingerprint
+    from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 
     models = args.model or MODELS.names()
     datasets = args.dataset or list(DEFAULT_DATASETS)
@@ -44,30 +44,30 @@ def main(args: argparse.Namespace) -> int:
         home = open_home(args.home) if args.home else Home(Path(scratch))
         if args.update:
             return _update(args.reference, models, datasets, home, fingerprint)
-        reference = check.read_reference(args.reference)
+        reference = regression_gate.read_reference(args.reference)
         keys = plan(models, datasets, GATE_PROFILE, [reference["gate_seed"]])
         records = run_keys(resolve_runs(keys, home), home)
-    findings = check.compare(reference, records, fingerprint)
+    findings = regression_gate.compare(reference, records, fingerprint)
     if not args.model and not args.dataset:
-        findings += check.missing_entries(reference, keys)
+        findings += regression_gate.missing_entries(reference, keys)
     exact = fingerprint == reference["deterministic_on"]
-    print(check.findings_markdown(findings, exact))  # plain: Markdown must not be re-wrapped
+    print(regression_gate.findings_markdown(findings, exact))  # plain: Markdown must not be re-wrapped
     return 1 if any(f.failed for f in findings) else 0
 
 
 def _update(path: Path, models, datasets, home: Home, fingerprint: dict) -> int:
-    from benchmark import check
+    from benchmark import regression_gate
     from benchmark.catalog import MODELS
-    from benchmark.progress import run_keys
-    from benchmark.runner import DEFAULT_DATASETS, plan, resolve_runs
+    from benchmark.executors.local import run_keys
+    from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 
-    old = check.read_reference(path) if path.exists() else None
+    old = regression_gate.read_reference(path) if path.exists() else None
     if old is not None and (set(models) != set(MODELS.names()) or set(datasets) != set(DEFAULT_DATASETS)):
         raise BenchmarkError("check --update rewrites the whole reference: drop --model/--dataset")
     spread = run_keys(resolve_runs(plan(models, datasets, GATE_PROFILE, SPREAD_SEEDS), home), home)
     gate = [r for r in spread if r.key.seed == SPREAD_SEEDS[0]]
-    new = check.build_reference(gate, spread, fingerprint)
-    check.write_reference(path, new)
-    print(check.reference_changes_markdown(old, new))
+    new = regression_gate.build_reference(gate, spread, fingerprint)
+    regression_gate.write_reference(path, new)
+    print(regression_gate.reference_changes_markdown(old, new))
     print(f"wrote {path}")
     return 0

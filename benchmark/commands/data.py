@@ -126,9 +126,9 @@ def import_options(args: argparse.Namespace):
     )
     fine_tuning = None
     if args.fine_tune is not None:
-        from benchmark.config import SPEC_TRAINING
         from benchmark.data import DATASETS
         from benchmark.data.fine_tune import FineTuneSettings
+        from benchmark.profiles import SPEC_TRAINING
 
         given = {} if args.context is None else {"context": args.context}
         protocol = {}

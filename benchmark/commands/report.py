@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import DATASETS
-    from benchmark.config import PROFILES
+    from benchmark.profiles import PROFILES
     from benchmark.report import write_reports
     from benchmark.report.stats import DEFAULT_RESAMPLES
 

@@ -33,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import MODELS
     from benchmark.console import make_console
-    from benchmark.costs import plan_cost
     from benchmark.report import write_reports
-    from benchmark.runner import DEFAULT_DATASETS, plan, resolve_runs, reusable_record
+    from benchmark.training.costs import plan_cost
+    from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs, reusable_record
 
     if not args.all and not args.model:
         raise BenchmarkError("name the models with --model NAME (repeatable) or train everything with --all")

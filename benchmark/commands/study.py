@@ -24,19 +24,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from benchmark.config import PROFILES
     from benchmark.console import make_console
-    from benchmark.records import FULL_MODEL
+    from benchmark.profiles import PROFILES
     from benchmark.report import write_reports
-    from benchmark.report.studies import modality_lines
-    from benchmark.runner import DEFAULT_DATASETS, plan, resolve_runs
+    from benchmark.report.study_sections import modality_lines
+    from benchmark.store.records import FULL_MODEL
+    from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
     from summer.studies import STUDY_VARIANTS
 
     home = open_home(args.home)
     console = make_console()
     datasets = args.dataset or DEFAULT_DATASETS
     if args.study == "tsne":
-        from benchmark.tsne import tsne_study
+        from benchmark.training.tsne import tsne_study
 
         seed = (args.seeds or PROFILES.get(args.profile).seeds)[0]
         keys = plan(["summer"], datasets, args.profile, [seed], [FULL_MODEL])

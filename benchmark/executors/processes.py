@@ -40,9 +40,9 @@ from benchmark.executors.tasks import (
     train_teacher_of,
 )
 from benchmark.home import Home
-from benchmark.records import RunKey, RunRecord
-from benchmark.runner import ResolvedRun, RunPlan
-from benchmark.store import RunStore
+from benchmark.store.records import RunKey, RunRecord
+from benchmark.store.runs import RunStore
+from benchmark.training.runner import ResolvedRun, RunPlan
 
 _events = None  # in a worker: the queue its progress goes to the parent by
 

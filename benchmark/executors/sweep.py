@@ -10,19 +10,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from benchmark.errors import BenchmarkError
-from benchmark.execution import Execution
 from benchmark.home import Home
-from benchmark.records import RunRecord
+from benchmark.store.records import RunRecord
+from benchmark.training.execution import Execution
 
 if TYPE_CHECKING:
-    from benchmark.runner import ResolvedRun
+    from benchmark.training.runner import ResolvedRun
 
 EXECUTORS = ("local", "ray")
 
 # [choice] runs sharing one GPU when --jobs is not given: the issue's profile of a paper-width SUMMER epoch
 # on an H100 found the GPU busy 43% of it (launch-bound, 2.8 GB of its memory), and a fast-profile run
 # leaves it idler still, so a few runs at once fill the gaps; 4 is not measured against 2 or 8 yet
-# (benchmarks/gpu_targets.py times the sweep with it). Capped by the CPU cores the runs' threads need.
+# (scripts/gpu_targets.py times the sweep with it). Capped by the CPU cores the runs' threads need.
 RUNS_PER_GPU = 4
 
 
@@ -90,12 +90,12 @@ class Placement:
 def run_sweep(
     runs: Sequence[ResolvedRun], home: Home, placement: Placement, *, force: bool = False
 ) -> list[RunRecord]:
-    """`runs` resolved with `placement.execution` (`benchmark.runner.resolve_runs`)."""
+    """`runs` resolved with `placement.execution` (`benchmark.training.runner.resolve_runs`)."""
     if placement.executor == "ray":
         from benchmark.executors.ray_cluster import run_on_ray
 
         return run_on_ray(runs, home, placement, force=force)
-    from benchmark.progress import run_keys
+    from benchmark.executors.local import run_keys
 
     execution = placement.execution.resolved()
     jobs = placement.local_jobs(execution)

@@ -12,7 +12,7 @@
 4. A run whose worker dies is retried, at most `WORKER_RETRIES` times; a run that raises (bad input, a
    bug) is not, and its error is reported once the other runs are stored (`raise_failures`).
 
-Runs are resolved once, by the parent (`benchmark.runner.resolve_runs`); a worker gets the run's plan,
+Runs are resolved once, by the parent (`benchmark.training.runner.resolve_runs`); a worker gets the run's plan,
 reloads its data by name and checks it is the data the plan was resolved with (`planned_dataset`).
 
 Workers report progress as (kind, key, payload) events on a queue the parent drains into `SweepDisplay`.
@@ -32,12 +32,12 @@ from rich.live import Live
 from rich.table import Table
 
 from benchmark.errors import BenchmarkError
-from benchmark.execution import Execution
 from benchmark.home import Home
-from benchmark.records import RunKey, RunRecord
-from benchmark.runner import ResolvedRun, RunPlan, planned_dataset, record_run, reusable_record
-from benchmark.store import RunStore
-from benchmark.teachers import obtain_teacher, teacher_digest
+from benchmark.store.records import RunKey, RunRecord
+from benchmark.store.runs import RunStore
+from benchmark.training.execution import Execution
+from benchmark.training.runner import ResolvedRun, RunPlan, planned_dataset, record_run, reusable_record
+from benchmark.training.teachers import obtain_teacher, teacher_digest
 
 WORKER_RETRIES = 3  # attempts after a worker process dies (a node lost, the OOM killer, a kill -9)
 

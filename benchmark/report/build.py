@@ -17,8 +17,7 @@ import pandas as pd
 from benchmark.catalog import MODELS
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
-from benchmark.modeling import ablations_of
-from benchmark.records import FULL_MODEL, Environment, RunRecord
+from benchmark.models.modeling import ablations_of
 from benchmark.report import paper_sections, plots
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
 from benchmark.report.crosscheck import crosscheck_lines
@@ -26,7 +25,7 @@ from benchmark.report.load import load_records
 from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
 from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
-from benchmark.report.studies import is_study_run
+from benchmark.report.study_sections import is_study_run
 from benchmark.report.tables import (
     SUMMER,
     comparison_table,
@@ -36,7 +35,8 @@ from benchmark.report.tables import (
     numeric_table,
     variants_of,
 )
-from benchmark.store import RunStore
+from benchmark.store.records import FULL_MODEL, Environment, RunRecord
+from benchmark.store.runs import RunStore
 
 CLAIMS_FILE = "claims.json"
 

@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from benchmark.catalog import SUBJECT
-from benchmark.records import FULL_MODEL, Predictions, RunRecord
 from benchmark.report.stats import (
     CONFIDENCE,
     interval,
@@ -25,6 +24,7 @@ from benchmark.report.stats import (
     resample_confusions,
     weighted_f1_from_confusions,
 )
+from benchmark.store.records import FULL_MODEL, Predictions, RunRecord
 
 SUMMER = SUBJECT.model
 TEXT_TEACHER = SUBJECT.teacher

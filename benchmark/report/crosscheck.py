@@ -1,5 +1,5 @@
 """The rivals' cross-check against their authors' code, as the reports' rival section states it: read
-from the committed `results/reference/crosscheck.csv` (written by `python -m benchmarks.crosscheck`)."""
+from the committed `results/reference/crosscheck.csv` (written by `python -m scripts.crosscheck`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def crosscheck_lines(dataset: str, variants: Iterable[str], path: Path = CROSSCH
     if not checked:
         return [
             f"No rival of these runs was cross-checked against its authors' code on {dataset} "
-            f"({path.name}: `python -m benchmarks.crosscheck`).",
+            f"({path.name}: `python -m scripts.crosscheck`).",
             "",
         ]
     lines = [f"Cross-checked against the authors' code on {dataset} (results/reference/{path.name}):", ""]

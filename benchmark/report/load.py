@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmark.errors import BenchmarkError
-from benchmark.records import RunRecord
-from benchmark.store import read_record
+from benchmark.store.records import RunRecord
+from benchmark.store.runs import read_record
 
 
 def load_records(runs: Path) -> tuple[list[RunRecord], list[str]]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.records import CONDITIONS, NOT_IN_DATA, ZERO_FILLED
 from benchmark.report.stats import mean_and_std
 from benchmark.report.tables import Variant
+from benchmark.store.records import CONDITIONS, NOT_IN_DATA, ZERO_FILLED
 
 
 def missing_modality_table(variants: Sequence[Variant]) -> pd.DataFrame:

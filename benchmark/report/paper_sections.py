@@ -8,10 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.home import Home
-from benchmark.records import RunRecord
 from benchmark.report.ablation_table import paper_ablation_table
 from benchmark.report.published import published_table, read_published_numbers, relayed_lines, source_lines
-from benchmark.report.studies import (
+from benchmark.report.study_sections import (
     ikd_lines,
     ikd_table,
     is_study_run,
@@ -22,7 +21,8 @@ from benchmark.report.studies import (
     tsne_figure,
 )
 from benchmark.report.tables import markdown_table, variants_of
-from benchmark.store import read_tsne
+from benchmark.store.records import RunRecord
+from benchmark.store.runs import read_tsne
 
 
 def append(

@@ -13,9 +13,9 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from benchmark.files import atomic_write  # noqa: E402
-from benchmark.records import FULL_MODEL  # noqa: E402
 from benchmark.report.stats import mean_and_std  # noqa: E402
 from benchmark.report.tables import SUMMER, Variant, full_summer  # noqa: E402
+from benchmark.store.records import FULL_MODEL  # noqa: E402
 
 # SUMMER's claim is about minority and easily confused classes: these are highlighted.
 CLAIMED_CLASSES = {"happy", "excited", "frustrated", "angry", "fear", "disgust"}

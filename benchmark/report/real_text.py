@@ -25,7 +25,7 @@ from benchmark.data.schema import DatasetMeta, MercDataset
 from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write
 from benchmark.home import REFERENCE_DIR, Home, resolve_home
-from benchmark.modeling import ModelDims
+from benchmark.models.modeling import ModelDims
 from benchmark.report.load import load_records
 from benchmark.report.stats import mean_and_std
 

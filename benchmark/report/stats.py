@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.records import Predictions
+from benchmark.store.records import Predictions
 
 BOOTSTRAP_SEED = 0
 DEFAULT_RESAMPLES = 2000

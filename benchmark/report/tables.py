@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from benchmark.catalog import SUBJECT
-from benchmark.modeling import ablations_of
-from benchmark.records import FULL_MODEL, Predictions, RunRecord
+from benchmark.models.modeling import ablations_of
 from benchmark.report.paper import PaperNumbers, verdict
 from benchmark.report.stats import CONFIDENCE, bootstrap_interval, mean_and_std, paired_bootstrap
+from benchmark.store.records import FULL_MODEL, Predictions, RunRecord
 
 SUMMER = SUBJECT.model
 

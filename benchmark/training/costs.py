@@ -1,0 +1,124 @@
+"""What a plan costs before anything trains: measured seconds per training epoch (training pass plus the
+evaluation of validation and test the trainer runs after it) of each model variant, per device kind,
+dataset family and profile, in `benchmark/training/costs.json` (written by `scripts/run_cost.py`, which says
+on which machine, when and by which command), and the plan's estimate from them:
+
+    estimate = sum over the runs to train, and each teacher they share, of epochs x cost per epoch.
+
+The profile's full epoch count is used, so runs that stop early on patience cost less: it is an upper
+figure. One run at a time: with `--jobs N` the wall clock is shorter by whatever the device's idle
+time lets the other runs use.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from benchmark.catalog import DATASETS
+from benchmark.profiles import PROFILES
+from benchmark.store.records import FULL_MODEL, RunKey
+from benchmark.training.execution import Execution
+from benchmark.training.runner import RunPlan
+
+COSTS_PATH = Path(__file__).with_name("costs.json")
+
+CostKey = tuple[str, str, str, str]  # (device kind, variant, dataset family, profile)
+
+
+def device_kind(execution: Execution, threads: int) -> str:
+    """ "cpu-2-threads" or "cuda:<device name>": what a per-epoch cost holds for."""
+    if execution.is_cuda:
+        return f"cuda:{torch.cuda.get_device_name(execution.torch_device)}"
+    return f"cpu-{threads}-threads"
+
+
+def read_costs(path: Path = COSTS_PATH) -> list[dict]:
+    """The measured entries (each with device, variant, dataset, profile, seconds_per_epoch, date,
+    machine, command); none when the table is absent."""
+    return json.loads(path.read_text())["entries"] if path.exists() else []
+
+
+def cost_table(entries: Sequence[dict]) -> dict[CostKey, float]:
+    return {(e["device"], e["variant"], e["dataset"], e["profile"]): e["seconds_per_epoch"] for e in entries}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    seconds: float  # of the runs and teachers that have a cost
+    costed: int  # runs and teachers with their own entry
+    by_full_model: int  # ablations costed by their model's full variant
+    missing: tuple[str, ...]  # "variant on family at profile" with no entry for the device
+
+    def describe(self, device: str) -> str:
+        if not self.costed and not self.by_full_model:
+            return f"estimate: no measured cost on {device} for this plan (scripts/run_cost.py measures it)"
+        line = f"estimate: up to {_duration(self.seconds)} of training on {device}, one run at a time"
+        notes = []
+        if self.by_full_model:
+            notes.append(f"{self.by_full_model} ablation runs costed as their full model")
+        if self.missing:
+            notes.append(f"not measured here, so left out: {', '.join(self.missing)}")
+        return line + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def with_teachers(plans: Sequence[RunPlan]) -> list[tuple[RunKey, str | None]]:
+    """Each run with the model of the teacher its plan asks for (None: none)."""
+    return [(plan.key, None if plan.teacher is None else plan.teacher.model) for plan in plans]
+
+
+def estimate(runs: Sequence[tuple[RunKey, str | None]], device: str, table: dict[CostKey, float]) -> Estimate:
+    """`runs`: each run to train with the model of its teacher (`with_teachers`); runs of one dataset,
+    profile and seed share a teacher, which trains once. [choice] An ablation without an entry of its own
+    is costed as its model's full variant: it removes parts, so that errs high."""
+    seconds, costed, by_full_model, missing = 0.0, 0, 0, []
+    items = [(key.variant, key, key.ablation != FULL_MODEL) for key, _ in runs]
+    teachers = {(teacher, key.dataset, key.profile, key.seed): key for key, teacher in runs if teacher}
+    items += [(teacher, key, False) for (teacher, *_), key in teachers.items()]
+    for variant, key, ablated in items:
+        family = DATASETS.get(key.dataset).family
+        epochs = PROFILES.get(key.profile).train_config(family, key.seed).epochs
+        own = table.get((device, variant, family, key.profile))
+        full = table.get((device, key.model, family, key.profile))
+        if own is not None:
+            seconds += epochs * own
+            costed += 1
+        elif full is not None and ablated:
+            seconds += epochs * full
+            by_full_model += 1
+        elif (name := f"{variant} on {family} at {key.profile}") not in missing:
+            missing.append(name)
+    return Estimate(seconds, costed, by_full_model, tuple(missing))
+
+
+def plan_cost(plans: Sequence[RunPlan], placement) -> str:
+    """The plan line's estimate for `placement`'s device, from the committed table; trains nothing."""
+    from benchmark.errors import BenchmarkError
+
+    if not plans:
+        return "estimate: nothing to train"
+    try:
+        execution = placement.execution.resolved()
+    except BenchmarkError:
+        if placement.executor == "ray":  # its workers may see a GPU the driver does not
+            return "estimate: none, the Ray workers' device is not known here"
+        raise
+    first = plans[0].key
+    profile_threads = (
+        PROFILES.get(first.profile).train_config(DATASETS.get(first.dataset).family, first.seed).threads
+    )
+    threads = placement.execution.threads or profile_threads
+    device = device_kind(execution, threads)
+    return estimate(with_teachers(plans), device, cost_table(read_costs(COSTS_PATH))).describe(device)

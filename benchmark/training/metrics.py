@@ -1,0 +1,51 @@
+"""Classification metrics of MERC, computed with scikit-learn over real utterances only.
+
+A functional core (`split_metrics`) and an accumulator over batches (`PredictionCollector`), as
+torchmetrics does it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+from benchmark.data.collate import Batch
+from benchmark.store.records import Predictions, SplitMetrics
+
+
+def split_metrics(labels: np.ndarray, predicted: np.ndarray, classes: Sequence[str]) -> SplitMetrics:
+    """All classes are always listed, so a class absent from a split keeps its column (F1 0)."""
+    order = list(range(len(classes)))
+    per_class = f1_score(labels, predicted, labels=order, average=None, zero_division=0)
+    return SplitMetrics(
+        weighted_f1=float(f1_score(labels, predicted, labels=order, average="weighted", zero_division=0)),
+        accuracy=float(accuracy_score(labels, predicted)),
+        macro_f1=float(f1_score(labels, predicted, labels=order, average="macro", zero_division=0)),
+        per_class_f1={name: float(value) for name, value in zip(classes, per_class, strict=True)},
+        confusion=confusion_matrix(labels, predicted, labels=order).tolist(),
+    )
+
+
+class PredictionCollector:
+    """Gathers per-dialogue labels and argmax predictions batch by batch."""
+
+    def __init__(self) -> None:
+        self.dialogue_ids: list[str] = []
+        self.labels: list[list[int]] = []
+        self.predicted: list[list[int]] = []
+
+    def update(self, batch: Batch, logits: torch.Tensor) -> None:
+        predicted = logits.argmax(dim=-1)
+        for row, dialogue_id in enumerate(batch.dialogue_ids):
+            real = batch.mask[row]
+            self.dialogue_ids.append(dialogue_id)
+            self.labels.append(batch.labels[row][real].tolist())
+            self.predicted.append(predicted[row][real].tolist())
+
+    def compute(self, classes: Sequence[str]) -> SplitMetrics:
+        return split_metrics(np.concatenate(self.labels), np.concatenate(self.predicted), classes)
+
+    def predictions(self) -> Predictions:
+        return Predictions(self.dialogue_ids, self.labels, self.predicted)

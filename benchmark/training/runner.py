@@ -1,0 +1,273 @@
+"""Which runs to make, and making one: load data, build the model, get its teacher, train, store."""
+
+from __future__ import annotations
+
+import dataclasses
+import resource
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+
+from benchmark import data
+from benchmark.catalog import ABLATIONS, DATASETS, MODELS
+from benchmark.data.schema import DatasetMeta, MercDataset
+from benchmark.errors import BenchmarkError
+from benchmark.home import Home
+from benchmark.models.modeling import MERCModel, TeacherRequest, ablations_of, count_parameters
+from benchmark.profiles import PROFILES, Profile, TrainConfig, config_hash
+from benchmark.seeding import seed_everything
+from benchmark.store.records import FULL_MODEL, Environment, RunConfig, RunKey, RunRecord, TeacherSummary
+from benchmark.store.runs import RunStore
+from benchmark.training.environment import environment
+from benchmark.training.execution import CPU, Execution
+from benchmark.training.loop import EpochCallback, TrainingResult, train_model, with_class_weights
+from benchmark.training.modality_removal import evaluate_without_modalities
+from benchmark.training.teachers import obtain_teacher
+
+DEFAULT_DATASETS = ("synthetic-iemocap", "synthetic-meld")
+
+
+def plan(
+    models: Sequence[str],
+    datasets: Sequence[str],
+    profile: str,
+    seeds: Iterable[int] | None = None,
+    ablations: Sequence[str] | None = None,
+) -> list[RunKey]:
+    """Every run key, names validated before anything trains. `ablations=None`: each model's full
+    variant plus all its registered ablations; otherwise exactly those (FULL_MODEL = "none" included)."""
+    chosen_profile = PROFILES.get(profile)
+    for name in datasets:
+        DATASETS.get(name)
+    keys = []
+    for model in models:
+        MODELS.get(model)
+        variants = [FULL_MODEL, *ablations_of(model)] if ablations is None else list(ablations)
+        for variant in variants:
+            if variant != FULL_MODEL and ABLATIONS.get(variant).model != model:
+                continue
+            for dataset in datasets:
+                for seed in chosen_profile.seeds if seeds is None else seeds:
+                    keys.append(RunKey(model, variant, dataset, profile, int(seed)))
+    return keys
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPlan:
+    """A run key resolved once, before anything trains: what the reuse check, the teacher scheduling and
+    the training all read. It names its data by meta (fingerprint, subsample notes) rather than carrying
+    it, so a worker gets it as it is and reloads the data by name (`planned_dataset`)."""
+
+    key: RunKey
+    profile: Profile
+    data: DatasetMeta  # of the data the run trains on, subsample included
+    train: TrainConfig
+    overrides: dict
+    model_config: Any  # the registered model's config dataclass: the model is built from it, once
+    teacher: TeacherRequest | None
+    config: RunConfig
+    config_hash: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ResolvedRun:
+    """A run's plan with the data it was resolved from."""
+
+    plan: RunPlan
+    dataset: MercDataset
+
+
+def resolve_run(
+    key: RunKey, home: Home, execution: Execution = CPU, dataset: MercDataset | None = None
+) -> ResolvedRun:
+    """The one resolution of `key`: its data loaded and subsampled (unless given, as `resolve_runs`
+    shares it), its training settings, and its model's config and teacher read off the registry without
+    building the model. `execution.threads` replaces the profile's threads; `execution.precision` is
+    part of the config."""
+    profile = PROFILES.get(key.profile)
+    if dataset is None:
+        dataset = profile_dataset(key, home)
+    train = with_class_weights(profile.train_config(DATASETS.get(key.dataset).family, key.seed), dataset)
+    if execution.threads is not None:
+        train = dataclasses.replace(train, threads=execution.threads)
+    overrides = overrides_of(key)
+    spec = MODELS.get(key.model)
+    model_config = spec.configure(dataset.meta, profile.dims, overrides)
+    config = run_config(key, profile, train, model_config, execution.precision)
+    plan = RunPlan(
+        key=key,
+        profile=profile,
+        data=dataset.meta,
+        train=train,
+        overrides=overrides,
+        model_config=model_config,
+        teacher=spec.teacher_for(model_config),
+        config=config,
+        config_hash=config_hash(config.to_json()),
+    )
+    return ResolvedRun(plan, dataset)
+
+
+def resolve_runs(keys: Sequence[RunKey], home: Home, execution: Execution = CPU) -> list[ResolvedRun]:
+    """`resolve_run` of every key, each dataset loaded and subsampled once per profile."""
+    datasets: dict[tuple[str, str], MercDataset] = {}
+    runs = []
+    for key in keys:
+        if (key.dataset, key.profile) not in datasets:
+            datasets[key.dataset, key.profile] = profile_dataset(key, home)
+        runs.append(resolve_run(key, home, execution, datasets[key.dataset, key.profile]))
+    return runs
+
+
+def profile_dataset(key: RunKey, home: Home) -> MercDataset:
+    """The data `key` trains on: its dataset as imported now, subsampled as its profile says."""
+    return data.subsample(data.load(key.dataset, home), PROFILES.get(key.profile).max_dialogues)
+
+
+def planned_dataset(plan: RunPlan, home: Home) -> MercDataset:
+    """On a worker: the data `plan` was resolved with, reloaded by name; data imported under the name
+    since then is refused rather than trained on under the plan's config."""
+    dataset = profile_dataset(plan.key, home)
+    if dataset.meta != plan.data:
+        raise BenchmarkError(
+            f"{plan.key.dataset} changed while the sweep was running (fingerprint {plan.data.fingerprint} when "
+            f"planned, {dataset.meta.fingerprint} now): rerun the sweep once the import is done"
+        )
+    return dataset
+
+
+def overrides_of(key: RunKey) -> dict:
+    """The model options its ablation changes (none for the full model)."""
+    return {} if key.ablation == FULL_MODEL else dict(ABLATIONS.get(key.ablation).overrides)
+
+
+def run_key(
+    key: RunKey,
+    home: Home,
+    *,
+    force: bool = False,
+    on_epoch: EpochCallback | None = None,
+    execution: Execution = CPU,
+) -> RunRecord:
+    """`run_resolved` of `key`'s one resolution."""
+    return run_resolved(
+        resolve_run(key, home, execution), home, force=force, on_epoch=on_epoch, execution=execution
+    )
+
+
+def run_resolved(
+    run: ResolvedRun,
+    home: Home,
+    *,
+    force: bool = False,
+    on_epoch: EpochCallback | None = None,
+    execution: Execution = CPU,
+) -> RunRecord:
+    """Train one run and store its record, unless a record of the same data and config exists (then
+    return it) and `force` is off. A record of other data under the same dataset name (a new import) or
+    of another config is stale: it is retrained and replaced."""
+    store = RunStore(home)
+    with store.lock(run.plan.key):
+        existing = None if force else reusable_record(run.plan, home)
+        if existing is not None:
+            return existing
+        store.save(*record_run(run, home, on_epoch, execution))
+        return store.read(
+            run.plan.key
+        )  # as stored: callers see the same types whether it was trained now or before
+
+
+def reusable_record(plan: RunPlan, home: Home) -> RunRecord | None:
+    """The stored record a sweep returns instead of training `plan` again: one made from the data now
+    imported under its dataset name (same fingerprint) with the same config (same hash)."""
+    record = RunStore(home).read(plan.key)
+    if record is None:
+        return None
+    fresh = record.data.fingerprint == plan.data.fingerprint
+    return record if fresh and record.config_hash == plan.config_hash else None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedRun:
+    """A run's trained model (its validation-selected weights loaded) and what its record needs."""
+
+    model: MERCModel
+    dataset: MercDataset
+    train: TrainConfig
+    result: TrainingResult
+    train_seconds: float
+    teacher_summary: dict | None
+
+
+def train_run(
+    run: ResolvedRun, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
+) -> TrainedRun:
+    """Build the model, get its teacher (trained first, or from the teacher cache) and train: what a run
+    record and a study that needs the trained model (the t-SNE of fused features) both start from."""
+    plan, dataset = run.plan, run.dataset
+    # the model's initial weights depend on the seed alone, whatever the device it then moves to
+    seed_everything(plan.train.seed, plan.train.threads, execution.deterministic)
+    model = MODELS.get(plan.key.model).build_from(plan.model_config, dataset.meta)
+    teacher_summary = None
+    if plan.teacher is not None:
+        teacher, teacher_summary = obtain_teacher(
+            plan.teacher, dataset, plan.profile.dims, plan.train, home, execution=execution
+        )
+        model.attach_teacher(teacher)
+    started = time.perf_counter()
+    result = train_model(model, dataset, plan.train, on_epoch, execution)
+    train_seconds = time.perf_counter() - started
+    model.load_state_dict(result.best_state)
+    return TrainedRun(model, dataset, plan.train, result, train_seconds, teacher_summary)
+
+
+def run_config(
+    key: RunKey, profile: Profile, train: TrainConfig, model_config: Any, precision: str
+) -> RunConfig:
+    """A run's settings as its record stores them; their hash is the run's config identity."""
+    ablation = None if key.ablation == FULL_MODEL else ABLATIONS.get(key.ablation)
+    return RunConfig(
+        model=key.model,
+        ablation=key.ablation,
+        ablation_label="full" if ablation is None else ablation.label,
+        ablation_origin=None if ablation is None else ablation.origin,
+        model_config=dataclasses.asdict(model_config),
+        train=dataclasses.asdict(train),
+        profile=profile.name,
+        max_dialogues=profile.max_dialogues,
+        precision=precision,
+    )
+
+
+def record_run(
+    run: ResolvedRun, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
+) -> tuple[RunRecord, dict[str, torch.Tensor]]:
+    """Train one run: its record and its validation-selected weights (on the CPU), unstored."""
+    plan = run.plan
+    trained = train_run(run, home, on_epoch, execution)
+    result, train = trained.result, trained.train
+    record = RunRecord(
+        key=plan.key,
+        config=plan.config,
+        config_hash=plan.config_hash,
+        data=run.dataset.meta,
+        environment=Environment(**(environment(train.threads) | execution.describe())),
+        parameters=count_parameters(trained.model),
+        best_epoch=result.best_epoch,
+        validation=result.validation,
+        test=result.test,
+        test_oracle_weighted_f1=result.test_oracle_weighted_f1,
+        test_oracle_epoch=result.test_oracle_epoch,
+        curves=result.curves,
+        predictions=result.predictions,
+        seconds_per_epoch=result.seconds_per_epoch,
+        train_seconds=trained.train_seconds,
+        peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        teacher=TeacherSummary(**trained.teacher_summary) if trained.teacher_summary is not None else None,
+        missing_modalities=evaluate_without_modalities(
+            trained.model, run.dataset, train.batch_size, execution
+        ),
+    )
+    return record, result.best_state

@@ -1,0 +1,91 @@
+"""Trained IKD teachers, cached by everything that determines them and reused by every run that asks.
+
+[choice, docs/model.md "IKD"] the teacher is trained with the student run's own
+seed, data, dims and training config: `teacher_key` is the one place that says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import torch
+
+from benchmark.data.schema import MercDataset
+from benchmark.files import atomic_write, atomic_write_json, exclusive
+from benchmark.home import Home
+from benchmark.models.modeling import MODELS, MERCModel, ModelDims, TeacherRequest
+from benchmark.profiles import TrainConfig, config_hash
+from benchmark.seeding import seed_everything
+from benchmark.training.execution import CPU, Execution
+from benchmark.training.loop import EpochCallback, train_model
+
+
+def teacher_key(
+    request: TeacherRequest,
+    dataset: MercDataset,
+    dims: ModelDims,
+    train: TrainConfig,
+    teacher: MERCModel,
+    precision: str,
+) -> dict:
+    """Everything the trained weights depend on; the device is not among them (the same seed trains
+    the same teacher, up to the device's arithmetic), the precision is."""
+    return {
+        "model": request.model,
+        # the parameter layout: weights cached by code that built the teacher otherwise are not reused
+        "parameter_layout": config_hash({name: list(p.shape) for name, p in teacher.state_dict().items()}),
+        "overrides": dict(request.overrides),
+        "data_fingerprint": dataset.meta.fingerprint,
+        "data_notes": list(dataset.meta.notes),  # a subsample is other data than the whole
+        "dims": dataclasses.asdict(dims),
+        "train": dataclasses.asdict(train),
+        "precision": precision,
+    }
+
+
+def teacher_digest(
+    request: TeacherRequest, dataset: MercDataset, dims: ModelDims, train: TrainConfig, precision: str
+) -> str:
+    """The cache identity of the teacher `obtain_teacher` would return, without training or memory: the
+    teacher is built on the meta device, where only shapes exist."""
+    with torch.device("meta"):
+        teacher = MODELS.get(request.model).build(dataset.meta, dims, request.overrides)
+    return config_hash(teacher_key(request, dataset, dims, train, teacher, precision))
+
+
+def obtain_teacher(
+    request: TeacherRequest,
+    dataset: MercDataset,
+    dims: ModelDims,
+    train: TrainConfig,
+    home: Home,
+    on_epoch: EpochCallback | None = None,
+    execution: Execution = CPU,
+) -> tuple[MERCModel, dict]:
+    """The frozen trained teacher, on the execution's device, and its summary for the run record (key,
+    hash, cache hit, metrics). One process trains a given teacher; the others wait and load it."""
+    # the teacher's initial weights depend on its seed alone
+    seed_everything(train.seed, train.threads, execution.deterministic)
+    teacher = MODELS.get(request.model).build(dataset.meta, dims, request.overrides)
+    key = teacher_key(request, dataset, dims, train, teacher, execution.precision)
+    digest = config_hash(key)
+    weights = home.teacher_cache / f"{request.model}-{digest}.pt"
+    summary_path = weights.with_suffix(".json")
+    with exclusive(weights):
+        cache_hit = weights.exists() and summary_path.exists()
+        if not cache_hit:
+            result = train_model(teacher, dataset, train, on_epoch, execution)
+            atomic_write(weights, lambda path: torch.save(result.best_state, path))
+            summary = {
+                "key": key,
+                "hash": digest,
+                "best_epoch": result.best_epoch,
+                "validation_weighted_f1": result.validation.weighted_f1,
+                "test_weighted_f1": result.test.weighted_f1,
+            }
+            atomic_write_json(summary_path, summary)
+        summary = json.loads(summary_path.read_text())
+        teacher.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    teacher.to(execution.torch_device).eval().requires_grad_(False)
+    return teacher, summary | {"cache_hit": cache_hit}
