@@ -11,15 +11,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmark.data.class_weighting import CLASS_WEIGHTINGS, INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.errors import BenchmarkError
 from benchmark.models.modeling import ModelDims
 from benchmark.registry import Registry
 
-# Cross-entropy class weighting. INVERSE_FREQUENCY: each class weighted by 1 / (its share of the
-# train+validation utterances), SDT's `train.py` on IEMOCAP (the specification: "IEMOCAP class weights =
-# inverse train+valid frequencies (SDT)"); UNWEIGHTED: plain, as SDT on MELD.
-UNWEIGHTED, INVERSE_FREQUENCY = "none", "inverse-frequency"
-CLASS_WEIGHTINGS = (UNWEIGHTED, INVERSE_FREQUENCY)
 SPEC_WEIGHT_DECAY = 1e-5  # the specification's and SDT's L2 (`--l2 0.00001`, Adam's weight_decay)
 
 

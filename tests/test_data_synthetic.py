@@ -15,9 +15,10 @@ from sklearn.pipeline import make_pipeline
 
 from benchmark import data
 from benchmark.data import synthetic
+from benchmark.data.class_weighting import INVERSE_FREQUENCY
 from benchmark.data.collate import IGNORE_LABEL, collate_dialogues, dialogues_from_split
 from benchmark.data.schema import SPLITS
-from benchmark.profiles import INVERSE_FREQUENCY, PROFILES
+from benchmark.profiles import PROFILES
 
 
 @pytest.fixture(scope="module")

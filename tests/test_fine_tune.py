@@ -15,6 +15,7 @@ from benchmark import data
 from benchmark.cli import main as cli_main
 from benchmark.commands.data import add_arguments, import_options
 from benchmark.data import features
+from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.data.fine_tune import (
     FineTuneSettings,
     Turns,
@@ -25,7 +26,6 @@ from benchmark.data.fine_tune import (
 )
 from benchmark.data.safe_pickle import load_pickle
 from benchmark.errors import BenchmarkError
-from benchmark.profiles import INVERSE_FREQUENCY, UNWEIGHTED
 from tests.data_fixtures import write_feature_pickle
 
 TINY = FineTuneSettings(epochs=1, batch_size=16)

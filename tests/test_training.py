@@ -220,7 +220,7 @@ def _labelled_dataset(train: list[list[int]], validation: list[list[int]], test:
 
 
 def test_inverse_frequency_weights_on_a_dataset_made_here():
-    from benchmark.profiles import INVERSE_FREQUENCY, UNWEIGHTED
+    from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED
 
     # train + validation: 20 utterances; class counts 2, 4, 5, 1, 4, 4 (the test split never counts)
     dataset = _labelled_dataset(
@@ -240,8 +240,8 @@ def test_inverse_frequency_weights_on_a_dataset_made_here():
 
 
 def test_a_class_missing_from_train_and_validation_cannot_be_weighted():
+    from benchmark.data.class_weighting import INVERSE_FREQUENCY
     from benchmark.errors import BenchmarkError
-    from benchmark.profiles import INVERSE_FREQUENCY
 
     dataset = _labelled_dataset(train=[[0, 1, 2, 4, 5]], validation=[[0, 1]], test=[[3]])
     with pytest.raises(BenchmarkError, match="class 'angry' has no utterance in the train and validation"):

@@ -28,8 +28,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sklearn.metrics import f1_score
 from torch import nn
 
+from benchmark.data.class_weighting import CLASS_WEIGHTINGS, INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.errors import BenchmarkError
-from benchmark.profiles import CLASS_WEIGHTINGS, INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.seeding import seed_everything
 
 

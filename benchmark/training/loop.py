@@ -21,11 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.data.collate import IGNORE_LABEL, Dialogue, collate_dialogues, dialogues_from_split
 from benchmark.data.schema import MercDataset
 from benchmark.errors import BenchmarkError
 from benchmark.models.modeling import MERCModel
-from benchmark.profiles import INVERSE_FREQUENCY, UNWEIGHTED, TrainConfig
+from benchmark.profiles import TrainConfig
 from benchmark.seeding import seed_everything
 from benchmark.store.records import EpochLog, Predictions, SplitMetrics
 from benchmark.training.execution import CPU, Execution

@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.data.schema import MercDataset
 from benchmark.errors import BenchmarkError
-from benchmark.profiles import INVERSE_FREQUENCY, PROFILES, UNWEIGHTED
+from benchmark.profiles import PROFILES
 from benchmark.store.records import SplitMetrics
 from benchmark.training.loop import class_weights
 from benchmark.training.metrics import split_metrics
