@@ -1,7 +1,9 @@
 """summer-bench: a reproducibility harness for multimodal emotion recognition in conversations.
 
-Layers, each importing only the ones before it:
-data -> models (summer/, baselines/ via benchmark.models.modeling) -> training -> run store -> reports.
+A folder per layer, in the order data flows through them: data/ -> models/ (summer/ and baselines/
+implement benchmark.models.modeling) -> training/ -> store/ -> report/. The models, the store and the
+report never import training/ (tests/test_layers.py), so that reading a record or writing a report never
+trains. executors/ run training's runs; commands/ is the command line.
 """
 
 __version__ = "0.1.0"

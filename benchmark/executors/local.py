@@ -1,4 +1,5 @@
-"""Training many runs with a live display: run k of N, epoch, loss, validation F1, time left."""
+"""The local executor: a sweep's runs trained (or reused) one after another in this process, with a live
+display: run k of N, epoch, loss, validation F1, time left."""
 
 from __future__ import annotations
 
