@@ -115,10 +115,5 @@ def plan_cost(plans: Sequence[RunPlan], placement) -> str:
         if placement.executor == "ray":  # its workers may see a GPU the driver does not
             return "estimate: none, the Ray workers' device is not known here"
         raise
-    first = plans[0].key
-    profile_threads = (
-        PROFILES.get(first.profile).train_config(DATASETS.get(first.dataset).family, first.seed).threads
-    )
-    threads = placement.execution.threads or profile_threads
-    device = device_kind(execution, threads)
+    device = device_kind(execution, plans[0].train.threads)  # --threads, else the profile's
     return estimate(with_teachers(plans), device, cost_table(read_costs(COSTS_PATH))).describe(device)

@@ -174,9 +174,8 @@ def run_resolved(
         if existing is not None:
             return existing
         store.save(*record_run(run, home, on_epoch, execution))
-        return store.read(
-            run.plan.key
-        )  # as stored: callers see the same types whether it was trained now or before
+        # as stored: callers see the same types whether it was trained now or before
+        return store.read(run.plan.key)
 
 
 def reusable_record(plan: RunPlan, home: Home) -> RunRecord | None:
