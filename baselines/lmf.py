@@ -17,6 +17,7 @@ from baselines.tfn import with_one
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from benchmark.models.search_space import IntRange
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,15 @@ class LowRankFusion(MERCModel):
         return ModelOutput(self.classifier(fused), fused)
 
 
+# [choice] what lmf's authors left to the user (docs/model.md, "Search spaces")
+SEARCH_SPACE = {"rank": IntRange(1, 16, source="LMF's paper tries ranks 1 to 16")}
+
+
 @register_model(
     "lmf",
     model=LowRankFusion,
     description="Low-rank Multimodal Fusion: modality-specific rank-R factors of the TFN tensor",
+    search_space=SEARCH_SPACE,
 )
 def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> LMFConfig:
     require_modalities(meta, "lmf", 1)

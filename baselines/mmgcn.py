@@ -37,6 +37,7 @@ from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.models.layers import Dropout
 from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from benchmark.models.search_space import FloatRange, IntRange
 
 
 @dataclass(frozen=True)
@@ -137,10 +138,19 @@ class GraphFusion(MERCModel):
         return ModelOutput(self.classifier(fused), fused)
 
 
+# [choice] what mmgcn's authors left to the user (docs/model.md, "Search spaces")
+SEARCH_SPACE = {
+    "lamda": FloatRange(0.1, 0.9, source="GCNII's λ; MMGCN's code 0.5"),
+    "alpha": FloatRange(0.05, 0.5, source="GCNII's α; MMGCN's code 0.1"),
+    "gcn_layers": IntRange(4, 64, source="MMGCN's code 64 (its paper tries 4 to 64)"),
+}
+
+
 @register_model(
     "mmgcn",
     model=GraphFusion,
     description="MMGCN: angular-similarity graph over utterances x modalities, deep GCNII",
+    search_space=SEARCH_SPACE,
 )
 def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> MMGCNConfig:
     require_modalities(meta, "mmgcn", 1)

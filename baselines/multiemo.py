@@ -30,6 +30,7 @@ from benchmark.data.collate import IGNORE_LABEL, Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.models.layers import ContextLayer, Dropout
 from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from benchmark.models.search_space import FloatRange
 
 
 @dataclass(frozen=True)
@@ -325,10 +326,25 @@ class MultiEMO(MERCModel):
         }
 
 
+_AUTHORS = "the authors' per-dataset script values"
+# [choice] the loss settings MultiEMO's scripts set per dataset and its paper leaves to the user, each range
+# spanning both datasets' values (docs/model.md, "Search spaces")
+SEARCH_SPACE = {
+    "swfc_weight": FloatRange(
+        0.1, 10.0, log=True, source=f"{_AUTHORS} 2 and 0.75 (over CE), a decade around"
+    ),
+    "hgr_weight": FloatRange(0.1, 10.0, log=True, source=f"{_AUTHORS} 2 and 0.75 (over CE), a decade around"),
+    "temperature": FloatRange(0.2, 4.0, log=True, source=f"{_AUTHORS} 0.8 and 1.4, quartered and tripled"),
+    "focus": FloatRange(0.0, 5.0, source=f"{_AUTHORS} 2.4 and 2.0; 0 is no focal term"),
+    "sample_weight_power": FloatRange(0.0, 2.0, source=f"{_AUTHORS} 1.1 and 1.2; 0 weighs classes equally"),
+}
+
+
 @register_model(
     "multiemo",
     model=MultiEMO,
     description="MultiEMO: DialogueRNN contexts, bidirectional multi-head cross-attention, SWFC + Soft-HGR losses",
+    search_space=SEARCH_SPACE,
 )
 def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> MultiEMOConfig:
     require_modalities(meta, "multiemo", 3)

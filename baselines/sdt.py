@@ -40,6 +40,7 @@ from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.models.layers import Dropout, sinusoidal_positions
 from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from benchmark.models.search_space import FloatRange
 
 # Self-distillation temperature per dataset family: SDT's published settings (exec_iemocap.sh, exec_meld.sh).
 TEMPERATURE = {"iemocap": 1.0, "meld": 8.0}
@@ -191,10 +192,20 @@ class SelfDistillationTransformer(MERCModel):
         return self.config.gamma_self_distillation * torch.stack(kd).sum()
 
 
+_GAMMA = "SDT's code weighs both terms 1 and its paper leaves them open: a decade each way"
+# [choice] what SDT's authors left to the user (docs/model.md, "Search spaces")
+SEARCH_SPACE = {
+    "gamma_modality_ce": FloatRange(0.1, 10.0, log=True, source=_GAMMA),
+    "gamma_self_distillation": FloatRange(0.1, 10.0, log=True, source=_GAMMA),
+    "temperature": FloatRange(0.5, 16.0, log=True, source="SDT's T = 1 and 8, halved and doubled"),
+}
+
+
 @register_model(
     "sdt",
     model=SelfDistillationTransformer,
     description="Self-Distillation Transformer: intra/inter-modal attention, gated fusion, self-distillation",
+    search_space=SEARCH_SPACE,
 )
 def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> SDTConfig:
     require_modalities(meta, "sdt", 2)

@@ -18,6 +18,7 @@ from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.models.layers import Dropout
 from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from benchmark.models.search_space import IntRange
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,15 @@ class TensorFusion(MERCModel):
         return ModelOutput(self.classifier(fused_hidden), fused_hidden)
 
 
+# [choice] what tfn's authors left to the user (docs/model.md, "Search spaces")
+SEARCH_SPACE = {"fusion_width": IntRange(4, 24, source="our 16, a [choice]; the tensor grows as its cube")}
+
+
 @register_model(
-    "tfn", model=TensorFusion, description="Tensor Fusion Network: outer product of (h, 1) across modalities"
+    "tfn",
+    model=TensorFusion,
+    description="Tensor Fusion Network: outer product of (h, 1) across modalities",
+    search_space=SEARCH_SPACE,
 )
 def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> TFNConfig:
     require_modalities(meta, "tfn", 1)

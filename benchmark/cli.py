@@ -14,6 +14,7 @@ from benchmark.errors import BenchmarkError
 # name -> one-line help, in the order --help lists them
 COMMANDS: dict[str, str] = {
     "run": "train models on datasets under fixed seeds and store a run record per run",
+    "tune": "give every selected model the same budget of trials, chosen on validation, then train the best",
     "ablate": "train full SUMMER and SUMMER without one component on the same seeds, print both",
     "study": "the paper's studies: teacher modality, SDMoE vs attention, t-SNE of fused features",
     "report": "turn stored run records into Markdown reports, CSV tables and PNG plots",

@@ -41,7 +41,7 @@ from benchmark.models.modeling import (
     require_features,
 )
 from summer.fusion import Attention
-from summer.moe import MoEOptions, context_block
+from summer.moe import EXPERTS_SETTING, MoEOptions, context_block
 
 TEACHER = "text-teacher"
 MODALITY_SEPARATOR = "+"
@@ -97,7 +97,10 @@ class Teacher(MERCModel):
 
 
 @register_model(
-    TEACHER, model=Teacher, description="SUMMER's unimodal text teacher (SDMoE context), trained on its own"
+    TEACHER,
+    model=Teacher,
+    description="SUMMER's unimodal text teacher (SDMoE context), trained on its own",
+    search_space={"experts": EXPERTS_SETTING},
 )
 def configure_teacher(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> TeacherConfig:
     require_features(meta, TEACHER)

@@ -28,6 +28,7 @@ from benchmark.models.modeling import (
     register_model,
     require_features,
 )
+from benchmark.models.search_space import FloatRange
 from summer.config import TEMPERATURE, SummerConfig
 from summer.distillation import (
     MODALITY_SEPARATOR,
@@ -37,7 +38,7 @@ from summer.distillation import (
     teacher_request,
 )
 from summer.fusion import ConcatFusion, HierarchicalFusion, SelfAttentionFusion
-from summer.moe import context_block, run_context_blocks
+from summer.moe import EXPERTS_SETTING, context_block, run_context_blocks
 
 
 class Summer(MERCModel):
@@ -116,11 +117,33 @@ class Summer(MERCModel):
         return ModelOutput(logits, fused, aux_losses, label_smoothing=c.label_smoothing)
 
 
+def _distils(config: SummerConfig) -> bool:
+    return config.use_ikd
+
+
+def _distils_latent(config: SummerConfig) -> bool:
+    return config.use_ikd and config.use_latent_kd
+
+
+_KAPPA = "κ = 1 is a [choice] no source gives; `study ikd` found 0.1 better: two decades below, one above"
+# [choice] SUMMER's own settings `tune` may search (docs/model.md, "Search spaces")
+SEARCH_SPACE = {
+    "kappa_logit": FloatRange(0.01, 10.0, log=True, source=_KAPPA, applies=_distils),
+    "kappa_latent": FloatRange(0.01, 10.0, log=True, source=_KAPPA, applies=_distils_latent),
+    "kappa_head": FloatRange(0.01, 10.0, log=True, source=_KAPPA, applies=_distils_latent),
+    "temperature": FloatRange(0.5, 16.0, log=True, source="SDT's T = 1 and 8, halved and doubled",
+                              applies=_distils),
+    "label_smoothing": FloatRange(0.0, 0.3, source="ε = 0.1 is a [choice]: none to thrice it"),
+    "experts": EXPERTS_SETTING,
+}  # fmt: skip
+
+
 @register_model(
     "summer",
     model=Summer,
     description="SUMMER: sparse dynamic MoE + hierarchical cross-modal fusion + distillation from a text teacher",
     family="summer",
+    search_space=SEARCH_SPACE,
 )
 def configure(meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> SummerConfig:
     require_features(meta, "summer")

@@ -30,6 +30,7 @@ from torch.nn.utils.rnn import PackedSequence
 
 from benchmark.errors import BenchmarkError
 from benchmark.models.layers import Dropout, FeedForward
+from benchmark.models.search_space import IntRange
 
 ROUTINGS = ("sigma-gumbel", "threshold", "topk")
 EXPERT_KINDS = ("bigru", "ffn")
@@ -54,6 +55,11 @@ class MoEOptions:
             raise BenchmarkError(f"unknown routing {self.routing!r}; valid: {', '.join(ROUTINGS)}")
         if self.expert not in EXPERT_KINDS:
             raise BenchmarkError(f"unknown expert kind {self.expert!r}; valid: {', '.join(EXPERT_KINDS)}")
+
+
+# [choice] what `tune` may try for n: the spec's n = 4 halved and doubled; a plain layer has no experts
+EXPERTS_SETTING = IntRange(2, 8, source="n = 4 is a [choice]: halved and doubled",
+                           applies=lambda config: config.use_sdmoe)  # fmt: skip
 
 
 def sigma_band(scores: torch.Tensor, sigmas: float = 2.0) -> torch.Tensor:

@@ -20,6 +20,21 @@ def counted(minimum: int):
     return parse
 
 
+def add_setting_options(parser: argparse.ArgumentParser, *, tuned: bool = True) -> None:
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting of the model's search space, e.g. lr=0.001 (repeatable; `list` names them): "
+        "part of the config hash, stored beside the default run",
+    )
+    if tuned:
+        parser.add_argument(
+            "--tuned", action="store_true", help="each variant with the settings `tune` chose for it"
+        )
+
+
 def add_training_options(parser: argparse.ArgumentParser, default_profile: str = "fast") -> None:
     parser.add_argument(
         "--dataset", action="append", help="dataset name (repeatable); default: both synthetic ones"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmark.commands._options import add_training_options
+from benchmark.commands._options import add_setting_options, add_training_options
 from benchmark.executors import Placement, run_sweep
 from benchmark.housekeeping import open_home
 
@@ -16,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the paper's rows: standard-moe, self-attention, ikd, label-smoothing; the suite's: sdmoe, "
         "hcmf, ikd, latent (= logit-only distillation); `list` shows them all",
     )
+    add_setting_options(parser, tuned=False)
     add_training_options(parser)
 
 
@@ -29,7 +30,7 @@ def main(args: argparse.Namespace) -> int:
 
     ablation = ABLATIONS.get(args.drop)
     datasets = args.dataset or DEFAULT_DATASETS
-    keys = plan([ablation.model], datasets, args.profile, args.seeds, [FULL_MODEL, ablation.name])
+    keys = plan([ablation.model], datasets, args.profile, args.seeds, [FULL_MODEL, ablation.name], args.set)
     placement = Placement.from_args(args)
     home = open_home(args.home)
     runs = resolve_runs(keys, home, placement.execution)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmark.commands._options import add_training_options
+from benchmark.commands._options import add_setting_options, add_training_options
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
 from benchmark.housekeeping import open_home
@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the plan and its estimated training time, then stop: nothing trains, no run or report is written",
     )
+    add_setting_options(parser)
     add_training_options(parser)
 
 
@@ -40,8 +41,14 @@ def main(args: argparse.Namespace) -> int:
     if not args.all and not args.model:
         raise BenchmarkError("name the models with --model NAME (repeatable) or train everything with --all")
     models = MODELS.names() if args.all else args.model
-    keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation)
+    if args.tuned and args.set:
+        raise BenchmarkError("--tuned takes the settings `tune` chose: drop --set, or drop --tuned")
+    keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation, args.set)
     home = open_home(args.home)
+    if args.tuned:
+        from benchmark.tuning import tuned_keys
+
+        keys = tuned_keys(keys, home)
     console = make_console()
     placement = Placement.from_args(args)
     runs = resolve_runs(keys, home, placement.execution)

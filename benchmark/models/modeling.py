@@ -18,6 +18,7 @@ from torch import nn
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.errors import BenchmarkError
+from benchmark.models.search_space import SHARED_SPACE, SearchSpace
 from benchmark.registry import Registry
 
 
@@ -89,6 +90,12 @@ class ModelSpec:
     configure: Configure
     description: str
     family: str  # "summer" or "baseline"
+    own_space: SearchSpace = field(default_factory=dict)  # the model's own [choice]s that `tune` may search
+
+    @property
+    def search_space(self) -> SearchSpace:
+        """Everything `run --set` may change and `tune` may search: the shared knobs and the model's own."""
+        return SHARED_SPACE | dict(self.own_space)
 
     def build(self, meta: DatasetMeta, dims: ModelDims, overrides: Mapping[str, Any]) -> MERCModel:
         return self.build_from(self.configure(meta, dims, overrides), meta)
@@ -134,12 +141,18 @@ ABLATIONS: Registry[Ablation] = Registry("ablation")
 
 
 def register_model(
-    name: str, *, model: type[MERCModel], description: str, family: str = "baseline"
+    name: str,
+    *,
+    model: type[MERCModel],
+    description: str,
+    family: str = "baseline",
+    search_space: SearchSpace | None = None,
 ) -> Callable[[Configure], Configure]:
-    """Decorates the function that makes `model`'s config."""
+    """Decorates the function that makes `model`'s config. `search_space`: its config's fields that `tune`
+    may search, with their ranges (benchmark/models/search_space.py), beyond the shared training knobs."""
 
     def decorate(configure: Configure) -> Configure:
-        MODELS.add(name, ModelSpec(name, model, configure, description, family))
+        MODELS.add(name, ModelSpec(name, model, configure, description, family, dict(search_space or {})))
         return configure
 
     return decorate

@@ -18,7 +18,7 @@ from benchmark.catalog import MODELS
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
 from benchmark.models.modeling import ablations_of
-from benchmark.report import paper_sections, plots
+from benchmark.report import paper_sections, plots, tuning
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
 from benchmark.report.crosscheck import crosscheck_lines
 from benchmark.report.load import load_records
@@ -59,18 +59,30 @@ def write_reports(
             groups.setdefault((record.key.dataset, record.key.profile), []).append(record)
     paper = read_paper_numbers()
     written = []
-    for (dataset, profile), group in sorted(groups.items()):
+    rivals = [name for name in MODELS.names() if name != SUMMER]
+    for (dataset, profile), every_run in sorted(groups.items()):
+        protocol = tuning.chosen_records(home, every_run, dataset, profile)
+        group = protocol.records
+        if not group:
+            continue  # only runs with settings outside a finished study: nothing a report stands on
         folder = home.reports / f"{dataset}-{profile}"
-        claims = claim_rows(
-            group,
-            [name for name in MODELS.names() if name != SUMMER],
-            ablations_of(SUMMER),
-            resamples,
-            BOOTSTRAP_SEED,
-        )
+        claims = claim_rows(group, rivals, ablations_of(SUMMER), resamples, BOOTSTRAP_SEED)
+        if protocol.tuned:
+            defaults = claim_rows(protocol.defaults, rivals, ablations_of(SUMMER), resamples, BOOTSTRAP_SEED)
+            claims = tuning.annotated_claims(claims, defaults, protocol)
         weights = [RunStore(home).weights_path(r.key) for r in group]
         markdown, tables = render(group, dataset, profile, paper, resamples, folder, claims, weights)
         markdown, tables = paper_sections.append(markdown, tables, group, home, resamples, folder)
+        if protocol.tuned:
+            tables["tuning_table"] = tuning.tuning_table(protocol)
+            markdown += "\n" + "\n".join(
+                tuning.tuning_markdown(protocol, tables["tuning_table"], markdown_table)
+            )
+            tuning.expected_maximum_plot(
+                protocol,
+                f"Expected max validation weighted-F1, {dataset} ({profile})",
+                folder / "expected_max.png",
+            )
         written += _write_text(folder / "report.md", markdown)
         for name, table in tables.items():
             written += _write_text(folder / f"{name}.csv", table.to_csv(index=False))

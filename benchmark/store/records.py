@@ -39,6 +39,9 @@ class RunKey:
     dataset: str  # registered dataset name, e.g. "synthetic-iemocap"
     profile: str  # "smoke", "fast", "paper"
     seed: int
+    # `run --set` / `tune` settings in their canonical form (benchmark/models/search_space.py), "" for the
+    # model's defaults: a run with settings is stored beside the default run, never over it
+    settings: str = ""
 
     @property
     def variant(self) -> str:
@@ -50,7 +53,15 @@ class RunKey:
         return f"{self.model}-no-{self.ablation}"
 
     def relative_path(self) -> str:
-        return f"{self.dataset}/{self.profile}/{self.variant}/seed-{self.seed}.json"
+        folder = f"{self.dataset}/{self.profile}/{self.variant}"
+        if self.settings:
+            folder += f"/settings-{hashlib.sha256(self.settings.encode()).hexdigest()[:12]}"
+        return f"{folder}/seed-{self.seed}.json"
+
+    def to_json(self) -> dict[str, Any]:
+        """Without `settings` when there are none: a default run's record reads as it always has."""
+        raw = asdict(self)
+        return raw if self.settings else {k: v for k, v in raw.items() if k != "settings"}
 
 
 @dataclass(frozen=True)
@@ -94,9 +105,12 @@ class RunConfig:
     profile: str
     max_dialogues: int | None  # the profile's subsample of each split, None: every dialogue
     precision: str
+    # the run key's settings, typed (absent from the JSON, and so from the hash, of a default run)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        raw = asdict(self)
+        return raw if self.settings else {k: v for k, v in raw.items() if k != "settings"}
 
 
 @dataclass(frozen=True)
@@ -173,7 +187,11 @@ class RunRecord:
     checksum: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self) | {"environment": self.environment.to_json()}
+        return asdict(self) | {
+            "key": self.key.to_json(),
+            "config": self.config.to_json(),
+            "environment": self.environment.to_json(),
+        }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> RunRecord:

@@ -90,9 +90,10 @@ def read_record(path: Path, key: RunKey | None = None) -> RunRecord:
 
 def retrain_command(key: RunKey) -> str:
     ablation = "" if key.ablation == FULL_MODEL else f" --ablation {key.ablation}"
+    settings = "".join(f" --set {setting}" for setting in key.settings.split(",") if setting)
     return (
         f"python -m benchmark run --model {key.model}{ablation} --dataset {key.dataset} "
-        f"--profile {key.profile} --seeds {key.seed} --force"
+        f"--profile {key.profile} --seeds {key.seed}{settings} --force"
     )
 
 

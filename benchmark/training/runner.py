@@ -16,6 +16,7 @@ from benchmark.data.schema import DatasetMeta, MercDataset
 from benchmark.errors import BenchmarkError
 from benchmark.home import Home
 from benchmark.models.modeling import MERCModel, TeacherRequest, ablations_of, count_parameters
+from benchmark.models.search_space import parse_settings, settings_of, settings_text, split_settings
 from benchmark.profiles import PROFILES, Profile, TrainConfig, config_hash
 from benchmark.seeding import seed_everything
 from benchmark.store.records import FULL_MODEL, Environment, RunConfig, RunKey, RunRecord, TeacherSummary
@@ -35,23 +36,35 @@ def plan(
     profile: str,
     seeds: Iterable[int] | None = None,
     ablations: Sequence[str] | None = None,
+    settings: Sequence[str] = (),
 ) -> list[RunKey]:
-    """Every run key, names validated before anything trains. `ablations=None`: each model's full
-    variant plus all its registered ablations; otherwise exactly those (FULL_MODEL = "none" included)."""
+    """Every run key, names and `settings` (`--set KEY=VALUE`, each checked against every model's search
+    space) validated before anything trains. `ablations=None`: each model's full variant plus all its
+    registered ablations; otherwise exactly those (FULL_MODEL = "none" included)."""
     chosen_profile = PROFILES.get(profile)
     for name in datasets:
         DATASETS.get(name)
     keys = []
     for model in models:
-        MODELS.get(model)
+        parsed = parse_settings(model, MODELS.get(model).search_space, list(settings))
         variants = [FULL_MODEL, *ablations_of(model)] if ablations is None else list(ablations)
         for variant in variants:
             if variant != FULL_MODEL and ABLATIONS.get(variant).model != model:
                 continue
+            check_settings_keep_ablation(variant, parsed)
             for dataset in datasets:
                 for seed in chosen_profile.seeds if seeds is None else seeds:
-                    keys.append(RunKey(model, variant, dataset, profile, int(seed)))
+                    keys.append(RunKey(model, variant, dataset, profile, int(seed), settings_text(parsed)))
     return keys
+
+
+def check_settings_keep_ablation(ablation: str, settings: dict) -> None:
+    """A setting may not undo what an ablation switches (e.g. ε of the "w/o label smoothing" row)."""
+    fixed = sorted(set(settings) & set(overrides_of_ablation(ablation)))
+    if fixed:
+        raise BenchmarkError(
+            f"--set {fixed[0]}: the ablation {ablation!r} fixes {fixed[0]}; drop the setting or the ablation"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,10 +105,13 @@ def resolve_run(
     train = with_class_weights(profile.train_config(DATASETS.get(key.dataset).family, key.seed), dataset)
     if execution.threads is not None:
         train = dataclasses.replace(train, threads=execution.threads)
-    overrides = overrides_of(key)
     spec = MODELS.get(key.model)
+    settings = settings_of(key.model, spec.search_space, key.settings)
+    train_settings, model_settings = split_settings(settings)
+    train = dataclasses.replace(train, **train_settings)
+    overrides = overrides_of(key) | model_settings
     model_config = spec.configure(dataset.meta, profile.dims, overrides)
-    config = run_config(key, profile, train, model_config, execution.precision)
+    config = run_config(key, profile, train, model_config, execution.precision, settings)
     plan = RunPlan(
         key=key,
         profile=profile,
@@ -140,7 +156,11 @@ def planned_dataset(plan: RunPlan, home: Home) -> MercDataset:
 
 def overrides_of(key: RunKey) -> dict:
     """The model options its ablation changes (none for the full model)."""
-    return {} if key.ablation == FULL_MODEL else dict(ABLATIONS.get(key.ablation).overrides)
+    return overrides_of_ablation(key.ablation)
+
+
+def overrides_of_ablation(ablation: str) -> dict:
+    return {} if ablation == FULL_MODEL else dict(ABLATIONS.get(ablation).overrides)
 
 
 def run_key(
@@ -223,7 +243,12 @@ def train_run(
 
 
 def run_config(
-    key: RunKey, profile: Profile, train: TrainConfig, model_config: Any, precision: str
+    key: RunKey,
+    profile: Profile,
+    train: TrainConfig,
+    model_config: Any,
+    precision: str,
+    settings: dict[str, Any] | None = None,
 ) -> RunConfig:
     """A run's settings as its record stores them; their hash is the run's config identity."""
     ablation = None if key.ablation == FULL_MODEL else ABLATIONS.get(key.ablation)
@@ -237,6 +262,7 @@ def run_config(
         profile=profile.name,
         max_dialogues=profile.max_dialogues,
         precision=precision,
+        settings=dict(settings or {}),
     )
 
 

@@ -1,0 +1,71 @@
+"""Tuning studies on disk: one Optuna study per (dataset, profile, variant) in its own SQLite file, as
+`tune` (benchmark/tuning.py) writes them and `run --tuned` and the report read them. Each complete trial
+holds its validation weighted-F1 (the value) and the settings of its stored run (user attribute)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.errors import BenchmarkError
+from benchmark.home import Home
+
+SETTINGS_ATTRIBUTE = "settings"  # a trial's settings in their canonical form: its run key's `settings`
+
+
+def study_path(home: Home, dataset: str, profile: str, variant: str) -> Path:
+    return home.results / "tuning" / dataset / profile / f"{variant}.db"
+
+
+def storage_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class Trial:
+    number: int
+    settings: str  # "" for the model's defaults
+    validation_weighted_f1: float
+
+
+@dataclass(frozen=True)
+class TuningSummary:
+    """A study's complete trials, in trial order, and what `tune` chose from them."""
+
+    variant: str
+    dataset: str
+    profile: str
+    trial_seed: int  # the one seed every trial trains on
+    trials: list[Trial]
+
+    @property
+    def best(self) -> Trial:
+        """The best validation weighted-F1; on a tie the earliest trial (the defaults are trial 0)."""
+        return max(self.trials, key=lambda trial: (trial.validation_weighted_f1, -trial.number))
+
+    @property
+    def default(self) -> Trial | None:
+        return next((trial for trial in self.trials if not trial.settings), None)
+
+
+def read_study(home: Home, dataset: str, profile: str, variant: str) -> TuningSummary | None:
+    """The study of `variant`, or None when `tune` has not run it (or finished no trial of it)."""
+    path = study_path(home, dataset, profile, variant)
+    if not path.exists():
+        return None
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.load_study(study_name=variant, storage=storage_url(path))
+    except (KeyError, ValueError, RuntimeError) as err:
+        raise BenchmarkError(
+            f"{path}: not a readable tuning study ({err}): delete it and rerun `tune`"
+        ) from None
+    trials = [
+        Trial(trial.number, trial.user_attrs[SETTINGS_ATTRIBUTE], trial.value)
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    ]
+    if not trials:
+        return None
+    return TuningSummary(variant, dataset, profile, study.user_attrs["trial_seed"], trials)
