@@ -31,13 +31,23 @@ def main(args: argparse.Namespace) -> int:
     console.print(datasets)
     families = ("iemocap", "meld")
     published = read_published_numbers()
-    models = Table("model", "family", "description", "published (its own paper)", title="models")
+    models = Table(
+        "model",
+        "family",
+        "description",
+        "published (its own paper)",
+        "settings (--set, tune)",
+        title="models",
+    )
     if args.params:
         for family in families:
             models.add_column(f"params ({family}, paper)", justify="right")
     for name, spec in MODELS.items():
         counts = [_parameters(name, family) for family in families] if args.params else []
-        models.add_row(name, spec.family, spec.description, published_summary(published, name), *counts)
+        settings = ", ".join(sorted(spec.search_space))
+        models.add_row(
+            name, spec.family, spec.description, published_summary(published, name), settings, *counts
+        )
     console.print(models)
     ablations = Table("--drop", "of", "from", "label", "what changes", title="ablations and study variants")
     for name, ablation in ABLATIONS.items():
