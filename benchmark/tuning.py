@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from benchmark.catalog import MODELS
+from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
 from benchmark.home import Home
 from benchmark.models.search_space import TRAIN_SETTINGS, SearchSpace, settings_of, settings_text
@@ -29,9 +30,8 @@ from benchmark.store.studies import SETTINGS_ATTRIBUTE, TuningSummary, read_stud
 from benchmark.training.runner import RunPlan, overrides_of, resolve_runs
 
 SAMPLER_SEED = 0  # the default base seed of the proposals
-STARTUP_TRIALS = (
-    4  # [choice] complete trials before TPE models them (Optuna's default 10 exceeds small budgets)
-)
+# [choice] complete trials before TPE models them: Optuna's default 10 would leave a small budget random
+STARTUP_TRIALS = 4
 
 
 def tunable_space(plan: RunPlan) -> SearchSpace:
@@ -87,6 +87,11 @@ def open_study(plan: RunPlan, home: Home, sampler_seed: int) -> Study:
         for name, value in {"trial_seed": key.seed, "sampler_seed": sampler_seed}.items():
             study.set_user_attr(name, value)
         study.enqueue_trial(defaults)
+    elif study.user_attrs["sampler_seed"] != sampler_seed:
+        raise BenchmarkError(
+            f"{path}: this study's proposals use --sampler-seed {study.user_attrs['sampler_seed']}, not "
+            f"{sampler_seed}: give that, or delete the file to start the study afresh"
+        )
     return Study(plan, space, defaults, study)
 
 
@@ -158,8 +163,6 @@ def tune(
 def tuned_keys(keys: Sequence[RunKey], home: Home) -> list[RunKey]:
     """`keys` with their study's chosen settings (`run --tuned`); a key whose variant was never tuned is
     one line naming the `tune` command that tunes it."""
-    from benchmark.errors import BenchmarkError
-
     tuned = []
     for key in keys:
         summary = read_study(home, key.dataset, key.profile, key.variant)
