@@ -28,7 +28,7 @@ def test_help_imports_no_torch():
     code = (
         "import sys\n"
         "from benchmark.cli import build_parser\n"
-        "for command in ([], ['run'], ['report'], ['ablate'], ['check'], ['list'], ['data']):\n"
+        "for command in ([], ['run'], ['tune'], ['report'], ['ablate'], ['check'], ['list'], ['data']):\n"
         "    try:\n"
         "        build_parser().parse_args([*command, '--help'])\n"
         "    except SystemExit:\n"

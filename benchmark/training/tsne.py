@@ -46,7 +46,7 @@ def tsne_study(key: RunKey, home: Home, on_epoch: EpochCallback | None = None) -
             labels.append(batch.labels[mask])
     label_array = torch.cat(labels).numpy()
     study = {
-        "key": key.__dict__,
+        "key": key.to_json(),
         "classes": list(meta.classes),
         "synthetic": meta.synthetic,
         "labels": label_array.tolist(),
