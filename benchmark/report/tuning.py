@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from benchmark.home import Home  # noqa: E402
 from benchmark.profiles import PROFILES  # noqa: E402
@@ -117,6 +118,7 @@ def expected_maximum_plot(protocol: Protocol, title: str, path: Path) -> Path | 
         scores = [100 * trial.validation_weighted_f1 for trial in summary.trials]
         budgets = range(1, len(scores) + 1)
         axes.plot(budgets, [expected_maximum(scores, n) for n in budgets], marker="o", label=variant)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("trials (n)")
     axes.set_ylabel("expected max validation weighted-F1 (%)")
     axes.set_title(title)
