@@ -10,10 +10,9 @@ import datasets
 import optuna
 import pytest
 
-from benchmark import tuning
 from benchmark.cli import main as cli_main
 from benchmark.errors import BenchmarkError
-from benchmark.executors import Placement
+from benchmark.executors import Placement, tuning
 from benchmark.home import REFERENCE_DIR, Home
 from benchmark.report import write_reports
 from benchmark.report.tuning import expected_maximum

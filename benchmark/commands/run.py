@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation, args.set)
     home = open_home(args.home)
     if args.tuned:
-        from benchmark.tuning import tuned_keys
+        from benchmark.executors.tuning import tuned_keys
 
         keys = tuned_keys(keys, home)
     console = make_console()

@@ -1,5 +1,5 @@
 """`python -m benchmark tune`: the same budget of validation-scored trials for every selected model, then
-each model's best settings on the profile's seeds (benchmark/tuning.py)."""
+each model's best settings on the profile's seeds (benchmark/executors/tuning.py)."""
 
 from __future__ import annotations
 
@@ -35,10 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from benchmark.console import make_console
+    from benchmark.executors.tuning import tune
     from benchmark.profiles import PROFILES
     from benchmark.report import write_reports
     from benchmark.training.runner import DEFAULT_DATASETS, plan
-    from benchmark.tuning import tune
 
     profile = PROFILES.get(args.profile)
     if args.seeds:

@@ -1,5 +1,5 @@
 """Tuning studies on disk: one Optuna study per (dataset, profile, variant) in its own SQLite file, as
-`tune` (benchmark/tuning.py) writes them and `run --tuned` and the report read them. Each complete trial
+`tune` (benchmark/executors/tuning.py) writes them and `run --tuned` and the report read them. Each complete trial
 holds its validation weighted-F1 (the value) and the settings of its stored run (user attribute)."""
 
 from __future__ import annotations
