@@ -4,8 +4,10 @@ records it for runs whose validation curves are built to improve to the end or t
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from benchmark import data
@@ -69,3 +71,72 @@ def test_a_run_stopped_by_patience_has_converged_and_one_at_its_cap_has_not(home
     rising = list(np.linspace(0.3, 0.6, 60))
     record = _record_with_validation(home, tmp_path, monkeypatch, rising, "converged")
     assert record.convergence == Convergence(60, 60, 60, 10, still_improving=True)
+
+
+STILL_IMPROVING = Convergence.of(best_epoch=8, last_epoch=8, epoch_cap=8, patience=4)
+
+
+def _claims(unconverged: set[tuple[str, int]]):
+    """Claim rows on the claim tests' known records, the runs in `unconverged` stopped at their cap while
+    improving."""
+    from benchmark.report.claims import claim_rows
+    from tests.test_claims import (
+        ABLATIONS,
+        RIVAL_ERRORS,
+        RIVALS,
+        SUMMER_ERRORS,
+        make_predictions,
+        make_record,
+    )
+
+    variants = {"summer": SUMMER_ERRORS, "tfn": RIVAL_ERRORS, "text-teacher": RIVAL_ERRORS}
+    records = [
+        make_record(name, seed, make_predictions(errors, seed))
+        if (name, seed) not in unconverged
+        else make_record(name, seed, make_predictions(errors, seed), convergence=STILL_IMPROVING)
+        for name, errors in variants.items()
+        for seed in (0, 1)
+    ]
+    return {row.claim: row for row in claim_rows(records, RIVALS, ABLATIONS, 100, 0)}
+
+
+def test_a_claim_resting_on_runs_still_improving_is_provisional_and_names_them():
+    rows = _claims({("summer", 1), ("tfn", 0)})
+    beats = rows["beats-every-rival"]  # SUMMER against both rivals: rests on both unconverged runs
+    assert beats.still_improving == ("summer seed 1", "tfn seed 0")
+    assert "; provisional: still improving (summer seed 1, tfn seed 0)" in beats.verdict_cell
+    teacher = rows["text-teacher-beats-other-rivals"]  # the teacher against tfn: tfn seed 0 only
+    assert teacher.still_improving == ("tfn seed 0",) and "provisional" in teacher.verdict_cell
+    assert rows["beats-every-rival"].to_json()["still_improving"] == ("summer seed 1", "tfn seed 0")
+
+
+def test_claims_on_converged_runs_are_not_provisional():
+    assert all(row.still_improving == () for row in _claims(set()).values())
+    assert all("provisional" not in row.verdict_cell for row in _claims(set()).values())
+
+
+def test_the_report_counts_still_improving_seeds_per_model_and_its_claims_say_provisional(home):
+    from benchmark.report import write_reports
+    from benchmark.store.runs import RunStore
+    from tests.test_report import ACCURACY, fixture_record
+
+    for variant in ACCURACY:
+        for seed in (0, 1):
+            record = fixture_record(variant, seed)
+            if (variant, seed) in {("summer", 0), ("summer", 1), ("tfn", 1)}:
+                record = dataclasses.replace(record, convergence=STILL_IMPROVING)
+            RunStore(home).write(record)
+    write_reports(home, resamples=50)
+    folder = home.reports / "synthetic-iemocap-fast"
+    report = (folder / "report.md").read_text()
+    main = report.split("## Main table")[1].split("\n## ")[0]
+    table = [line.split(" | ") for line in main.splitlines() if line.startswith("| ")]
+    column = table[0].index("still improving")
+    counts = {cells[0].strip("| "): cells[column] for cells in table[1:]}
+    assert counts == {"mult": "0", "tfn": "1", "SUMMER": "2"}
+    claims = report.split("## Claims")[1].split("## Provenance")[0]
+    assert "provisional: still improving (summer seed 0, summer seed 1, tfn seed 1)" in claims
+    saved = json.loads((folder / "claims.json").read_text())["claims"]
+    assert ["summer seed 0", "summer seed 1", "tfn seed 1"] in [row["still_improving"] for row in saved]
+    metrics = pd.read_csv(folder / "metrics_table.csv").set_index("variant")["still improving"]
+    assert metrics.to_dict() == {"tfn": 1, "mult": 0, "summer": 2, "summer-no-ikd": 0, "summer-no-sdmoe": 0}
