@@ -9,6 +9,8 @@ from benchmark.data.schema import DatasetMeta
 from benchmark.profiles import config_hash
 from benchmark.store.records import FULL_MODEL, Environment, RunConfig, RunKey
 
+FIXTURE_EPOCHS = 3  # the epoch cap of the fixture configs; no patience
+
 
 def fixture_data(family: str, classes: Sequence[str]) -> DatasetMeta:
     return DatasetMeta(
@@ -51,7 +53,7 @@ def fixture_config(key: RunKey, label: str) -> tuple[RunConfig, str]:
         ablation_label=label,
         ablation_origin=None if key.ablation == FULL_MODEL else "suite",
         model_config={},
-        train={},
+        train={"epochs": FIXTURE_EPOCHS, "patience": 0},
         profile=key.profile,
         max_dialogues=None,
         precision="fp32",

@@ -18,7 +18,7 @@ from benchmark.report.claims import (
     claim_rows,
     decide,
 )
-from benchmark.store.records import EpochLog, Predictions, RunKey, RunRecord
+from benchmark.store.records import Convergence, EpochLog, Predictions, RunKey, RunRecord
 from benchmark.training.metrics import split_metrics
 from tests.record_fixtures import fixture_config, fixture_data, fixture_environment
 
@@ -41,7 +41,16 @@ def make_predictions(mistakes: dict[int, tuple[float, int]], seed: int, dialogue
     return Predictions([f"d{i:02d}" for i in range(dialogues)], labels, predicted)
 
 
-def make_record(variant: str, seed: int, predictions: Predictions, family: str = "iemocap") -> RunRecord:
+STOPPED_BY_PATIENCE = Convergence.of(best_epoch=1, last_epoch=4, epoch_cap=8, patience=3)
+
+
+def make_record(
+    variant: str,
+    seed: int,
+    predictions: Predictions,
+    family: str = "iemocap",
+    convergence: Convergence = STOPPED_BY_PATIENCE,
+) -> RunRecord:
     model, _, ablation = variant.partition("-no-")
     classes = IEMOCAP if family == "iemocap" else list(CLASS_NAMES["meld"])
     test = split_metrics(np.concatenate(predictions.labels), np.concatenate(predictions.predicted), classes)
@@ -60,6 +69,7 @@ def make_record(variant: str, seed: int, predictions: Predictions, family: str =
         test_oracle_weighted_f1=test.weighted_f1,
         test_oracle_epoch=1,
         curves=[EpochLog(1, 1.0, {}, test.weighted_f1, test.weighted_f1, 1.0)],
+        convergence=convergence,
         predictions=predictions,
         seconds_per_epoch=1.0,
         train_seconds=1.0,

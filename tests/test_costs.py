@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from benchmark.executors import Placement
+from benchmark.profiles import PROFILES
 from benchmark.training import costs
 from benchmark.training.costs import estimate, plan_cost
 from benchmark.training.execution import Execution
@@ -71,3 +72,16 @@ def test_a_dry_run_prints_the_plan_and_the_estimate_and_trains_nothing(home, tmp
     assert "estimate: up to 40 min of training on cpu-2-threads, one run at a time" in out
     assert (list(home.runs.rglob("*.json")) if home.runs.exists() else []) == []
     assert not home.reports.exists()
+
+
+def test_the_converged_profile_is_costed_as_fast_per_epoch_at_its_epoch_cap():
+    keys = plan(["text-teacher"], ["synthetic-iemocap", "synthetic-meld"], "converged", seeds=[0])
+    table = {(CPU, "text-teacher", "iemocap", "fast"): 1.0, (CPU, "text-teacher", "meld", "fast"): 2.0}
+    figure = estimate([(key, None) for key in keys], CPU, table)
+    caps = {f: PROFILES.get("converged").train[f].epochs for f in ("iemocap", "meld")}
+    assert caps == {"iemocap": 60, "meld": 40}  # cap x fast's cost per epoch, per dataset
+    assert figure.seconds == caps["iemocap"] * 1.0 + caps["meld"] * 2.0 and figure.missing == ()
+    assert "converged costed per epoch as fast and at its epoch cap: an upper bound" in figure.describe(CPU)
+    assert "upper bound" not in estimate(
+        [(k, None) for k in plan(["text-teacher"], ["synthetic-meld"], "fast")], CPU, table
+    ).describe(CPU)

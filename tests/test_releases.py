@@ -76,6 +76,7 @@ def test_multiemo_downloads_its_four_files_and_imports_the_folder(
     assert dataset.meta.source == f"multiemo (Data/{folder})"
     assert set(dataset.meta.feature_dims) == {"text", "audio", "visual"}
     assert dataset.meta.lineage["text"].startswith("MultiEMO release: EmoBERTa")
+    assert list(dataset.meta.test_split_exposure) == ["text"]  # EmoBERTa may have seen the test split
     assert sorted(dataset.splits["test"]["dialogue_id"]) == sorted(map(str, written.test))
     for file in entry.files:
         assert git_blob_id(entry.cached_path(file, home)) == file.blob_id

@@ -16,6 +16,7 @@ from benchmark.report.stats import paired_bootstrap, per_class_f1_from_confusion
 from benchmark.store.records import (
     ABSENT,
     ZERO_FILLED,
+    Convergence,
     EpochLog,
     ModalityScore,
     Predictions,
@@ -25,7 +26,7 @@ from benchmark.store.records import (
 )
 from benchmark.store.runs import RunStore
 from benchmark.training.modality_removal import CONDITIONS
-from tests.record_fixtures import fixture_config, fixture_data, fixture_environment
+from tests.record_fixtures import FIXTURE_EPOCHS, fixture_config, fixture_data, fixture_environment
 
 GOLDEN = Path(__file__).parent / "golden" / "report_synthetic-iemocap-fast.md"
 CLASSES = list(CLASS_NAMES["iemocap"])
@@ -61,6 +62,7 @@ def fixture_record(variant: str, seed: int) -> RunRecord:
         test_oracle_weighted_f1=test.weighted_f1 + 0.01,
         test_oracle_epoch=3,
         curves=[EpochLog(e, 1.0 / e, {"ce": 1.0 / e}, 0.2 * e, 0.2 * e, 1.5) for e in (1, 2, 3)],
+        convergence=Convergence.of(2, 3, FIXTURE_EPOCHS, patience=0),
         predictions=predictions,
         seconds_per_epoch=1.5,
         train_seconds=4.5,

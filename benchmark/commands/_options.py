@@ -40,7 +40,10 @@ def add_training_options(parser: argparse.ArgumentParser, default_profile: str =
         "--dataset", action="append", help="dataset name (repeatable); default: both synthetic ones"
     )
     parser.add_argument(
-        "--profile", default=default_profile, help=f"smoke, fast or paper (default {default_profile})"
+        "--profile",
+        default=default_profile,
+        help="smoke, fast, converged (fast trained until validation stops improving) or paper "
+        f"(default {default_profile})",
     )
     parser.add_argument("--seeds", type=counted(0), nargs="+", help="seeds to run (default: the profile's)")
     parser.add_argument(

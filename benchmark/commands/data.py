@@ -69,7 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--list-sources",
         action="store_true",
-        help="list the named public releases --source takes (what they hold, lineage, commit, size) and exit",
+        help="list the named public releases --source takes (what they hold, lineage, whether an extractor may "
+        "have seen the test split, commit, size) and exit",
     )
     parser.add_argument(
         "--home", help="results/cache/reports folder (default: $SUMMER_BENCH_HOME or the project)"
@@ -81,22 +82,26 @@ def sources_table(home):
     from rich.table import Table
 
     from benchmark.data.releases import SOURCES
+    from benchmark.data.schema import exposure_of
 
     table = Table(
         "--source",
         "dataset",
         "holds",
         "features' lineage",
+        "test split seen by an extractor",
         "repository@commit",
         "size",
         title="named sources",
     )
     for entry in SOURCES:
+        exposure = exposure_of(entry.lineage)
         table.add_row(
             entry.name,
             entry.family,
             entry.holds,
             _lineage_cell(entry.lineage),
+            "; ".join(f"{m}: {e.describe()}" for m, e in exposure.items()) or "not that a source says",
             f"github.com/{entry.repository}@{entry.commit}",
             entry.size(home),
         )
@@ -174,6 +179,8 @@ def main(args: argparse.Namespace) -> int:
         )
     for modality, lineage in summary["lineage"].items():
         console.print(f"{modality} features: {lineage}", highlight=False)
+    for modality, exposure in dataset.meta.test_split_exposure.items():
+        console.print(f"[bold red]{modality} features: {exposure.describe()}[/]", highlight=False)
     console.print(f"fingerprint {summary['fingerprint']}")
     dims = ", ".join(f"{m} {d}" for m, d in summary["feature_dims"].items()) or "none"
     console.print(

@@ -244,6 +244,7 @@ def summarize(dataset: MercDataset) -> dict:
         "source_kind": meta.source_kind,
         "release": meta.release,
         "lineage": dict(meta.lineage),
+        "test_split_exposure": {m: e.describe() for m, e in meta.test_split_exposure.items()},
         "synthetic": meta.synthetic,
         "fingerprint": meta.fingerprint,
         "feature_dims": meta.feature_dims,

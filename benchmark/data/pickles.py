@@ -38,6 +38,12 @@ MMGCN_LINEAGE = (
     "MMGCN release: text textCNN, audio IS10 (openSMILE), visual denseface (names in its train.py)"
 )
 UNSTATED_LINEAGE = "unknown: the release does not state its feature extractors"
+# COSMIC's feature-extraction scripts (roberta_init_*.py, roberta_preprocess_*.sh, roberta_train_*.sh in
+# declare-lab/conv-emotion) fine-tune RoBERTa on the train split and pick its checkpoint on validation;
+# the test split is written out but never binarised for training: these features are not flagged.
+COSMIC_FINE_TUNING = (
+    "fine-tuned on the train split by its feature-extraction scripts (validation picks the checkpoint)"
+)
 
 
 @dataclass(frozen=True)
@@ -87,28 +93,30 @@ LAYOUTS: tuple[PickleLayout, ...] = (
         "iemocap",
         "iemocap_multimodal_features.pkl (SDT dataloader.py; text = RoBERTa layer 1)",
         ("_", "speakers", "labels", "text", "_", "_", "_", "audio", "visual", "_", "train", "test"),
-        "SDT release: text RoBERTa-large layer 1 (COSMIC), audio openSMILE, visual DenseNet",
+        "SDT release: text RoBERTa-large layer 1 (COSMIC's: " + COSMIC_FINE_TUNING + "), audio openSMILE, "
+        "visual DenseNet",
     ),
     PickleLayout(
         "sdt-meld",
         "meld",
         "meld_multimodal_features.pkl (SDT dataloader.py; text = RoBERTa layer 1)",
         ("_", "speakers", "labels", "text", "_", "_", "_", "audio", "visual", "_", "train", "test", TRAILING),
-        "SDT release: text RoBERTa-large layer 1 (COSMIC), audio openSMILE, visual DenseNet",
+        "SDT release: text RoBERTa-large layer 1 (COSMIC's: " + COSMIC_FINE_TUNING + "), audio openSMILE, "
+        "visual DenseNet",
     ),
     PickleLayout(
         "cosmic-roberta-iemocap",
         "iemocap",
         "iemocap_features_roberta.pkl (COSMIC; text only, RoBERTa layer 1)",
         ("speakers", "labels", "text", "_", "_", "_", "_", "train", "test", "validation"),
-        "COSMIC release: text RoBERTa-large layer 1",
+        "COSMIC release: text RoBERTa-large layer 1, " + COSMIC_FINE_TUNING,
     ),
     PickleLayout(
         "cosmic-roberta-meld",
         "meld",
         "meld_features_roberta.pkl (COSMIC; text only, RoBERTa layer 1)",
         ("speakers", "labels", "_", "text", "_", "_", "_", "_", "train", "test", "validation"),
-        "COSMIC release: text RoBERTa-large layer 1",
+        "COSMIC release: text RoBERTa-large layer 1, " + COSMIC_FINE_TUNING,
     ),
     PickleLayout(
         "cosmic-transcripts-iemocap",

@@ -9,6 +9,7 @@ listed in `DatasetMeta.absent_modalities`: it is never silently filled with zero
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,44 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {
 }
 # Speakers a dialogue may have, where the dataset fixes it: an IEMOCAP session is one pair of actors.
 MAX_SPEAKERS: dict[str, int] = {"iemocap": 2}
+
+TRAINED_ON_TEST, MAY_HAVE_TRAINED_ON_TEST = "was trained on", "may have been trained on"
+
+
+@dataclass(frozen=True)
+class ExtractorExposure:
+    """A feature extractor trained, as a source says, on data that includes the MERC test splits, or that
+    may have been: its features may carry the test labels, so scores on them are not held-out scores."""
+
+    extractor: str
+    certainty: str  # TRAINED_ON_TEST, or MAY_HAVE_TRAINED_ON_TEST where the source is unsure
+    evidence: str  # what the source says, and where
+
+    def describe(self) -> str:
+        return f"{self.extractor} {self.certainty} data including the test split: {self.evidence}"
+
+
+# The extractors some source says were, or may have been, trained on the test splits, by the name the
+# lineage gives them (matched in lowercase): whoever made the features, a release or `--text-encoder`.
+# Only what a source states; an extractor a release does not name ("unknown") is not flagged.
+EXPOSED_EXTRACTORS: dict[str, ExtractorExposure] = {
+    "emoberta": ExtractorExposure(
+        "EmoBERTa's public checkpoint",
+        MAY_HAVE_TRAINED_ON_TEST,
+        'its author says it was trained on MELD and IEMOCAP, "I think" with their test sets '
+        "(github.com/tae898/erc/issues/29)",
+    ),
+}
+
+
+def exposure_of(lineage: Mapping[str, str]) -> dict[str, ExtractorExposure]:
+    """modality -> the exposure of the extractor its lineage names, for the modalities that have one."""
+    return {
+        modality: exposure
+        for modality, statement in lineage.items()
+        for name, exposure in EXPOSED_EXTRACTORS.items()
+        if name in statement.lower()
+    }
 
 
 @dataclass(frozen=True)
@@ -55,6 +94,12 @@ class DatasetMeta:
     @property
     def modalities(self) -> tuple[str, ...]:
         return tuple(m for m in MODALITIES if m in self.feature_dims)
+
+    @property
+    def test_split_exposure(self) -> dict[str, ExtractorExposure]:
+        """The features whose extractor may have seen the test split, as their lineage names it: read off
+        the lineage, so a record or cached import made before the flag existed is flagged too."""
+        return exposure_of(self.lineage)
 
     @property
     def absent_modalities(self) -> tuple[str, ...]:

@@ -27,12 +27,15 @@ from benchmark.report.paper import PaperNumbers, read_paper_numbers
 from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
 from benchmark.report.study_sections import is_study_run
 from benchmark.report.tables import (
+    OPTIMISM_TEXT,
     SUMMER,
     comparison_table,
     formatted_comparison,
+    formatted_optimism,
     main_table,
     markdown_table,
     numeric_table,
+    optimism_table,
     variants_of,
 )
 from benchmark.store.records import FULL_MODEL, Environment, RunRecord
@@ -143,6 +146,7 @@ def render(
     variants = variants_of([r for r in records if not is_study_run(r)])  # studies have their own sections
     tables = {
         "metrics_table": numeric_table(variants, classes),
+        "optimism_table": optimism_table(variants),
         "ablation_table": comparison_table(variants, len(classes), resamples, ablations=True),
         "rivals_table": comparison_table(variants, len(classes), resamples, ablations=False),
         "missing_modality_table": missing_modality_table(variants),
@@ -165,12 +169,20 @@ def render(
             "**synthetic data, not a reproduction**: made by summer-bench's generator to exercise the suite.",
             "",
         ]
+    for modality, exposure in first.data.test_split_exposure.items():
+        lines += [
+            f"**{modality} features that may have seen the test dialogues**: {exposure.describe()}.",
+            "",
+        ]
     lines += ["## Claims", "", VERDICT_RULE, "", *markdown_table(pd.DataFrame(claims_table(claims)))]
     lines += ["", "## Provenance", "", *_provenance(records), ""]
     lines += ["## Main table: test F1 per class, accuracy, weighted-F1 and macro-F1 (%)", ""]
     lines += [
         "Mean ± std over seeds (n seeds). Each run's epoch is chosen on the validation split; `wF1 test-oracle`",
         "is the best test epoch, as most published MERC numbers are chosen, shown for comparison only.",
+        "`still improving`: seeds whose validation weighted-F1 was still improving when training stopped (they",
+        "reached the epoch cap within k epochs of their best, k the profile's patience or, without one, a tenth",
+        'of its epochs; docs/model.md, "Training"): their scores may understate the model.',
         f"Paper numbers: {paper.status}."
         if not paper.numbers.get(family)
         else "Paper numbers with their source.",
@@ -178,6 +190,8 @@ def render(
         *markdown_table(main_table(variants, classes, family, synthetic, paper, resamples)),
         "",
     ]
+    lines += ["## What a paper would have printed", "", OPTIMISM_TEXT, ""]
+    lines += [*markdown_table(formatted_optimism(tables["optimism_table"])), ""]
     lines += ["## Missing modalities at test time", ""]
     lines += missing_modality_markdown(tables["missing_modality_table"], weight_files)
     lines += ["## Ablations: full SUMMER minus each ablation", ""]

@@ -41,7 +41,8 @@ VERDICT_RULE = (
     f"**{SUPPORTED}**: the whole interval lies above 0 and every row the claim needs was run; "
     f"**{NOT_SUPPORTED}**: the whole interval lies below 0; **{INCONCLUSIVE}**: otherwise (the interval "
     f"contains 0, or it lies above 0 while some needed rows were not run); **{NOT_RUN}**: the runs are "
-    "missing (the command that makes them is given)."
+    "missing (the command that makes them is given). A verdict resting on runs whose validation was still "
+    "improving when training stopped says **provisional: still improving** and names them."
 )
 
 
@@ -57,12 +58,20 @@ class ClaimRow:
     high: float | None
     verdict: str  # one of SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE
     command: str | None = None  # what runs the missing rows
+    # the runs the estimate rests on whose validation was still improving when training stopped
+    # ("summer seed 0"): the verdict is provisional
+    still_improving: tuple[str, ...] = ()
+    test_split_exposure: str | None = None  # which features may have seen the test split, if any
 
     @property
     def verdict_cell(self) -> str:
-        """The verdict as the report prints it: a synthetic verdict is never a reproduction."""
+        """The verdict as the report prints it: a synthetic verdict is never a reproduction, one on runs
+        stopped while improving is provisional, one on features that may have seen the test split says so."""
         judged = self.verdict + (f": run `{self.command}`" if self.command else "")
-        return judged + (" (synthetic data, not a reproduction)" if self.synthetic else "")
+        judged += " (synthetic data, not a reproduction)" if self.synthetic else ""
+        if self.still_improving:
+            judged += f"; provisional: still improving ({', '.join(self.still_improving)})"
+        return judged + (f"; {self.test_split_exposure}" if self.test_split_exposure else "")
 
     @property
     def interval_cell(self) -> str:
@@ -95,6 +104,8 @@ class _Runs:
     variants: dict[str, dict[int, Predictions]]  # "summer", "tfn", "summer-no-ikd" -> seed -> predictions
     weighted_f1: dict[str, float]  # variant -> mean test weighted-F1 over seeds (percent)
     release: str | None = None  # the named public release the data (and its features) came from
+    still_improving: frozenset[tuple[str, int]] = frozenset()  # (variant, seed) of runs still improving
+    test_split_exposure: str | None = None
 
     def data(self, seeds: Sequence[int]) -> str:
         kind = "synthetic" if self.synthetic else "real"
@@ -129,6 +140,12 @@ def _runs(records: Sequence[RunRecord]) -> _Runs:
         variants,
         {name: float(np.mean(values)) for name, values in scores.items()},
         first.data.release,
+        frozenset((r.key.variant, r.key.seed) for r in records if r.convergence.still_improving),
+        "; ".join(
+            f"{modality} features may have seen the test split ({exposure.extractor})"
+            for modality, exposure in first.data.test_split_exposure.items()
+        )
+        or None,
     )
 
 
@@ -140,8 +157,8 @@ Statistic = Callable[[np.ndarray, int], np.ndarray]  # confusions [N, M, S, C*C]
 
 
 def _measure(runs: _Runs, models: Sequence[str], statistic: Statistic, resamples: int, seed: int):
-    """(estimate, low, high, pooled confusions) of `statistic` over `models` (in that order), or None
-    when they share no seed."""
+    """(estimate, low, high, pooled confusions, the runs among them still improving) of `statistic` over
+    `models` (in that order), or None when they share no seed."""
     try:
         pooled = resample_confusions(
             {m: runs.variants[m] for m in models}, len(runs.classes), resamples, seed
@@ -150,7 +167,10 @@ def _measure(runs: _Runs, models: Sequence[str], statistic: Statistic, resamples
         return None
     estimate = float(statistic(pooled.observed, len(runs.classes))[0])
     low, high = interval(statistic(pooled.resampled, len(runs.classes)))
-    return estimate, low, high, pooled
+    unconverged = tuple(
+        f"{m} seed {s}" for m in models for s in pooled.seeds if (m, s) in runs.still_improving
+    )
+    return estimate, low, high, pooled, unconverged
 
 
 def _weighted_f1(confusions: np.ndarray, n_classes: int) -> np.ndarray:
@@ -171,7 +191,7 @@ def _best_of_rest_minus_first(confusions: np.ndarray, n_classes: int) -> np.ndar
 
 
 def _row(runs: _Runs, claim: str, statement: str, seeds: Sequence[int] = (), **fields) -> ClaimRow:
-    defaults = {"estimate": None, "low": None, "high": None}
+    defaults = {"estimate": None, "low": None, "high": None, "test_split_exposure": runs.test_split_exposure}
     return ClaimRow(claim, statement, runs.data(seeds), runs.synthetic, **(defaults | fields))
 
 
@@ -190,7 +210,7 @@ def _measured(
 ) -> ClaimRow:
     """The row of a measured claim: its interval and verdict; rows still `missing` (to be run by
     `command`) keep the verdict from "supported"."""
-    estimate, low, high, pooled = measured
+    estimate, low, high, pooled, unconverged = measured
     if missing:
         evidence += f"; not run: {', '.join(missing)}"
     return _row(
@@ -204,6 +224,7 @@ def _measured(
         high=high,
         verdict=decide(low, high, complete=not missing),
         command=command if missing else None,
+        still_improving=unconverged,
     )
 
 

@@ -2,8 +2,9 @@
 
 One JSON file per run key (model, ablation, dataset, profile, seed). Written by the run store,
 read by reports and the regression gate; neither trains anything. Every section is typed; a record of
-schema version 1 (sections as free dicts, some fields not yet recorded) is upgraded on reading
-(`upgraded_from_v1`), so that no reader needs a default for a field older records lack.
+an older schema version is upgraded on reading, so that no reader needs a default for a field older
+records lack: version 1 (sections as free dicts, some fields not yet recorded) by `upgraded_from_v1`,
+version 2 (no convergence section) by `upgraded_from_v2`, which computes it from the stored curves.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # at run time only `from_json` needs it: the schema module imports the datasets library
     from benchmark.data.schema import DatasetMeta
 
-RECORD_SCHEMA_VERSION = 2
+RECORD_SCHEMA_VERSION = 3
 FULL_MODEL = "none"  # the ablation value of a run that drops nothing
 STUDY_PREFIX = "on-"  # ablation names of study variants (a model on other inputs), not "drop X" rows
 
@@ -90,6 +91,27 @@ class EpochLog:
     validation_weighted_f1: float
     test_weighted_f1: float
     seconds: float
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """Whether validation weighted-F1 was still improving when training stopped (docs/model.md, "Training").
+
+    still_improving = last_epoch - best_epoch < window, window = the profile's patience, or for a profile
+    without one, a tenth of its epoch cap (at least 1). A run stopped by patience has last - best = patience:
+    it converged by its own rule. A run that reached its cap before its patience ran out had not shown that
+    validation stopped improving, and its selected epoch may understate the model."""
+
+    best_epoch: int  # chosen on validation weighted-F1 (the record's best_epoch)
+    last_epoch: int  # the last epoch trained: the cap, or earlier when patience stopped it
+    epoch_cap: int  # the profile's epochs
+    window: int  # epochs without a new best validation score that count as having stopped improving
+    still_improving: bool
+
+    @classmethod
+    def of(cls, best_epoch: int, last_epoch: int, epoch_cap: int, patience: int) -> Convergence:
+        window = patience if patience else max(1, epoch_cap // 10)
+        return cls(best_epoch, last_epoch, epoch_cap, window, last_epoch - best_epoch < window)
 
 
 @dataclass(frozen=True)
@@ -173,6 +195,7 @@ class RunRecord:
     test_oracle_weighted_f1: float  # best test weighted-F1 over all epochs: how most MERC papers report
     test_oracle_epoch: int
     curves: list[EpochLog]
+    convergence: Convergence
     predictions: Predictions  # test, at best_epoch
     seconds_per_epoch: float
     train_seconds: float  # whole run, teacher excluded
@@ -201,9 +224,11 @@ class RunRecord:
 
         if raw.get("schema_version") == 1:
             raw = upgraded_from_v1(raw)
+        if raw.get("schema_version") == 2:
+            raw = upgraded_from_v2(raw)
         if raw.get("schema_version") != RECORD_SCHEMA_VERSION:
             raise ValueError(
-                f"schema_version {raw.get('schema_version')!r}, expected {RECORD_SCHEMA_VERSION} (or 1)"
+                f"schema_version {raw.get('schema_version')!r}, expected {RECORD_SCHEMA_VERSION} (or 1, 2)"
             )
         fields = dict(raw)
         fields["key"] = RunKey(**raw["key"])
@@ -218,6 +243,7 @@ class RunRecord:
         fields["validation"] = SplitMetrics(**raw["validation"])
         fields["test"] = SplitMetrics(**raw["test"])
         fields["curves"] = [EpochLog(**epoch) for epoch in raw["curves"]]
+        fields["convergence"] = Convergence(**raw["convergence"])
         fields["predictions"] = Predictions(**raw["predictions"])
         return cls(**fields)
 
@@ -242,6 +268,16 @@ def upgraded_from_v1(raw: dict[str, Any]) -> dict[str, Any]:
     if environment["device_name"] == NOT_RECORDED:
         environment["device_name"] = environment["device"]
     return raw | {"schema_version": 2, "config": config, "environment": environment}
+
+
+def upgraded_from_v2(raw: dict[str, Any]) -> dict[str, Any]:
+    """A version-2 record's JSON in version 3's shape: its convergence section computed from its curves
+    and its training config (epoch cap and patience), as the trainer would have recorded it."""
+    train = raw["config"]["train"]
+    convergence = Convergence.of(
+        raw["best_epoch"], raw["curves"][-1]["epoch"], train["epochs"], train["patience"]
+    )
+    return raw | {"schema_version": 3, "convergence": asdict(convergence)}
 
 
 def results_checksum(raw: dict[str, Any]) -> str:

@@ -6,8 +6,10 @@ on which machine, when and by which command), and the plan's estimate from them:
     estimate = sum over the runs to train, and each teacher they share, of epochs x cost per epoch.
 
 The profile's full epoch count is used, so runs that stop early on patience cost less: it is an upper
-figure. One run at a time: with `--jobs N` the wall clock is shorter by whatever the device's idle
-time lets the other runs use.
+figure. A profile whose epochs are another's (`Profile.epoch_costs_of`: `converged` is `fast` trained
+longer) is costed with that profile's per-epoch entries at its own epoch cap, which a run reaches only
+while validation keeps improving: an upper bound, and a loose one. One run at a time: with `--jobs N`
+the wall clock is shorter by whatever the device's idle time lets the other runs use.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class Estimate:
     costed: int  # runs and teachers with their own entry
     by_full_model: int  # ablations costed by their model's full variant
     missing: tuple[str, ...]  # "variant on family at profile" with no entry for the device
+    # profiles costed with another's per-epoch entries at their epoch cap: "converged as fast, at its cap"
+    borrowed: tuple[str, ...] = ()
 
     def describe(self, device: str) -> str:
         if not self.costed and not self.by_full_model:
@@ -61,6 +65,7 @@ class Estimate:
         notes = []
         if self.by_full_model:
             notes.append(f"{self.by_full_model} ablation runs costed as their full model")
+        notes += self.borrowed
         if self.missing:
             notes.append(f"not measured here, so left out: {', '.join(self.missing)}")
         return line + (f" ({'; '.join(notes)})" if notes else "")
@@ -89,18 +94,25 @@ def estimate(runs: Sequence[tuple[RunKey, str | None]], device: str, table: dict
     items += [(teacher, key, False) for (teacher, *_), key in teachers.items()]
     for variant, key, ablated in items:
         family = DATASETS.get(key.dataset).family
-        epochs = PROFILES.get(key.profile).train_config(family, key.seed).epochs
-        own = table.get((device, variant, family, key.profile))
-        full = table.get((device, key.model, family, key.profile))
+        profile = PROFILES.get(key.profile)
+        epochs = profile.train_config(family, key.seed).epochs
+        own = table.get((device, variant, family, profile.epoch_cost_profile))
+        full = table.get((device, key.model, family, profile.epoch_cost_profile))
         if own is not None:
             seconds += epochs * own
             costed += 1
         elif full is not None and ablated:
             seconds += epochs * full
             by_full_model += 1
-        elif (name := f"{variant} on {family} at {key.profile}") not in missing:
+        elif (name := f"{variant} on {family} at {profile.epoch_cost_profile}") not in missing:
             missing.append(name)
-    return Estimate(seconds, costed, by_full_model, tuple(missing))
+    borrowed = tuple(
+        f"{profile.name} costed per epoch as {profile.epoch_costs_of} and at its epoch cap: an upper bound, "
+        "its runs stop once validation stops improving"
+        for profile in map(PROFILES.get, sorted({key.profile for key, _ in runs}))
+        if profile.epoch_costs_of
+    )
+    return Estimate(seconds, costed, by_full_model, tuple(missing), borrowed)
 
 
 def plan_cost(plans: Sequence[RunPlan], placement) -> str:

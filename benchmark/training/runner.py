@@ -19,7 +19,15 @@ from benchmark.models.modeling import MERCModel, TeacherRequest, ablations_of, c
 from benchmark.models.search_space import parse_settings, settings_of, settings_text, split_settings
 from benchmark.profiles import PROFILES, Profile, TrainConfig, config_hash
 from benchmark.seeding import seed_everything
-from benchmark.store.records import FULL_MODEL, Environment, RunConfig, RunKey, RunRecord, TeacherSummary
+from benchmark.store.records import (
+    FULL_MODEL,
+    Convergence,
+    Environment,
+    RunConfig,
+    RunKey,
+    RunRecord,
+    TeacherSummary,
+)
 from benchmark.store.runs import RunStore
 from benchmark.training.environment import environment
 from benchmark.training.execution import CPU, Execution
@@ -286,6 +294,7 @@ def record_run(
         test_oracle_weighted_f1=result.test_oracle_weighted_f1,
         test_oracle_epoch=result.test_oracle_epoch,
         curves=result.curves,
+        convergence=Convergence.of(result.best_epoch, result.curves[-1].epoch, train.epochs, train.patience),
         predictions=result.predictions,
         seconds_per_epoch=result.seconds_per_epoch,
         train_seconds=trained.train_seconds,
