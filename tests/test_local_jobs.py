@@ -40,6 +40,7 @@ def _kill_a_worker_once_the_teacher_is_cached(home: Home, killed: list[int], sto
         killed.append(workers[0].pid)
 
 
+@pytest.mark.slow  # spawns two pools of workers importing torch: CI runs it in the slow lane
 def test_two_jobs_with_a_killed_worker_store_every_record_once_equal_to_one_at_a_time(tmp_path, capsys):
     alone = sweep(KEYS, Home(tmp_path / "alone"), Placement(Execution("cpu")))
     home = Home(tmp_path / "two")
