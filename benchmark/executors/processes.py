@@ -27,6 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 import torch
 
 from benchmark.executors import Placement
+from benchmark.executors.sweep import refuse_oversubscription
 from benchmark.executors.tasks import (
     WORKER_RETRIES,
     PendingRun,
@@ -53,6 +54,7 @@ def run_in_processes(
     """`placement.execution` resolved already ("cpu" or "cuda:N"): every worker computes there."""
     stored, pending = split_stored(runs, home, force=force)
     if pending:
+        refuse_oversubscription(jobs, max(run.plan.train.threads for run in pending))
         stored |= _ProcessSweep(pending_runs(pending), home, placement, jobs).run()
     return [stored[run.plan.key] for run in runs]
 
