@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -19,7 +21,7 @@ from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs
 from benchmark.executors import sweep as sweep_module
 from benchmark.executors.ray_cluster import gpu_share
 from benchmark.executors.sweep import refuse_oversubscription
-from benchmark.home import Home
+from benchmark.home import PROJECT_ROOT, Home
 from benchmark.store.runs import RunStore
 from benchmark.training.execution import Execution
 from benchmark.training.runner import plan
@@ -126,3 +128,22 @@ def test_more_runs_than_cores_even_on_one_thread_are_refused(monkeypatch):
     monkeypatch.setattr(sweep_module, "usable_cores", lambda: 2)
     with pytest.raises(BenchmarkError, match=r"--jobs 3 x 1 torch threads .* use --jobs 2$"):
         refuse_oversubscription(3, 1)
+
+
+def test_openmp_threads_sleep_while_waiting_in_every_process_that_imports_the_suite():
+    """Set before torch loads OpenMP, so the command's process and its spawned workers (which inherit the
+    environment and import the suite first) all have it; a user's explicit policy is kept."""
+    probe = "import os, sys, benchmark; print('torch' in sys.modules, os.environ['OMP_WAIT_POLICY'])"
+    environment = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    for given, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
+        if given:
+            environment["OMP_WAIT_POLICY"] = given
+        printed = subprocess.run(
+            [sys.executable, "-c", probe],
+            env=environment,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert printed == ["False", expected]
