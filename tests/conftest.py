@@ -4,6 +4,11 @@ SUMMER_BENCH_REQUIRE_SHARED=1 (set by .ci/run), where their absence is a failure
 from __future__ import annotations
 
 import os
+
+# [why] numpy's OpenBLAS threads spin while they wait, as torch's OpenMP threads do (benchmark/__init__.py):
+# on two shared cores (load 7) the MELD probe's logistic regression in test_data_synthetic.py took 53 s on
+# OpenBLAS's two threads and 0.7 s on one. Read when numpy loads OpenBLAS, so before any import below.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from collections.abc import Iterator
 from pathlib import Path
 

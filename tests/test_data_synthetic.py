@@ -18,13 +18,19 @@ from benchmark.data import synthetic
 from benchmark.data.class_weighting import INVERSE_FREQUENCY
 from benchmark.data.collate import IGNORE_LABEL, collate_dialogues, dialogues_from_split
 from benchmark.data.schema import SPLITS
+from benchmark.home import Home
 from benchmark.profiles import PROFILES
 
 
 @pytest.fixture(scope="module")
-def synthetic_iemocap():
-    """Generated once for the module: full-size generation is the slow part of these tests."""
-    return synthetic.generate("iemocap")
+def synthetic_home(tmp_path_factory) -> Home:
+    """A home for the module: the synthetic default, generated once per machine, is linked into it."""
+    return Home(tmp_path_factory.mktemp("synthetic") / "home")
+
+
+@pytest.fixture(scope="module")
+def synthetic_iemocap(synthetic_home):
+    return data.load("synthetic-iemocap", synthetic_home)
 
 
 def test_committed_synthetic_statistics_match_the_real_files(shared_data, home):
@@ -109,13 +115,13 @@ def test_subsample_is_fixed_notes_itself_and_collate_pads_with_masks(synthetic_i
 
 
 @pytest.mark.parametrize("family", ["iemocap", "meld"])
-def test_a_linear_probe_per_modality_finds_the_planted_ordering(family, synthetic_iemocap):
+def test_a_linear_probe_per_modality_finds_the_planted_ordering(family, synthetic_home):
     """The unimodal ordering of the table the generator is set to (ECERC, table 5: IEMOCAP t > a >> v,
     MELD t >> v > a) is in the features themselves: a logistic regression on one modality's utterances
     (no context, no model of ours) ranks the modalities as the table does, and every step the table
     makes of 10 points or more is at least a third as large in the probe. The teacher-modality study
     checks the levels on trained models; this is the generator's own check, cheap enough for every run."""
-    dataset = synthetic_iemocap if family == "iemocap" else synthetic.generate(family)
+    dataset = data.load(f"synthetic-{family}", synthetic_home)
     scores = {}
     for modality in ("text", "audio", "visual"):
         train_x, train_y = dataset.utterances("train", modality)

@@ -1,11 +1,14 @@
 """`--jobs 2` on the CPU: two runs at once in worker processes give the records the in-process executor
-gives, to the last digit, even when a worker is killed mid-sweep; the teacher is trained once."""
+gives, to the last digit, even when a worker is killed mid-sweep; the teacher is trained once. More
+torch threads at once than cores (the issue's hundredfold slowdown) are refused before anything trains."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -15,14 +18,17 @@ import pytest
 from benchmark.cli import main
 from benchmark.errors import BenchmarkError
 from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs
+from benchmark.executors import sweep as sweep_module
 from benchmark.executors.ray_cluster import gpu_share
-from benchmark.home import Home
+from benchmark.executors.sweep import refuse_oversubscription
+from benchmark.home import PROJECT_ROOT, Home
 from benchmark.store.runs import RunStore
 from benchmark.training.execution import Execution
 from benchmark.training.runner import plan
 from tests.sweep_fixtures import comparable, sweep
 
 KEYS = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0], ablations=["none"])
+ONE_THREAD = Execution("cpu", threads=1)  # two runs of one thread each fit two cores
 
 
 def _kill_a_worker_once_the_teacher_is_cached(home: Home, killed: list[int], stop: threading.Event) -> None:
@@ -40,15 +46,16 @@ def _kill_a_worker_once_the_teacher_is_cached(home: Home, killed: list[int], sto
         killed.append(workers[0].pid)
 
 
+@pytest.mark.slow  # spawns two pools of workers importing torch: CI runs it in the slow lane
 def test_two_jobs_with_a_killed_worker_store_every_record_once_equal_to_one_at_a_time(tmp_path, capsys):
-    alone = sweep(KEYS, Home(tmp_path / "alone"), Placement(Execution("cpu")))
+    alone = sweep(KEYS, Home(tmp_path / "alone"), Placement(ONE_THREAD))
     home = Home(tmp_path / "two")
     killed: list[int] = []
     stop = threading.Event()
     killer = threading.Thread(target=_kill_a_worker_once_the_teacher_is_cached, args=(home, killed, stop))
     killer.start()
     try:
-        together = sweep(KEYS, home, Placement(Execution("cpu"), jobs=2))
+        together = sweep(KEYS, home, Placement(ONE_THREAD, jobs=2))
     finally:
         stop.set()
         killer.join()
@@ -61,7 +68,7 @@ def test_two_jobs_with_a_killed_worker_store_every_record_once_equal_to_one_at_a
     assert len(list(home.teacher_cache.glob("*.pt"))) == 1
     # a restarted sweep finds everything stored and trains nothing
     before = {key: RunStore(home).path(key).stat().st_mtime_ns for key in KEYS}
-    sweep(KEYS, home, Placement(Execution("cpu"), jobs=2))
+    sweep(KEYS, home, Placement(ONE_THREAD, jobs=2))
     assert {key: RunStore(home).path(key).stat().st_mtime_ns for key in KEYS} == before
 
 
@@ -91,3 +98,52 @@ def test_zero_jobs_is_refused_in_one_line(tmp_path, capsys):
     code = main(["run", "--model", "early-fusion", "--home", str(tmp_path), "--jobs", "0", "--device", "cpu"])
     assert code == 2
     assert "--jobs 0: give at least 1" in capsys.readouterr().err
+
+
+def test_more_threads_at_once_than_cores_are_refused_in_one_line_before_anything_trains(
+    home, monkeypatch, capsys
+):
+    monkeypatch.setattr(sweep_module, "usable_cores", lambda: 2)
+    code = main(
+        ["run", "--model", "early-fusion", "--dataset", "synthetic-iemocap", "--profile", "smoke"]
+        + ["--seeds", "0", "1", "--device", "cpu", "--jobs", "2", "--home", str(home.root)]
+    )
+    assert code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error == (
+        "error: --jobs 2 x 2 torch threads per run needs 4 CPU cores and this machine gives 2: the runs would "
+        "fight over the cores and train many times slower than one at a time; use --jobs 1 or --jobs 2 "
+        "--threads 1 (threads are part of the config: other runs)"
+    )
+    assert not RunStore(home).root.exists() or not list(RunStore(home).root.rglob("seed-*.json"))
+
+
+@pytest.mark.parametrize(("jobs", "threads", "cores"), [(2, 1, 2), (1, 2, 2), (2, 2, 4), (3, 1, 4)])
+def test_runs_at_once_that_fit_the_cores_are_let_through(jobs, threads, cores, monkeypatch):
+    monkeypatch.setattr(sweep_module, "usable_cores", lambda: cores)
+    refuse_oversubscription(jobs, threads)
+
+
+def test_more_runs_than_cores_even_on_one_thread_are_refused(monkeypatch):
+    monkeypatch.setattr(sweep_module, "usable_cores", lambda: 2)
+    with pytest.raises(BenchmarkError, match=r"--jobs 3 x 1 torch threads .* use --jobs 2$"):
+        refuse_oversubscription(3, 1)
+
+
+def test_openmp_threads_sleep_while_waiting_in_every_process_that_imports_the_suite():
+    """Set before torch loads OpenMP, so the command's process and its spawned workers (which inherit the
+    environment and import the suite first) all have it; a user's explicit policy is kept."""
+    probe = "import os, sys, benchmark; print('torch' in sys.modules, os.environ['OMP_WAIT_POLICY'])"
+    environment = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    for given, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
+        if given:
+            environment["OMP_WAIT_POLICY"] = given
+        printed = subprocess.run(
+            [sys.executable, "-c", probe],
+            env=environment,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert printed == ["False", expected]

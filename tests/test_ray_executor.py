@@ -66,6 +66,7 @@ def _kill_first_run_task(killed: list[int], stop: threading.Event) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow  # starts a Ray cluster and its workers: CI runs it in the slow lane
 def test_a_killed_worker_still_yields_every_record_once_equal_to_the_local_executor(
     cluster, local_records, ray_home, capsys
 ):
@@ -92,6 +93,7 @@ def test_a_killed_worker_still_yields_every_record_once_equal_to_the_local_execu
     assert len(list(ray_home.teacher_cache.glob("*.pt"))) == 2
 
 
+@pytest.mark.slow
 def test_a_restarted_sweep_trains_only_what_is_missing(cluster, ray_home):
     store = RunStore(ray_home)
     before = {key: store.path(key).stat().st_mtime_ns for key in KEYS}
@@ -106,6 +108,7 @@ def test_a_restarted_sweep_trains_only_what_is_missing(cluster, ray_home):
     assert store.read(lost) is not None
 
 
+@pytest.mark.slow
 def test_a_run_failing_on_its_worker_ends_the_sweep_in_one_line(cluster, tmp_path, capsys):
     code = main(
         ["run", "--model", "early-fusion", "--dataset", "synthetic-iemocap", "--profile", "smoke"]

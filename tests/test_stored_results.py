@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import errno
 import json
+import shutil
 
 import pytest
 import torch
 
 from benchmark import data
 from benchmark.cli import main as cli_main
+from benchmark.home import Home
 from benchmark.report.load import load_records
 from benchmark.store.records import RunKey, results_checksum
 from benchmark.store.runs import RunStore
@@ -21,11 +23,26 @@ from tests.data_fixtures import write_feature_pickle
 KEY = RunKey("text-teacher", "none", "iemocap", "smoke", 0)
 
 
-@pytest.fixture
-def stored(tmp_path, home):
-    """One trained smoke run on an imported feature pickle: its record's path."""
-    data.load("iemocap", home, str(write_feature_pickle(tmp_path / "a.pkl", "mmgcn-iemocap")))
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Home:
+    """One smoke run on an imported feature pickle, trained once for the module."""
+    folder = tmp_path_factory.mktemp("trained")
+    home = Home(folder / "home")
+    data.load("iemocap", home, str(write_feature_pickle(folder / "a.pkl", "mmgcn-iemocap")))
     run_key(KEY, home)
+    return home
+
+
+@pytest.fixture
+def home(trained, tmp_path) -> Home:
+    """Each test's own copy of the trained home: the tests edit, truncate and replace its record."""
+    shutil.copytree(trained.root, tmp_path / "home")
+    return Home(tmp_path / "home")
+
+
+@pytest.fixture
+def stored(home):
+    """The trained run's record path."""
     return RunStore(home).path(KEY)
 
 

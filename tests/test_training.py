@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main as cli_main
+from benchmark.home import Home
 from benchmark.profiles import TrainConfig
 from benchmark.store.records import RunKey, RunRecord
 from benchmark.store.runs import RunStore
@@ -18,9 +19,17 @@ from benchmark.training import loop, runner, teachers
 SUMMER_KEY = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)
 
 
-def test_same_config_and_seed_give_bit_identical_records(home, tmp_path):
-    first = runner.run_key(SUMMER_KEY, home).to_json()
-    again = runner.run_key(SUMMER_KEY, home, force=True).to_json()
+@pytest.fixture(scope="module")
+def summer_home(tmp_path_factory) -> Home:
+    """A home where SUMMER's smoke run of seed 0 is trained once, for the tests that read it."""
+    home = Home(tmp_path_factory.mktemp("summer") / "home")
+    runner.run_key(SUMMER_KEY, home)
+    return home
+
+
+def test_same_config_and_seed_give_bit_identical_records(summer_home):
+    first = runner.run_key(SUMMER_KEY, summer_home).to_json()
+    again = runner.run_key(SUMMER_KEY, summer_home, force=True).to_json()
     # the checksum covers the whole record, timings included
     volatile = ("environment", "seconds_per_epoch", "train_seconds", "peak_rss_mb", "checksum")
     for record in (first, again):
@@ -32,9 +41,9 @@ def test_same_config_and_seed_give_bit_identical_records(home, tmp_path):
     assert first == again
 
 
-def test_different_seeds_give_different_results(home):
-    other = runner.run_key(RunKey("summer", "none", "synthetic-iemocap", "smoke", 1), home)
-    first = runner.run_key(SUMMER_KEY, home)
+def test_different_seeds_give_different_results(summer_home):
+    other = runner.run_key(RunKey("summer", "none", "synthetic-iemocap", "smoke", 1), summer_home)
+    first = runner.run_key(SUMMER_KEY, summer_home)
     assert first.curves[0].train_loss != other.curves[0].train_loss
     assert first.predictions.predicted != other.predictions.predicted
     assert first.teacher.hash != other.teacher.hash  # the teacher is trained with the run's seed

@@ -1,8 +1,20 @@
 """The dataset cache: one `save_to_disk` folder per fingerprint under `Home.dataset_cache`, written to a
-temporary folder and renamed, plus which fingerprint is the current import of each real dataset."""
+temporary folder and renamed, plus which fingerprint is the current import of each real dataset.
+
+Generated datasets are also kept once per machine (`machine_cache_root`, $SUMMER_BENCH_CACHE), since
+what the generator makes depends only on its code, version, seed and sizes: a home's copy is hard links
+to the machine's entry (`generated`), so a new home (every test's) costs links, not a generation.
+[choice] Hard links, not a symbolic link or a path into the machine cache: the home holds its files
+whatever becomes of the machine cache (cleared, regenerated), and files the `datasets` library later
+writes beside them stay in the home's folder. Nothing writes into a cached file in place: the arrow
+files are only read, and meta.json is replaced by rename (`restate_source`), which unlinks the shared
+copy first. Every entry carries a manifest of its files' sizes and SHA-256, checked on the home's links
+before they are used: a truncated or corrupted entry is made again, never served.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -10,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmark.data.schema import MercDataset
-from benchmark.files import INCOMING_PREFIX, atomic_write_json, owned_folder
+from benchmark.files import INCOMING_PREFIX, atomic_write_json, exclusive, left_by_the_dead, owned_folder
 from benchmark.home import Home
 
 CURRENT_IMPORTS = "current.json"  # real dataset name -> fingerprint of its last import
@@ -26,11 +38,55 @@ def folder(home: Home, fingerprint: str) -> Path:
 def cached(home: Home, fingerprint: str, make: Callable[[], MercDataset]) -> MercDataset:
     """The dataset cached under `fingerprint`, made (and cached) by `make` only when absent."""
     target = folder(home, fingerprint)
-    if target.exists():
-        return MercDataset.load(target)
-    temporary = owned_folder(home.dataset_cache, INCOMING_PREFIX)
+    if not target.exists():
+        _fill(home.dataset_cache, target, lambda incoming: make().save(incoming))
+    return MercDataset.load(target)
+
+
+def generated(home: Home, fingerprint: str, identity: str, make: Callable[[], MercDataset]) -> MercDataset:
+    """A generated dataset in the home, hard-linked from the machine cache's entry for `identity` (which
+    must name everything the generated files depend on: generator code, fingerprint, library versions),
+    the entry made by `make` on first use. Without a usable machine cache, the home's own `cached`."""
+    target = folder(home, fingerprint)
+    root = machine_cache_root()
+    if target.exists() or root is None:
+        return cached(home, fingerprint, make)
+    entry = root / f"{fingerprint}.{identity}"
+    if not _fill(home.dataset_cache, target, lambda incoming: _link_verified(entry, incoming)):
+        with exclusive(entry):  # one process makes the entry; the others wait here, then link it
+            if not _fill(home.dataset_cache, target, lambda incoming: _link_verified(entry, incoming)):
+                _make_entry(root, entry, make)
+                if not _fill(home.dataset_cache, target, lambda incoming: _link_verified(entry, incoming)):
+                    return cached(home, fingerprint, make)  # changed under us: the home's own copy
+    return MercDataset.load(target)
+
+
+MACHINE_CACHE_ENV = "SUMMER_BENCH_CACHE"
+MANIFEST = "manifest.json"  # relative path -> [size, sha256] of every file of a machine cache entry
+
+
+def machine_cache_root() -> Path | None:
+    """$SUMMER_BENCH_CACHE, else $XDG_CACHE_HOME/summer-bench, else ~/.cache/summer-bench: where generated
+    datasets are kept for every home on this machine; None where it cannot be written (each home then
+    generates its own)."""
+    chosen = os.environ.get(MACHINE_CACHE_ENV)
+    if not chosen:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        chosen = Path(base) / "summer-bench"
+    root = Path(chosen).expanduser() / "generated"
     try:
-        make().save(temporary / "dataset")
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return root if os.access(root, os.W_OK | os.X_OK) else None
+
+
+def _fill(parent: Path, target: Path, write: Callable[[Path], bool | None]) -> bool:
+    """`write` fills a new folder in `parent`, renamed to `target` unless it returns False."""
+    temporary = owned_folder(parent, INCOMING_PREFIX)
+    try:
+        if write(temporary / "dataset") is False:
+            return False
         try:
             os.rename(temporary / "dataset", target)
         except OSError:
@@ -38,7 +94,56 @@ def cached(home: Home, fingerprint: str, make: Callable[[], MercDataset]) -> Mer
                 raise
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
-    return MercDataset.load(target)
+    return True
+
+
+def _make_entry(root: Path, entry: Path, make: Callable[[], MercDataset]) -> None:
+    """(Re)make `entry` with `make`, its manifest written last, under the caller's lock on it."""
+    for left in root.glob(f"{INCOMING_PREFIX}*"):
+        if left_by_the_dead(left, INCOMING_PREFIX):
+            shutil.rmtree(left, ignore_errors=True)
+    if entry.exists():  # unreadable, truncated or corrupted: moved aside first, so no reader links it
+        aside = owned_folder(root, INCOMING_PREFIX)
+        os.rename(entry, aside / "discarded")
+        shutil.rmtree(aside, ignore_errors=True)
+
+    def write(incoming: Path) -> None:
+        make().save(incoming)
+        files = sorted(p for p in incoming.rglob("*") if p.is_file())
+        manifest = {str(p.relative_to(incoming)): [p.stat().st_size, _sha256(p)] for p in files}
+        atomic_write_json(incoming / MANIFEST, manifest, indent=1, sort_keys=True)
+
+    _fill(root, entry, write)
+
+
+def _link_verified(entry: Path, incoming: Path) -> bool:
+    """Hard-link (or, across file systems, copy) the files of `entry`'s manifest into `incoming`; False
+    when the entry is missing, or when what was linked does not match the manifest."""
+    try:
+        manifest = json.loads((entry / MANIFEST).read_text())
+        incoming.mkdir()
+        for name, (size, digest) in manifest.items():
+            source, copy = entry / name, incoming / name
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(source, copy)
+            except OSError as err:
+                if isinstance(err, FileNotFoundError):
+                    raise
+                shutil.copy2(source, copy)
+            if copy.stat().st_size != size or _sha256(copy) != digest:
+                return False
+    except (OSError, ValueError, TypeError):  # no entry yet, or a manifest cut short or edited
+        return False
+    return True
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def current_import(home: Home, name: str) -> str | None:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import stat
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from benchmark.data import cache, features, hub, multiemo, releases, synthetic
+from benchmark.data import cache, features, hub, multiemo, releases, schema, synthetic
 from benchmark.data.features import TextEncoder
 from benchmark.data.pickles import load_pickle_source
 from benchmark.data.schema import SPLITS, MercDataset
@@ -81,7 +82,9 @@ def load(
                 f"dataset {name!r} is generated, it takes no --source; use --dataset {spec.family}"
             )
         fingerprint = synthetic.generator_fingerprint(spec.family, synthetic.SYNTHETIC_SEED)
-        return cache.cached(home, fingerprint, lambda: synthetic.generate(spec.family))
+        return cache.generated(
+            home, fingerprint, generator_identity(), lambda: synthetic.generate(spec.family)
+        )
     if source is None:
         fingerprint = cache.current_import(home, name)
         if fingerprint is None:
@@ -109,6 +112,20 @@ def load(
         imported = cache.restate_source(home, fingerprint, raw.meta.source)
     cache.remember_import(home, name, fingerprint)
     return imported
+
+
+def generator_identity() -> str:
+    """What generated files depend on beyond their fingerprint (version, seed, parameters, statistics):
+    the generator's and the schema's code, which may change before the version is bumped (calibration),
+    the loader version, and numpy's and datasets' versions (random streams, file layout)."""
+    code = b"".join(Path(module.__file__).read_bytes() for module in (synthetic, schema))
+    parts = [
+        hashlib.sha256(code).hexdigest(),
+        str(cache.LOADER_VERSION),
+        np.__version__,
+        datasets.__version__,
+    ]
+    return hashlib.sha256(" ".join(parts).encode()).hexdigest()[:16]
 
 
 def import_fingerprint(raw: MercDataset, encoder: TextEncoder | None) -> str:

@@ -6,7 +6,9 @@ records, a run whose worker dies retried.
 [choice] Workers are started with `spawn`: a fresh interpreter, so no CUDA state and no torch thread pool
 is inherited from the parent, and a run computes exactly as it would alone (tested: the records equal
 the in-process executor's to the last digit). A worker lives for the whole sweep, so torch is imported
-once per worker, not once per run.
+once per worker, not once per run. The runs' torch threads must fit the cores: `--jobs N` with N x threads
+above them is refused before a worker starts (`refuse_oversubscription`, issue 31: two workers of two
+threads on two cores trained a hundred times slower than one run at a time).
 
 A dying worker (the OOM killer, a kill -9) breaks the whole pool, whose other workers are stopped with
 it: every run it was running counts one attempt, a new pool takes the unfinished runs, and a run started
@@ -27,6 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 import torch
 
 from benchmark.executors import Placement
+from benchmark.executors.sweep import refuse_oversubscription
 from benchmark.executors.tasks import (
     WORKER_RETRIES,
     PendingRun,
@@ -53,6 +56,7 @@ def run_in_processes(
     """`placement.execution` resolved already ("cpu" or "cuda:N"): every worker computes there."""
     stored, pending = split_stored(runs, home, force=force)
     if pending:
+        refuse_oversubscription(jobs, max(run.plan.train.threads for run in pending))
         stored |= _ProcessSweep(pending_runs(pending), home, placement, jobs).run()
     return [stored[run.plan.key] for run in runs]
 
