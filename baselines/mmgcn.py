@@ -51,7 +51,18 @@ def angular_similarity(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     vector (padding) has cosine 0 instead of NaN, which would reach the gradient through `where`. Computed
     in float32: under bfloat16 autocast a cosine of 1 can round above 1/0.99999, where arccos is NaN."""
     x, y = x.float(), y.float()
-    cosine = (x * y).sum(-1) / (x.norm(dim=-1) * y.norm(dim=-1)).clamp_min(1e-12)
+    return angle_weight((x * y).sum(-1) / (x.norm(dim=-1) * y.norm(dim=-1)).clamp_min(1e-12))
+
+
+def pairwise_angular_similarity(x: torch.Tensor) -> torch.Tensor:
+    """`angular_similarity` of every pair of utterances of x [B, T, d] -> [B, T, T], its dot products taken
+    by one batched product rather than over a broadcast [B, T, T, d] tensor."""
+    x = x.float()
+    norm = x.norm(dim=-1)
+    return angle_weight((x @ x.transpose(1, 2)) / (norm[:, :, None] * norm[:, None, :]).clamp_min(1e-12))
+
+
+def angle_weight(cosine: torch.Tensor) -> torch.Tensor:
     return 1 - torch.acos(cosine * 0.99999) / math.pi
 
 
@@ -70,9 +81,7 @@ class DialogueGraph:
     def of(cls, nodes: list[torch.Tensor], mask: torch.Tensor) -> DialogueGraph:
         """Each dialogue's graph over the modality-major `nodes` ([B, T, d] each); padding has no edge."""
         real = mask[:, :, None] & mask[:, None, :]
-        within = torch.stack(
-            [torch.where(real, angular_similarity(x[:, :, None, :], x[:, None, :, :]), 0.0) for x in nodes], 1
-        )
+        within = torch.stack([torch.where(real, pairwise_angular_similarity(x), 0.0) for x in nodes], 1)
         across = torch.stack(
             [
                 torch.stack(
@@ -103,7 +112,11 @@ class DialogueGraph:
 
 
 class GCNIILayer(nn.Module):
-    """h' = theta [A h; h0] W + (1 - theta) ((1 - alpha) A h + alpha h0); theta = log(lambda / l + 1)."""
+    """h' = theta [A h; h0] W + (1 - theta) ((1 - alpha) A h + alpha h0); theta = log(lambda / l + 1).
+
+    Computed as A h W_A + h0 W_0 with the identity mappings folded into the halves of W = [W_1; W_2]:
+    W_A = theta W_1 + (1 - theta)(1 - alpha) I, W_0 = theta W_2 + (1 - theta) alpha I; the same sum,
+    two products and an add where the formula takes a concatenation, a product and five scalings."""
 
     def __init__(self, width: int, depth: int, lamda: float, alpha: float) -> None:
         super().__init__()
@@ -115,8 +128,14 @@ class GCNIILayer(nn.Module):
 
     def forward(self, hidden: torch.Tensor, graph: DialogueGraph, initial: torch.Tensor) -> torch.Tensor:
         spread = graph.spread(hidden)
-        mixed = (1 - self.alpha) * spread + self.alpha * initial
-        return self.theta * (torch.cat([spread, initial], dim=-1) @ self.weight) + (1 - self.theta) * mixed
+        width = hidden.shape[-1]
+        identity = torch.eye(width, dtype=self.weight.dtype, device=self.weight.device)
+        spread_weight, initial_weight = (self.theta * self.weight).split(width)
+        spread_weight = spread_weight + (1 - self.theta) * (1 - self.alpha) * identity
+        initial_weight = initial_weight + (1 - self.theta) * self.alpha * identity
+        return torch.addmm(
+            initial.flatten(0, -2) @ initial_weight, spread.flatten(0, -2), spread_weight
+        ).view_as(hidden)
 
 
 class GraphFusion(MERCModel):
