@@ -52,34 +52,72 @@ def angular_similarity(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     vector (padding) has cosine 0 instead of NaN, which would reach the gradient through `where`. Computed
     in float32: under bfloat16 autocast a cosine of 1 can round above 1/0.99999, where arccos is NaN."""
     x, y = x.float(), y.float()
-    cosine = (x * y).sum(-1) / (x.norm(dim=-1) * y.norm(dim=-1)).clamp_min(1e-12)
+    return angle_weight((x * y).sum(-1) / (x.norm(dim=-1) * y.norm(dim=-1)).clamp_min(1e-12))
+
+
+def pairwise_angular_similarity(x: torch.Tensor) -> torch.Tensor:
+    """`angular_similarity` of every pair of utterances of x [B, T, d] -> [B, T, T], its dot products taken
+    by one batched product rather than over a broadcast [B, T, T, d] tensor."""
+    x = x.float()
+    norm = x.norm(dim=-1)
+    return angle_weight((x @ x.transpose(1, 2)) / (norm[:, :, None] * norm[:, None, :]).clamp_min(1e-12))
+
+
+def angle_weight(cosine: torch.Tensor) -> torch.Tensor:
     return 1 - torch.acos(cosine * 0.99999) / math.pi
 
 
-def dialogue_graph(nodes: list[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
-    """[B, M*T, M*T] normalised adjacency over the modality-major nodes of each dialogue; padding has none."""
-    batch, length = mask.shape
-    real = mask[:, :, None] & mask[:, None, :]
-    eye = torch.eye(length, dtype=torch.bool, device=mask.device)
-    blocks = []
-    for m, x in enumerate(nodes):
-        row = []
-        for n, y in enumerate(nodes):
-            if m == n:
-                weights = angular_similarity(x[:, :, None, :], x[:, None, :, :])
-                row.append(torch.where(real, weights, 0.0))
-            else:
-                weights = angular_similarity(x, y)[:, :, None]
-                row.append(torch.where(real & eye, weights, 0.0))
-        blocks.append(torch.cat(row, dim=-1))
-    adjacency = torch.cat(blocks, dim=-2)
-    degree = adjacency.sum(-1)
-    scale = torch.where(degree > 0, degree.clamp_min(1e-12).rsqrt(), 0.0)
-    return scale[:, :, None] * adjacency * scale[:, None, :]
+@dataclass(frozen=True)
+class DialogueGraph:
+    """The normalised adjacency D^-1/2 A D^-1/2 of each dialogue's graph, kept as its nonzero blocks: the
+    graph's nodes are modality-major ([B, M*T]); an edge joins two utterances of one modality (`within`,
+    [B, M, T, T]) or one utterance's nodes across modalities (`across`, [B, M, M, T], zero where m = n).
+    A product with the dense [B, M*T, M*T] matrix would multiply its (M^2 - M) T^2 zeros of the off-diagonal
+    blocks, which are diagonal: here they cost M^2 T products per feature instead."""
+
+    within: torch.Tensor
+    across: torch.Tensor
+
+    @classmethod
+    def of(cls, nodes: list[torch.Tensor], mask: torch.Tensor) -> DialogueGraph:
+        """Each dialogue's graph over the modality-major `nodes` ([B, T, d] each); padding has no edge."""
+        real = mask[:, :, None] & mask[:, None, :]
+        within = torch.stack([torch.where(real, pairwise_angular_similarity(x), 0.0) for x in nodes], 1)
+        across = torch.stack(
+            [
+                torch.stack(
+                    [
+                        torch.zeros_like(mask, dtype=within.dtype)
+                        if m == n
+                        else torch.where(mask, angular_similarity(x, y), 0.0)
+                        for n, y in enumerate(nodes)
+                    ],
+                    1,
+                )
+                for m, x in enumerate(nodes)
+            ],
+            1,
+        )
+        degree = within.sum(-1) + across.sum(2)  # [B, M, T]
+        scale = torch.where(degree > 0, degree.clamp_min(1e-12).rsqrt(), 0.0)
+        within = scale[..., :, None] * within * scale[..., None, :]
+        across = scale[:, :, None, :] * across * scale[:, None, :, :]
+        return cls(within, across)
+
+    def spread(self, hidden: torch.Tensor) -> torch.Tensor:
+        """A h for modality-major `hidden` [B, M*T, d]."""
+        batch, modalities, length = self.within.shape[:3]
+        nodes = hidden.view(batch, modalities, length, -1)
+        spread = self.within @ nodes + (self.across[..., None] * nodes[:, None]).sum(2)
+        return spread.view_as(hidden)
 
 
 class GCNIILayer(nn.Module):
-    """h' = theta [A h; h0] W + (1 - theta) ((1 - alpha) A h + alpha h0); theta = log(lambda / l + 1)."""
+    """h' = theta [A h; h0] W + (1 - theta) ((1 - alpha) A h + alpha h0); theta = log(lambda / l + 1).
+
+    Computed as A h W_A + h0 W_0 with the identity mappings folded into the halves of W = [W_1; W_2]:
+    W_A = theta W_1 + (1 - theta)(1 - alpha) I, W_0 = theta W_2 + (1 - theta) alpha I; the same sum,
+    two products and an add where the formula takes a concatenation, a product and five scalings."""
 
     def __init__(self, width: int, depth: int, lamda: float, alpha: float) -> None:
         super().__init__()
@@ -89,10 +127,16 @@ class GCNIILayer(nn.Module):
         self.theta = math.log(lamda / depth + 1)
         self.alpha = alpha
 
-    def forward(self, hidden: torch.Tensor, adjacency: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
-        spread = adjacency @ hidden
-        mixed = (1 - self.alpha) * spread + self.alpha * initial
-        return self.theta * (torch.cat([spread, initial], dim=-1) @ self.weight) + (1 - self.theta) * mixed
+    def forward(self, hidden: torch.Tensor, graph: DialogueGraph, initial: torch.Tensor) -> torch.Tensor:
+        spread = graph.spread(hidden)
+        width = hidden.shape[-1]
+        identity = torch.eye(width, dtype=self.weight.dtype, device=self.weight.device)
+        spread_weight, initial_weight = (self.theta * self.weight).split(width)
+        spread_weight = spread_weight + (1 - self.theta) * (1 - self.alpha) * identity
+        initial_weight = initial_weight + (1 - self.theta) * self.alpha * identity
+        return torch.addmm(
+            initial.flatten(0, -2) @ initial_weight, spread.flatten(0, -2), spread_weight
+        ).view_as(hidden)
 
 
 class GraphFusion(MERCModel):
@@ -127,12 +171,12 @@ class GraphFusion(MERCModel):
                 ]
                 x = x + self.speaker(batch.speakers)
             nodes.append(x * mask[:, :, None])
-        adjacency = dialogue_graph(nodes, mask)
+        graph = DialogueGraph.of(nodes, mask)
         features = self.dropout(torch.cat(nodes, dim=1))  # [B, M*T, 2w]
         initial = torch.relu(self.first(features))
         hidden = initial
         for layer in self.layers:
-            hidden = torch.relu(layer(self.dropout(hidden), adjacency, initial))
+            hidden = torch.relu(layer(self.dropout(hidden), graph, initial))
         readout = torch.cat([features, self.dropout(hidden)], dim=-1).split(length, dim=1)
         fused = torch.relu(self.dropout(torch.cat(readout, dim=-1)))
         return ModelOutput(self.classifier(fused), fused)

@@ -158,31 +158,43 @@ class DialogueRNN(nn.Module):
         rows = torch.arange(batch, device=inputs.device)
         party_states = inputs.new_zeros(batch, parties, width)
         global_state = emotion = inputs.new_zeros(batch, width)
-        history: list[torch.Tensor] = []  # past global states, each [B, d]
-        history_scores: list[torch.Tensor] = []  # w·g_k, computed once per state: [B, 1]
+        # The past global states [t, B, d] and their scores w·g_k [t, B, 1], grown by one row a step: a
+        # stack of the states at every step would hand each state t gradients of its own in the backward.
+        history = inputs.new_zeros(0, batch, width)
+        history_scores = inputs.new_zeros(0, batch, 1)
         outputs = []
         for t in range(length):
             u, speaker = inputs[:, t], speakers[:, t]
             global_state = self.dropout(
                 self.global_cell(torch.cat([u, party_states[rows, speaker]], dim=-1), global_state)
             )
-            if history:
-                weights = torch.stack(history_scores).softmax(dim=0)  # [t, B, 1]
-                context = (weights * torch.stack(history)).sum(dim=0)
+            if t:
+                context = (history_scores.softmax(dim=0) * history).sum(dim=0)
             else:
                 context = torch.zeros_like(u)
-            history.append(global_state)
-            history_scores.append(self.attention_score(global_state))
-            updated = self.party_cell(
-                torch.cat([u, context], dim=-1).repeat_interleave(parties, dim=0), party_states.flatten(0, 1)
+            history = torch.cat([history, global_state[None]])
+            history_scores = torch.cat([history_scores, self.attention_score(global_state)[None]])
+            speaking = party_states[rows, speaker]
+            spoken = self.party_dropout(
+                self.party_cell(torch.cat([u, context], dim=-1), speaking), party_states.shape, rows, speaker
             )
-            speaking = F.one_hot(speaker, parties).to(inputs.dtype)[..., None]  # [B, parties, 1]
-            party_states = (
-                party_states * (1 - speaking) + self.dropout(updated.view_as(party_states)) * speaking
-            )
-            emotion = self.dropout(self.emotion_cell(party_states[rows, speaker], emotion))
+            party_states = party_states.index_put((rows, speaker), spoken)
+            emotion = self.dropout(self.emotion_cell(spoken, emotion))
             outputs.append(emotion)
         return torch.stack(outputs, dim=1)
+
+    def party_dropout(
+        self, spoken: torch.Tensor, table: torch.Size, rows: torch.Tensor, speaker: torch.Tensor
+    ) -> torch.Tensor:
+        """Dropout of the speakers' new states [B, d]. Only the speaker's party state changes, so the cell
+        runs on the speakers' rows alone; the dropout draws are still those of the whole party table
+        [B, parties, d] (the speakers' rows used), so the random stream, and every draw after, is the one
+        the update of every party state drew."""
+        dropout = self.dropout
+        if not dropout.training or dropout.p == 0:
+            return spoken
+        keep = torch.rand(table, dtype=spoken.dtype, device=spoken.device).ge_(dropout.p).div_(1 - dropout.p)
+        return spoken * keep[rows, speaker]
 
 
 def reverse_dialogues(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
