@@ -50,6 +50,16 @@ for _family in ("iemocap", "meld"):
         ),
     )
     DATASETS.add(
+        f"synthetic-{_family}-text",
+        DatasetSpec(
+            f"synthetic-{_family}-text",
+            _family,
+            f"the synthetic {_family.upper()}'s text alone (the rival-order check against the real transcripts)",
+            synthetic=True,
+            feature_dims={"text": synthetic.FEATURE_DIMS[_family]["text"]},
+        ),
+    )
+    DATASETS.add(
         _family,
         DatasetSpec(
             _family,
@@ -81,9 +91,13 @@ def load(
             raise BenchmarkError(
                 f"dataset {name!r} is generated, it takes no --source; use --dataset {spec.family}"
             )
-        fingerprint = synthetic.generator_fingerprint(spec.family, synthetic.SYNTHETIC_SEED)
+        modalities = tuple(spec.feature_dims)
+        fingerprint = synthetic.generator_fingerprint(spec.family, synthetic.SYNTHETIC_SEED, modalities)
         return cache.generated(
-            home, fingerprint, generator_identity(), lambda: synthetic.generate(spec.family)
+            home,
+            fingerprint,
+            generator_identity(),
+            lambda: synthetic.generate(spec.family, modalities=modalities),
         )
     if source is None:
         fingerprint = cache.current_import(home, name)

@@ -19,6 +19,7 @@ from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
 from benchmark.models.modeling import ablations_of
 from benchmark.report import paper_sections, plots, tuning
+from benchmark.report.calibration import calibration_lines
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
 from benchmark.report.crosscheck import crosscheck_lines
 from benchmark.report.load import load_records
@@ -167,6 +168,7 @@ def render(
     if synthetic:
         lines += [
             "**synthetic data, not a reproduction**: made by summer-bench's generator to exercise the suite.",
+            *calibration_lines(family),
             "",
         ]
     for modality, exposure in first.data.test_split_exposure.items():
