@@ -57,10 +57,13 @@ def angular_similarity(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def pairwise_angular_similarity(x: torch.Tensor) -> torch.Tensor:
     """`angular_similarity` of every pair of utterances of x [B, T, d] -> [B, T, T], its dot products taken
-    by one batched product rather than over a broadcast [B, T, T, d] tensor."""
+    by one batched product rather than over a broadcast [B, T, T, d] tensor. The product runs outside
+    autocast: a bfloat16 product rounds a self-similarity above 1/0.99999, where arccos is NaN."""
     x = x.float()
     norm = x.norm(dim=-1)
-    return angle_weight((x @ x.transpose(1, 2)) / (norm[:, :, None] * norm[:, None, :]).clamp_min(1e-12))
+    with torch.autocast(x.device.type, enabled=False):
+        dots = x @ x.transpose(1, 2)
+    return angle_weight(dots / (norm[:, :, None] * norm[:, None, :]).clamp_min(1e-12))
 
 
 def angle_weight(cosine: torch.Tensor) -> torch.Tensor:

@@ -129,7 +129,7 @@ def test_the_synthetic_default_is_keyed_on_the_generators_version_and_code(
     machine_cache, tmp_path, monkeypatch
 ):
     make = CountedMaker()
-    monkeypatch.setattr(synthetic, "generate", lambda family: make())
+    monkeypatch.setattr(synthetic, "generate", lambda family, modalities=None: make())
     data.load("synthetic-meld", Home(tmp_path / "a"))
     data.load("synthetic-meld", Home(tmp_path / "b"))
     fingerprint = synthetic.generator_fingerprint("meld", synthetic.SYNTHETIC_SEED)
