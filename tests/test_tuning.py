@@ -54,6 +54,11 @@ def test_a_setting_outside_the_space_is_one_line_before_any_data_loads(
     assert not (home / "results").exists()  # refused where parsed: nothing generated, nothing trained
 
 
+def test_a_setting_given_twice_is_refused_rather_than_the_last_one_taken():
+    with pytest.raises(BenchmarkError, match="--set lr: given twice"):
+        runner.plan(["tfn"], ["synthetic-iemocap"], "smoke", None, ["none"], ["lr=0.001", "lr=0.002"])
+
+
 def test_a_setting_may_not_undo_its_ablation():
     with pytest.raises(BenchmarkError, match="the ablation 'label-smoothing' fixes label_smoothing"):
         runner.plan(

@@ -100,6 +100,8 @@ def parse_settings(model: str, space: SearchSpace, assignments: list[str]) -> di
             raise BenchmarkError(
                 f"--set {name}: model {model!r} has no setting {name!r}; its settings: {', '.join(sorted(space))}"
             )
+        if name in settings:
+            raise BenchmarkError(f"--set {name}: given twice; give each setting once")
         settings[name] = space[name].parse(name, text)
     return settings
 
