@@ -95,6 +95,107 @@ def test_a_layer_below_training_imports_nothing_from_it(package, one_of_its_modu
     assert training_modules(loaded) == []
 
 
+# Which layers each layer may import (docs/layers.md). A top-level module of `benchmark/` outside the bottom
+# layer is named on its own until it moves into the folder it belongs to.
+BOTTOM = "bottom"
+BOTTOM_MODULES = ("errors", "console", "seeding", "registry", "home", "files", "variants")
+ALLOWED_IMPORTS: dict[str, set[str]] = {
+    BOTTOM: set(),
+    "data": {BOTTOM},
+    "models": {BOTTOM, "data"},
+    "summer": {BOTTOM, "data", "models"},
+    "baselines": {BOTTOM, "data", "models"},
+    "profiles": {BOTTOM, "data", "models"},
+    "catalog": {BOTTOM, "data", "models", "summer", "baselines"},
+    "store": {BOTTOM, "data", "models", "profiles"},
+    "training": {BOTTOM, "data", "models", "store", "profiles", "catalog"},
+    "executors": {BOTTOM, "data", "models", "store", "profiles", "catalog", "training"},
+    "report": {BOTTOM, "data", "models", "store", "profiles", "catalog"},
+    "regression_gate": {BOTTOM, "data", "models", "store", "profiles"},
+}
+# commands/, cli, housekeeping and __main__ sit on top and may import every layer; scripts/ too.
+TOP = {"commands", "cli", "housekeeping", "__main__"}
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    if parts[0] != "benchmark":
+        return parts[0]
+    if len(parts) == 1 or parts[1] in BOTTOM_MODULES:
+        return BOTTOM
+    return parts[1]
+
+
+def project_modules() -> list[str]:
+    return sorted(
+        ".".join(path.relative_to(PROJECT_ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for package in PROJECT_PACKAGES
+        for path in (PROJECT_ROOT / package).rglob("*.py")
+    )
+
+
+def upward_imports(modules, imports=imported_by) -> list[str]:
+    """`importer -> imported` for every import of a project module that its layer may not make."""
+    found = []
+    for module in modules:
+        layer = layer_of(module)
+        if layer in TOP:
+            continue
+        if layer not in ALLOWED_IMPORTS:
+            found.append(f"{module}: layer {layer!r} is not in ALLOWED_IMPORTS (docs/layers.md)")
+            continue
+        for other in sorted(imports(module)):
+            target = layer_of(other)
+            if target != layer and target not in ALLOWED_IMPORTS[layer]:
+                found.append(f"{module} -> {other}")
+    return found
+
+
+def test_every_module_of_every_package_imports_only_the_layers_below_it():
+    modules = project_modules()
+    assert {"summer.model", "baselines.mmgcn", "benchmark.data.utterances", "benchmark.report.claims"} <= set(
+        modules
+    )
+    assert upward_imports(modules) == []
+
+
+def test_the_layer_check_catches_a_rival_that_imports_summer():
+    def with_summer(module: str) -> frozenset[str]:
+        return imported_by(module) | {"summer.model"}
+
+    assert upward_imports(["baselines.mmgcn"]) == []
+    assert upward_imports(["baselines.mmgcn"], imports=with_summer) == ["baselines.mmgcn -> summer.model"]
+    assert layer_of("benchmark.variants") == BOTTOM and layer_of("benchmark.report.claims") == "report"
+
+
+def script_imports(path: Path) -> set[str]:
+    named = set()
+    for node in statements(ast.parse(path.read_text(), str(path)).body):
+        if isinstance(node, ast.Import):
+            named.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            named.add(node.module)
+    return {name for name in named if name.split(".")[0] in {*PROJECT_PACKAGES, "scripts", "tests"}}
+
+
+def test_scripts_sit_on_top_and_nothing_imports_them():
+    scripts = sorted((PROJECT_ROOT / "scripts").rglob("*.py"))
+    assert scripts
+    assert {
+        f"{path.relative_to(PROJECT_ROOT)}: {name}"
+        for path in scripts
+        for name in script_imports(path)
+        if name.split(".")[0] == "tests"
+    } == set()
+    package_files = [path for package in PROJECT_PACKAGES for path in (PROJECT_ROOT / package).rglob("*.py")]
+    assert {
+        f"{path.relative_to(PROJECT_ROOT)}: {name}"
+        for path in package_files
+        for name in script_imports(path)
+        if name.split(".")[0] in {"scripts", "tests"}
+    } == set()
+
+
 def test_the_probe_sees_the_trainer_where_it_is_imported():
     assert "benchmark.training.runner" in training_modules(modules_loaded_by("benchmark.executors"))
 

@@ -20,7 +20,8 @@ from benchmark.models.modeling import STUDY
 from benchmark.report.plots import _save, plt
 from benchmark.report.stats import CONFIDENCE, mean_and_std, paired_bootstrap
 from benchmark.report.tables import SUMMER, Variant, mean_std, variants_of
-from benchmark.store.records import FULL_MODEL, STUDY_PREFIX, RunRecord
+from benchmark.store.records import FULL_MODEL, RunRecord
+from benchmark.variants import STUDY_PREFIX
 
 TEACHER = SUBJECT.teacher
 NO_IKD = SUBJECT.without_distillation  # what each IKD reading is compared with
