@@ -143,6 +143,8 @@ def sniff(path: Path) -> TableFormat:
         )
     if compressed:
         head = _decompressed_head(path)
+    if not head:
+        raise BenchmarkError(f"{path}: an empty file: copy or write it again")
     _refuse_other_kinds(path, head, builder)
     if builder == "parquet":
         _check_parquet(path, head)
