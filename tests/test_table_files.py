@@ -152,11 +152,27 @@ REFUSED = {  # name -> (file name, bytes, the message after the path)
         json.dumps({"train": _records()[:3], "test": _records()[3:]}).encode(),
         r"one JSON object holding several lists of records \('train', 'test'\): write one list of records",
     ),
-    "a csv named .json": ("t.json", _csv().encode(), r"not JSON: it starts with .* name it \.csv"),
+    "a csv named .json": ("t.json", _csv().encode(), r"not JSON records: it starts with .* name it \.csv"),
     "a csv named .parquet": (
         "t.parquet",
         _csv().encode(),
         r"not a parquet file \(it starts with 'dialogue_id",
+    ),
+    "binary data": (
+        "t.csv",
+        b"a,b\n\x81\x8d\x01\x02\n",
+        r"line 2 is not UTF-8 \(byte 0x81\), nor text in Windows-1252: binary data, or an encoding to name",
+    ),
+    "a header and no rows": (
+        "t.csv",
+        _csv([]).encode(),
+        "only a header and no rows: write one row per utterance",
+    ),
+    "an empty list of records": ("t.json", b"[ ]\n", "an empty list, no records"),
+    "a truncated .csv.gz": (
+        "t.csv.gz",
+        gzip.compress(_csv(USER_TABLE * 500).encode())[:300],
+        r"a damaged gzip file \(Compressed file ended before the end-of-stream marker was reached\)",
     ),
     "unquoted spaces in a space-separated file": (
         "t.csv",

@@ -21,6 +21,7 @@ import json
 import re
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,10 +90,7 @@ def table_builder(path: Path) -> str | None:
 def read_tables(where: Path, data_files: dict[str, list[Path]], cache_dir: Path) -> datasets.DatasetDict:
     """The splits of `data_files` (split -> its files), every file sniffed first; files read together must
     share one format."""
-    formats = {path: sniff(path) for paths in data_files.values() for path in paths}
-    for path, found in formats.items():
-        if found.builder == "csv":
-            check_csv_rows(path, found)
+    formats = {path: _sniff_and_check(path) for paths in data_files.values() for path in paths}
     if len(set(formats.values())) > 1:
         found = ", ".join(f"{path.name} is {found.describe()}" for path, found in formats.items())
         raise BenchmarkError(
@@ -122,6 +120,16 @@ def read_or_explain(where: Path, what: str, read):
             f"{where}: could not be read as {what} ({type(err).__name__}: {detail}): check every file is complete "
             "and every split has the same columns, or write the files again"
         ) from None
+
+
+def _sniff_and_check(path: Path) -> TableFormat:
+    try:
+        found = sniff(path)
+        if found.builder == "csv":
+            check_csv_rows(path, found)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:  # raised only while decompressing
+        raise BenchmarkError(f"{path}: a damaged gzip file ({err}): compress or copy it again") from None
+    return found
 
 
 def sniff(path: Path) -> TableFormat:
@@ -167,11 +175,8 @@ def open_text(path: Path, encoding: str):
 
 
 def _decompressed_head(path: Path) -> bytes:
-    try:
-        with gzip.open(path, "rb") as handle:
-            return handle.read(HEAD_BYTES)
-    except (OSError, EOFError) as err:
-        raise BenchmarkError(f"{path}: a damaged gzip file ({err}): compress or copy it again") from None
+    with gzip.open(path, "rb") as handle:
+        return handle.read(HEAD_BYTES)
 
 
 def _refuse_other_kinds(path: Path, head: bytes, builder: str) -> None:
@@ -259,7 +264,12 @@ def _not_utf8(line: bytes, err: UnicodeDecodeError) -> str:
     try:
         legacy = line[around].decode("cp1252").strip()
     except UnicodeDecodeError:
-        return f"is not UTF-8 (byte 0x{bad:02x}), nor Windows-1252: find its encoding and {SAVE_AS_UTF8}"
+        legacy = ""
+    if not legacy or not all(c.isprintable() or c.isspace() for c in legacy):
+        return (
+            f"is not UTF-8 (byte 0x{bad:02x}), nor text in Windows-1252: binary data, or an encoding to name "
+            f"yourself: {SAVE_AS_UTF8}"
+        )
     return (
         f"is not UTF-8 (byte 0x{bad:02x}): it reads as Windows-1252 (cp1252) text ({legacy!r}), which "
         f"Excel and older editors write: {SAVE_AS_UTF8}"
@@ -270,11 +280,13 @@ def _records_field(path: Path, head: str, encoding: str) -> str | None:
     """Where the records are: None for json lines or a list of records, the key of the one list of records
     in a file holding one object (`{"data": [...]}`)."""
     start = head.lstrip()
+    if re.fullmatch(r"\[\s*\]\s*", start):
+        raise BenchmarkError(f"{path}: an empty list, no records: write one record per utterance")
     if not start or start[0] == "[":
         return None
     if start[0] != "{":
         looks = " (a comma-separated table? name it .csv)" if "," in start.split("\n", 1)[0] else ""
-        raise BenchmarkError(f"{path}: not JSON: it starts with {start[:40]!r}{looks}")
+        raise BenchmarkError(f"{path}: not JSON records: it starts with {start[:40]!r}{looks}")
     first, _, rest = start.partition("\n")
     try:
         json.loads(first)
@@ -368,3 +380,6 @@ def check_csv_rows(path: Path, found: TableFormat) -> None:
                 f"{path}: line {reader.line_num + skipped} is not valid CSV ({err}): look for a stray double "
                 'quote (write a quote inside a cell as "" in a quoted cell)'
             ) from None
+    if row < 0 or not width:
+        what = "only a header" if width else "no header"
+        raise BenchmarkError(f"{path}: {what} and no rows: write one row per utterance under a header line")
