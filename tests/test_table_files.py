@@ -191,6 +191,26 @@ def test_a_file_that_is_not_what_its_name_says_is_named_with_the_fix(tmp_path, h
     refused(home, path, f"{path}: {message}", earlier, TRANSCRIPTS)
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("t.xlsx", XLSX, r"an Excel workbook \(\.xlsx\), not a pickle file: export the sheet"),
+        ("t.pkl", XLSX, r"an Excel workbook \(\.xlsx\), not a pickle file"),
+        ("t.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), "a legacy Office file"),
+    ],
+)
+def test_a_workbook_under_any_name_is_named(tmp_path, home, earlier, name, content, message):  # noqa: F811
+    path = tmp_path / name
+    path.write_bytes(content)
+    refused(home, path, f"{path}: {message}", earlier, TRANSCRIPTS)
+
+
+def test_a_pickle_named_csv_is_named(tmp_path, home, earlier):  # noqa: F811
+    path = tmp_path / "t.csv"
+    path.write_bytes(write_feature_pickle(tmp_path / "f.pkl", "mmgcn-iemocap").read_bytes())
+    refused(home, path, f"{path}: a Python pickle under a .csv name: name it .pkl", earlier, TRANSCRIPTS)
+
+
 def test_a_parquet_file_named_csv_is_named(tmp_path, home, earlier):  # noqa: F811
     parquet = tmp_path / "t.parquet"
     datasets.Dataset.from_list(_records()).to_parquet(str(parquet))

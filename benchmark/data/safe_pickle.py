@@ -11,7 +11,7 @@ import io
 import pickle
 from pathlib import Path
 
-from benchmark.data.table_files import GZIP_MAGIC
+from benchmark.data.table_files import GZIP_MAGIC, HEAD_BYTES, refuse_other_kinds
 from benchmark.errors import BenchmarkError
 
 _ALLOWED = {
@@ -62,6 +62,7 @@ def load_pickle(path: Path) -> object:
             data = gzip.decompress(data)
         except (OSError, EOFError) as err:
             raise BenchmarkError(f"{path}: a damaged gzip file ({err}): compress or copy it again") from None
+    refuse_other_kinds(path, data[:HEAD_BYTES], "pickle")
     try:
         return _RestrictedUnpickler(io.BytesIO(data), path).load()
     except BenchmarkError:

@@ -37,6 +37,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office files: Excel's .xls
 PARQUET_MAGIC = b"PAR1"  # at both ends of a complete parquet file
+PICKLE_MAGIC, PICKLE_PROTOCOLS = b"\x80", (b"\x02", b"\x03", b"\x04", b"\x05")  # PROTO opcode, version
 # Byte-order marks, longest first (UTF-32's little-endian mark begins with UTF-16's).
 BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -153,7 +154,7 @@ def sniff(path: Path) -> TableFormat:
         head = _decompressed_head(path)
     if not head:
         raise BenchmarkError(f"{path}: an empty file: copy or write it again")
-    _refuse_other_kinds(path, head, builder)
+    refuse_other_kinds(path, head, builder)
     if builder == "parquet":
         _check_parquet(path, head)
         return TableFormat("parquet")
@@ -179,8 +180,8 @@ def _decompressed_head(path: Path) -> bytes:
         return handle.read(HEAD_BYTES)
 
 
-def _refuse_other_kinds(path: Path, head: bytes, builder: str) -> None:
-    """A workbook, an archive, or one table format under another's name."""
+def refuse_other_kinds(path: Path, head: bytes, expected: str) -> None:
+    """A workbook, an archive, or one format under another's name (`expected`: the format the name says)."""
     if head.startswith(ZIP_MAGIC):
         try:
             with zipfile.ZipFile(path) as archive:
@@ -189,21 +190,23 @@ def _refuse_other_kinds(path: Path, head: bytes, builder: str) -> None:
             names = []
         if any(n.startswith("xl/") for n in names):
             raise BenchmarkError(
-                f"{path}: an Excel workbook (.xlsx), not a {builder} file: export the sheet from Excel with "
+                f"{path}: an Excel workbook (.xlsx), not a {expected} file: export the sheet from Excel with "
                 "Save As > CSV UTF-8 (Comma delimited) and pass that file"
             )
         shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
         raise BenchmarkError(
-            f"{path}: a zip archive ({shown or 'unreadable'}), not a {builder} file: unzip it and pass the "
+            f"{path}: a zip archive ({shown or 'unreadable'}), not a {expected} file: unzip it and pass the "
             "table inside"
         )
     if head.startswith(OLE_MAGIC):
         raise BenchmarkError(
-            f"{path}: a legacy Office file (an Excel .xls workbook?), not a {builder} file: export the sheet "
+            f"{path}: a legacy Office file (an Excel .xls workbook?), not a {expected} file: export the sheet "
             "from Excel with Save As > CSV UTF-8 (Comma delimited) and pass that file"
         )
-    if builder != "parquet" and head.startswith(PARQUET_MAGIC):
+    if expected != "parquet" and head.startswith(PARQUET_MAGIC):
         raise BenchmarkError(f"{path}: a parquet file under a {path.suffix} name: name it .parquet")
+    if expected != "pickle" and head[:1] == PICKLE_MAGIC and head[1:2] in PICKLE_PROTOCOLS:
+        raise BenchmarkError(f"{path}: a Python pickle under a {path.suffix} name: name it .pkl")
 
 
 def _check_parquet(path: Path, head: bytes) -> None:
