@@ -76,6 +76,16 @@ READABLE = {  # name -> (file name, bytes, rows it holds)
     "Excel's sep=; line": ("t.csv", ("sep=;\r\n" + _csv(separator=";")).encode(), USER_TABLE),
     "gzip-compressed csv": ("t.csv.gz", gzip.compress(_csv().encode()), USER_TABLE),
     "json records under one key": ("t.json", json.dumps({"data": _records()}).encode(), USER_TABLE),
+    "json lines with a byte-order mark": (
+        "t.jsonl",
+        codecs.BOM_UTF8 + "\n".join(json.dumps(r) for r in _records(WITH_CAFE)).encode(),
+        WITH_CAFE,
+    ),
+    "json records under one key, with a byte-order mark": (
+        "t.json",
+        codecs.BOM_UTF8 + json.dumps({"data": _records(WITH_CAFE)}).encode(),
+        WITH_CAFE,
+    ),
     "indented json records under one key": (
         "t.json",
         json.dumps({"version": 2, "data": _records()}, indent=2).encode(),

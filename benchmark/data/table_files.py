@@ -67,9 +67,8 @@ class TableFormat:
     def builder_options(self) -> dict:
         """The keyword arguments of `datasets.load_dataset` that differ from the builder's defaults (a plain
         UTF-8 comma file is read exactly as before)."""
-        options: dict = {}
+        options: dict = {"encoding": self.encoding} if self.encoding != "utf-8" else {}
         if self.builder == "csv":
-            options |= {"encoding": self.encoding} if self.encoding != "utf-8" else {}
             options |= {"sep": self.separator} if self.separator != "," else {}
             options |= {"skiprows": self.lines_before_header} if self.lines_before_header else {}
         if self.field is not None:
