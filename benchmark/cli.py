@@ -5,11 +5,14 @@ inside `main`, so that `--help` answers at once."""
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
+import os
 import sys
 
 from benchmark.errors import BenchmarkError
+from benchmark.files import describe_os_error
+
+UTF8_MODE = "PYTHONUTF8"
 
 # name -> one-line help, in the order --help lists them
 COMMANDS: dict[str, str] = {
@@ -41,7 +44,21 @@ def _command_module(name: str):
     return importlib.import_module(f"benchmark.commands.{name}")
 
 
+def _rerun_in_utf8_mode() -> None:
+    """[choice] Every file the suite reads and writes is UTF-8, and `datasets`/Arrow take UTF-8 paths only.
+    Under a non-UTF-8 locale (`LC_ALL=C`) Python would open text files as ASCII (the paper's numbers hold
+    non-ASCII names) and decode a non-ASCII path into surrogates no library can encode; the command
+    instead runs itself again in Python's UTF-8 mode (PEP 540), which its subprocesses inherit. The
+    environment variable set here stops it from doing so twice."""
+    if sys.flags.utf8_mode or os.environ.get(UTF8_MODE) == "1":
+        return
+    os.environ[UTF8_MODE] = "1"
+    os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        _rerun_in_utf8_mode()
     args = build_parser().parse_args(argv)
     module = _command_module(args._command)
     try:
@@ -57,13 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     except OSError as err:
-        where = f": {err.filename}" if err.filename else ""
-        fix = (
-            "free some space, or choose a folder on another disk with --home; what was stored before is intact"
-            if err.errno == errno.ENOSPC
-            else "choose a writable folder with --home"
-        )
-        print(f"error: {err.strerror or err}{where}: {fix}", file=sys.stderr)
+        print(f"error: {describe_os_error(err)}", file=sys.stderr)
         return 2
 
 

@@ -3,6 +3,7 @@ teacher cache, run store, gate, reports."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -24,7 +25,10 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """`write` fills a hidden temporary file beside `path`, which then replaces `path` in one rename:
     a reader sees the old file or the new one, and an interrupted write leaves neither half."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:  # named by the folder it could not write into, not by a temporary name
+        raise OSError(err.errno, err.strerror, str(path.parent)) from None
     os.close(handle)
     try:
         write(Path(temporary))
@@ -38,6 +42,28 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 def atomic_write_json(path: Path, content: dict, *, indent: int = 1, sort_keys: bool = False) -> None:
     text = json.dumps(content, indent=indent, sort_keys=sort_keys) + "\n"
     atomic_write(path, lambda temporary: temporary.write_text(text))
+
+
+# What an OSError from reading or writing the home means, and the fix (`describe_os_error`).
+OS_ERROR_FIXES = {
+    errno.ENOSPC: "free some space, or choose a folder on another disk with --home; what was stored before is intact",
+    errno.EISDIR: "a folder stands where a file belongs: move that folder away (or pass a file, not a folder)",
+    errno.ENOTDIR: "a file stands where a folder belongs on this path: move that file away",
+    errno.EEXIST: "a file stands where a folder belongs: move that file away",
+    errno.EACCES: "you may not read or write it: give yourself access (chmod u+rwX), or choose a folder of yours "
+    "with --home",
+    errno.EROFS: "it is on a read-only file system: choose a home on a writable disk with --home",
+}
+OS_ERROR_FIXES[errno.EPERM] = OS_ERROR_FIXES[errno.EACCES]
+
+
+def describe_os_error(err: OSError) -> str:
+    """One line: what the system said, the path it concerns (the destination of a rename, never its
+    temporary source) and what it means for the user, with the fix."""
+    path = err.filename2 or err.filename
+    where = f": {path}" if path else ""
+    fix = OS_ERROR_FIXES.get(err.errno, "choose a writable folder with --home")
+    return f"{err.strerror or err}{where}: {fix}"
 
 
 @contextmanager

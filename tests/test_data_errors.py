@@ -68,9 +68,9 @@ def test_truncated_and_empty_parquet_files_are_one_line(tmp_path, home, earlier)
     path = tmp_path / "table.parquet"
     datasets.Dataset.from_dict(_user_rows()).to_parquet(str(path))
     path.write_bytes(path.read_bytes()[:200])
-    refused(home, path, f"{path}: could not be read as parquet files .*write the files again", earlier)
+    refused(home, path, f"{path}: a truncated parquet file \\(no footer\\): copy or write it again", earlier)
     path.write_bytes(b"")
-    refused(home, path, f"{path}: could not be read as parquet files", earlier)
+    refused(home, path, f"{path}: an empty file: copy or write it again", earlier)
 
 
 def test_corrupt_arrow_and_dataset_dict_json_are_one_line(tmp_path, home, earlier):

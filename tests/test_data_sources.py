@@ -96,7 +96,7 @@ def test_dispatcher_errors_name_the_source_and_the_fix(tmp_path, home):
         data.load("synthetic-meld", home, "anything")
     single = tmp_path / "train.parquet"
     single.write_bytes(b"")
-    with pytest.raises(BenchmarkError, match=f"{single}: could not be read as parquet files"):
+    with pytest.raises(BenchmarkError, match=f"{single}: an empty file: copy or write it again"):
         data.load("iemocap", home, str(single))
     with pytest.raises(BenchmarkError, match="unknown dataset"):
         data.load("iemocapp", home)

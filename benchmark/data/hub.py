@@ -8,7 +8,6 @@ the feature dims from the data. Every `datasets` failure becomes one line naming
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from dataclasses import dataclass, replace
@@ -18,8 +17,10 @@ import datasets
 import numpy as np
 
 from benchmark.data.schema import CLASS_NAMES, MAX_SPEAKERS, MODALITIES, SPLITS, MercDataset
+from benchmark.data.table_files import read_or_explain, read_tables, table_builder
 from benchmark.data.utterances import (
     MELD_COLUMNS,
+    SPLIT_ALIASES,
     TableOptions,
     from_table,
     is_utterance_table,
@@ -29,7 +30,6 @@ from benchmark.data.validate import build_splits, imported_dataset
 from benchmark.errors import BenchmarkError
 
 HUB_TIMEOUT_S = 5  # seconds one hub request may take before the hub counts as unreachable
-DATA_FILE_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Reader:
 def load_saved_folder(folder: Path, name: str, family: str, reader: Reader) -> MercDataset:
     """A folder written by `save_to_disk` (a DatasetDict with dataset_dict.json, or one Dataset)."""
     _check_self_contained(folder)
-    splits = _read(folder, "a save_to_disk folder", lambda: datasets.load_from_disk(str(folder)))
+    splits = read_or_explain(folder, "a save_to_disk folder", lambda: datasets.load_from_disk(str(folder)))
     if isinstance(splits, datasets.Dataset):
         splits = datasets.DatasetDict({"train": splits})
     fingerprint = _hash_files(sorted(p for p in folder.rglob("*") if p.is_file()))
@@ -80,20 +80,17 @@ def load_data_files(folder: Path, name: str, family: str, reader: Reader) -> Mer
     release (train_sent_emo.csv, dev_sent_emo.csv, test_sent_emo.csv)."""
     meld = meld_csv_files(folder)
     if meld is not None:
-        splits = _load_files(folder, "csv", meld, reader)
+        splits = read_tables(folder, {s: [Path(p)] for s, p in meld.items()}, reader.cache_dir)
         options = replace(reader.table, columns=MELD_COLUMNS)
         fingerprint = _hash_files([Path(p) for p in meld.values()])
         return from_table(splits, str(folder), "meld-csv", name, family, fingerprint, options)
     files = {split: _split_files(folder, split) for split in SPLITS}
-    suffixes = {p.suffix for paths in files.values() for p in paths}
-    builders = {DATA_FILE_SUFFIXES[s] for s in suffixes}
-    if len(builders) > 1:
+    suffixes = {"".join(p.suffixes[-2:]) for paths in files.values() for p in paths}
+    if len({table_builder(p) for paths in files.values() for p in paths}) > 1:
         raise BenchmarkError(
             f"{folder}: split files mix formats ({', '.join(sorted(suffixes))}): keep one format, parquet or json"
         )
-    splits = _load_files(
-        folder, builders.pop(), {s: [str(p) for p in paths] for s, paths in files.items()}, reader
-    )
+    splits = read_tables(folder, files, reader.cache_dir)
     every_file = [p for paths in files.values() for p in paths]
     return _convert(splits, str(folder), "datasets-folder", name, family, _hash_files(every_file), reader)
 
@@ -106,7 +103,7 @@ def load_table_file(path: Path, name: str, family: str, reader: Reader) -> MercD
             f"{path}: one file of the MELD release: pass the folder holding train_sent_emo.csv, "
             "dev_sent_emo.csv and test_sent_emo.csv as --source"
         )
-    splits = _load_files(path, DATA_FILE_SUFFIXES[path.suffix], {"train": str(path)}, reader)
+    splits = read_tables(path, {"train": [path]}, reader.cache_dir)
     columns = splits["train"].column_names
     if not is_utterance_table(columns, reader.table) and "labels" not in columns:
         raise _no_label_column(str(path), columns, reader.table)
@@ -175,54 +172,6 @@ def _no_label_column(source: str, columns: list[str], table: TableOptions) -> Be
     )
 
 
-def _load_files(where: Path, builder: str, data_files: dict, reader: Reader) -> datasets.DatasetDict:
-    if builder == "csv":
-        for paths in data_files.values():
-            for path in [paths] if isinstance(paths, str) else paths:
-                check_csv_rows(Path(path))
-    return _read(
-        where,
-        f"{builder} files",
-        lambda: datasets.load_dataset(builder, data_files=data_files, cache_dir=str(reader.cache_dir)),
-    )
-
-
-def check_csv_rows(path: Path) -> None:
-    """Refuse a CSV whose quoting merges lines into one cell: a stray double quote opens a quoted cell
-    that swallows the following rows (their labels with them) without any parser complaining."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        reader = csv.reader(handle, strict=True)
-        row, end = -1, 0
-        try:
-            for row, cells in enumerate(reader, start=-1):  # row -1 is the header
-                start, end = end + 1, reader.line_num
-                if any("\n" in cell or "\r" in cell for cell in cells):
-                    raise BenchmarkError(
-                        f"{path}: row {row} (lines {start}-{end}) has a line break inside a quoted cell, "
-                        "which merges rows: look for a stray double quote there (write a quote inside a cell "
-                        'as "" in a quoted cell), or remove the line break'
-                    )
-        except csv.Error as err:
-            raise BenchmarkError(
-                f"{path}: line {reader.line_num} is not valid CSV ({err}): look for a stray double quote "
-                '(write a quote inside a cell as "" in a quoted cell)'
-            ) from None
-
-
-def _read(where: Path, what: str, read):
-    """`read()`, with any `datasets`/Arrow failure as one line naming the file, what it should be and the fix."""
-    try:
-        return read()
-    except BenchmarkError:
-        raise
-    except Exception as err:
-        detail = " ".join(str(err).split())[:200] or type(err).__name__
-        raise BenchmarkError(
-            f"{where}: could not be read as {what} ({type(err).__name__}: {detail}): check every file is complete "
-            "and every split has the same columns, or write the files again"
-        ) from None
-
-
 def _canonical(splits, source: str, kind: str, name: str, family: str, fingerprint: str) -> MercDataset:
     """Re-validate rows coming from outside through the same checks as every other source."""
     if not isinstance(splits, datasets.DatasetDict) or any(s not in splits for s in SPLITS):
@@ -282,17 +231,32 @@ def _canonical(splits, source: str, kind: str, name: str, family: str, fingerpri
 
 
 def _split_files(folder: Path, split: str) -> list[Path]:
+    """The files of `split`, under its name or one of its aliases (`dev.csv` is the validation split)."""
+    names = [alias for alias, ours in SPLIT_ALIASES.items() if ours == split]
     for where in (folder, folder / "data"):
-        found = sorted(
-            p
-            for p in where.glob(f"{split}*")
-            if p.suffix in DATA_FILE_SUFFIXES and p.stem.split("-")[0] == split
-        )
-        if found:
-            return found
+        found = {name: _files_named(where, name) for name in names}
+        named = [name for name, paths in found.items() if paths]
+        if len(named) > 1:
+            raise BenchmarkError(
+                f"{where}: both {' and '.join(f'{n}.*' for n in named)} files: keep one of them as the {split} split"
+            )
+        if named:
+            return found[named[0]]
+    present = sorted(p.name for where in (folder, folder / "data") if where.is_dir() for p in where.iterdir())
+    shown = ", ".join(present[:6]) + (", ..." if len(present) > 6 else "") if present else "nothing"
+    aliases = f" (or {', '.join(n for n in names if n != split)})" if len(names) > 1 else ""
     raise BenchmarkError(
-        f"{folder}: no {split} file: expected {split}.parquet or {split}.jsonl (or hub-style shards "
-        f"{split}-00000-of-000NN.parquet, also under data/) in the canonical columns of benchmark/data/schema.py"
+        f"{folder}: no {split} file (found {shown}): expected {split}{aliases}.parquet, .jsonl or .csv (or "
+        f"hub-style shards {split}-00000-of-000NN.parquet, also under data/), per-utterance rows or the canonical "
+        "columns of benchmark/data/schema.py"
+    )
+
+
+def _files_named(where: Path, split: str) -> list[Path]:
+    return sorted(
+        p
+        for p in where.glob(f"{split}*")
+        if table_builder(p) is not None and p.name.split(".")[0].split("-")[0] == split
     )
 
 

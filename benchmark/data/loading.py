@@ -20,6 +20,7 @@ from benchmark.data import cache, features, hub, multiemo, releases, schema, syn
 from benchmark.data.features import TextEncoder
 from benchmark.data.pickles import load_pickle_source
 from benchmark.data.schema import SPLITS, MercDataset
+from benchmark.data.table_files import table_builder
 from benchmark.data.utterances import TableOptions
 from benchmark.errors import BenchmarkError
 from benchmark.home import Home
@@ -171,7 +172,7 @@ def import_source(
     path = Path(source).expanduser()
     _check_path_kind(path, source)
     reader = hub.Reader(cache_dir=writable_cache(home), table=table or TableOptions())
-    if path.is_file() and path.suffix in hub.DATA_FILE_SUFFIXES:
+    if path.is_file() and table_builder(path) is not None:
         return hub.load_table_file(path, name, family, reader)
     if path.name == multiemo.SPEAKERS and path.is_file():
         raise multiemo.lone_speakers_file(path)

@@ -6,10 +6,12 @@ admitting only numpy's array-rebuilding functions (and nothing else) makes loadi
 
 from __future__ import annotations
 
+import gzip
 import io
 import pickle
 from pathlib import Path
 
+from benchmark.data.table_files import GZIP_MAGIC, HEAD_BYTES, refuse_other_kinds
 from benchmark.errors import BenchmarkError
 
 _ALLOWED = {
@@ -55,6 +57,12 @@ def load_pickle(path: Path) -> object:
     if not path.is_file():
         raise BenchmarkError(f"{path}: file not found: check the path passed as --source")
     data = path.read_bytes()
+    if data.startswith(GZIP_MAGIC):  # a compressed pickle (NAME.pkl.gz) is read as the pickle inside
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as err:
+            raise BenchmarkError(f"{path}: a damaged gzip file ({err}): compress or copy it again") from None
+    refuse_other_kinds(path, data[:HEAD_BYTES], "pickle")
     try:
         return _RestrictedUnpickler(io.BytesIO(data), path).load()
     except BenchmarkError:
