@@ -67,6 +67,8 @@ COLUMNS = {
     "chosen_settings": "the settings `tune` chose on validation (`the defaults` when trial 0 won)",
     "validation_wf1_default": "validation weighted-F1 of trial 0 (the defaults)",
     "validation_wf1_tuned": "validation weighted-F1 of the chosen trial",
+    "expected_max_validation_wf1": "Show Your Work's expected best validation weighted-F1 of n = 1, 2, ... "
+    "trials drawn from the study's (Dodge et al., EMNLP 2019), space-separated",
     "default_seeds": "seeds of the default runs",
     "default_test_wf1": "test weighted-F1 of the default runs, mean over their seeds",
     "default_test_wf1_std": "its sample standard deviation over seeds (0 for one seed)",
@@ -136,6 +138,11 @@ def seed_scores(runs: Sequence[RunRecord], resamples: int) -> dict[str, object]:
     }
 
 
+def expected_maximum_curve(summary: TuningSummary) -> str:
+    scores = [100 * trial.validation_weighted_f1 for trial in summary.trials]
+    return " ".join(f"{tuning.expected_maximum(scores, n):.2f}" for n in range(1, len(scores) + 1))
+
+
 def variant_row(
     dataset: str, variant: str, records: Sequence[RunRecord], summary: TuningSummary | None, resamples: int
 ) -> dict[str, object]:
@@ -153,6 +160,7 @@ def variant_row(
         if summary and summary.default
         else None,
         "validation_wf1_tuned": _percent(summary.best.validation_weighted_f1) if summary else None,
+        "expected_max_validation_wf1": expected_maximum_curve(summary) if summary else None,
     }
     row |= {f"default_{name}": value for name, value in seed_scores(defaults, resamples).items()}
     row |= {f"tuned_{name}": value for name, value in seed_scores(tuned, resamples).items()}
@@ -169,11 +177,20 @@ def variant_row(
     return row
 
 
-def variant_table(
-    home: Home, by_dataset: dict[str, list[RunRecord]], profile: str, resamples: int
-) -> pd.DataFrame:
+Studies = dict[tuple[str, str], TuningSummary | None]  # (dataset, variant) -> its study, None: not tuned
+
+
+def read_studies(home: Home, by_dataset: dict[str, list[RunRecord]], profile: str) -> Studies:
+    return {
+        (dataset, variant): read_study(home, dataset, profile, variant)
+        for dataset, records in by_dataset.items()
+        for variant in ordered_variants(records)
+    }
+
+
+def variant_table(by_dataset: dict[str, list[RunRecord]], studies: Studies, resamples: int) -> pd.DataFrame:
     rows = [
-        variant_row(dataset, variant, records, read_study(home, dataset, profile, variant), resamples)
+        variant_row(dataset, variant, records, studies[dataset, variant], resamples)
         for dataset, records in sorted(by_dataset.items())
         for variant in ordered_variants(records)
     ]
@@ -247,7 +264,7 @@ def read_wall_log(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def commands_from_home(home: Home, by_dataset: dict[str, list[RunRecord]], profile: str) -> list[str]:
+def commands_from_home(by_dataset: dict[str, list[RunRecord]], studies: Studies, profile: str) -> list[str]:
     """`tune` per model (its studied ablations, the largest budget) and `run` per model for its default
     runs, written from the home's contents; --jobs and the order they ran in are not recorded."""
     records = [r for runs in by_dataset.values() for r in runs]
@@ -258,7 +275,7 @@ def commands_from_home(home: Home, by_dataset: dict[str, list[RunRecord]], profi
     defaults: dict[str, tuple[set[str], set[int]]] = {}
     for record in records:
         key = record.key
-        summary = read_study(home, key.dataset, profile, key.variant)
+        summary = studies[key.dataset, key.variant]
         if summary:
             ablations, budget = tuned.setdefault(key.model, (set(), 0))
             ablations.add(key.ablation)
@@ -307,6 +324,7 @@ def _protocol_lines(table: pd.DataFrame) -> list[str]:
             "chosen settings": table.chosen_settings.map(_cell),
             "validation wF1 default": table.validation_wf1_default.map(_cell),
             "validation wF1 tuned": table.validation_wf1_tuned.map(_cell),
+            "expected max validation wF1, n = 1, 2, ...": table.expected_max_validation_wf1.map(_cell),
             "test wF1 default": [_score(row, "default") for _, row in table.iterrows()],
             "test wF1 tuned": [_score(row, "tuned") for _, row in table.iterrows()],
         }
@@ -459,8 +477,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         by_dataset = profile_records(home, args.profile)
         wall_log = read_wall_log(args.wall_log) if args.wall_log else None
-        table = variant_table(home, by_dataset, args.profile, args.resamples)
-        commands = args.command or commands_from_home(home, by_dataset, args.profile)
+        studies = read_studies(home, by_dataset, args.profile)
+        table = variant_table(by_dataset, studies, args.resamples)
+        commands = args.command or commands_from_home(by_dataset, studies, args.profile)
         text = render(
             home, by_dataset, args.profile, table, commands, not args.command, wall_log, args.resamples
         )

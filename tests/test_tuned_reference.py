@@ -78,6 +78,9 @@ def test_the_chosen_settings_and_validation_scores_are_the_studys(smoke):
         assert row.chosen_settings == (summary.best.settings or "the defaults")
         assert row.validation_wf1_tuned == round(100 * summary.best.validation_weighted_f1, 2)
         assert row.validation_wf1_default == round(100 * summary.default.validation_weighted_f1, 2)
+        low, high = sorted(100 * trial.validation_weighted_f1 for trial in summary.trials)
+        # Show Your Work by hand for two trials: E[max of 1] = the mean, E[max of 2] = low/4 + 3 high/4
+        assert row.expected_max_validation_wf1 == f"{(low + high) / 2:.2f} {low / 4 + 3 * high / 4:.2f}"
         line = next(line for line in smoke.page.splitlines() if line.startswith(f"| {model} | {TRIALS} |"))
         assert row.chosen_settings in line
 
