@@ -397,7 +397,7 @@ def render(
     else:
         lines += [f"Data: {'; '.join(sources)}.", ""]
     how = (
-        "written from the home's studies and runs (the order and `--jobs` are not recorded)"
+        "written from the home's studies and runs; their order and `--jobs` are not recorded"
         if written_from_home
         else "as run"
     )
@@ -430,10 +430,14 @@ def render(
     for dataset, records_of in sorted(by_dataset.items()):
         protocol, default, chosen = protocol_claims(home, records_of, dataset, profile, resamples)
         comparisons[dataset] = (protocol, default, chosen)
-        for name, rows in (("default protocol (every model at its defaults)", default),
-                           (f"tuned protocol ({protocol.describe()})", chosen)):  # fmt: skip
-            row = next((r for r in rows if r.claim == DISTILLATION_CLAIM), None)
+        judged = [
+            next((r for r in rows if r.claim == DISTILLATION_CLAIM), None) for rows in (default, chosen)
+        ]
+        for name, row in zip(("default protocol (every model at its defaults)",
+                              f"tuned protocol ({protocol.describe()})"), judged, strict=True):  # fmt: skip
             lines += [f"- {ikd_sentence(dataset, name, row)}"]
+        if None not in judged and judged[0].verdict != judged[1].verdict:
+            lines += [f"- **On {dataset} the verdict differs between the protocols.**"]
     lines += ["", "## Columns of tuned.csv", ""]
     lines += [f"- `{name}`: {description}" for name, description in COLUMNS.items()]
     lines += [""]

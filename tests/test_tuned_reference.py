@@ -213,6 +213,7 @@ def test_the_ikd_verdict_is_stated_under_both_protocols_and_its_flip_flagged(fli
     for protocol, row in (("default", default), ("tuned", tuned)):
         sentence = next(line for line in lines if line.startswith(f"- Under the {protocol} protocol"))
         assert f"= {row.interval_cell} points" in sentence and f"verdict: **{row.verdict_cell}**" in sentence
+    assert "- **On synthetic-iemocap the verdict differs between the protocols.**" in lines
     flag = next(line for line in lines if line.startswith(f"| {default.statement} |"))
     assert flag.endswith("| **yes** |")
     assert "kappa_logit 0.1, kappa_latent 0.1, kappa_head 0.1 (defaults: kappa_logit 1.0" in flipped.page
