@@ -273,6 +273,7 @@ def commands_from_home(by_dataset: dict[str, list[RunRecord]], studies: Studies,
     datasets = "".join(f" --dataset {d}" for d in sorted(by_dataset))
     tuned: dict[str, tuple[set[str], int]] = {}
     defaults: dict[str, tuple[set[str], set[int]]] = {}
+    ran = set()  # models with a default run that no study's trial 0 made: `run` trained it
     for record in records:
         key = record.key
         summary = studies[key.dataset, key.variant]
@@ -284,6 +285,8 @@ def commands_from_home(by_dataset: dict[str, list[RunRecord]], studies: Studies,
             ablations, seeds = defaults.setdefault(key.model, (set(), set()))
             ablations.add(key.ablation)
             seeds.add(key.seed)
+            if not (summary and key.seed == summary.trial_seed):
+                ran.add(key.model)
 
     def ablation_options(ablations: set[str]) -> str:
         return "".join(f" --ablation {a}" for a in sorted(ablations, key=lambda a: (a != FULL_MODEL, a)))
@@ -297,6 +300,7 @@ def commands_from_home(by_dataset: dict[str, list[RunRecord]], studies: Studies,
         f"python -m benchmark run --model {model}{ablation_options(ablations)} --profile {profile}{datasets} "
         f"--seeds {' '.join(map(str, sorted(seeds)))}{placement} --home HOME"
         for model, (ablations, seeds) in defaults.items()
+        if model in ran
     ]
     return lines
 
@@ -424,7 +428,10 @@ def render(
         if missing:
             lines += [f"**Missing on {dataset}**: {', '.join(missing)} (no runs in the home).", ""]
         if untuned:
-            lines += [f"**Not tuned on {dataset}**: {', '.join(untuned)} (no study in the home).", ""]
+            lines += [
+                f"**Not tuned on {dataset}**: {', '.join(untuned)} (no study with a finished trial in the home).",
+                "",
+            ]
     lines += ["## Verdict of `ablate --drop ikd` under each protocol", ""]
     comparisons = {}
     for dataset, records_of in sorted(by_dataset.items()):
@@ -434,7 +441,7 @@ def render(
             next((r for r in rows if r.claim == DISTILLATION_CLAIM), None) for rows in (default, chosen)
         ]
         for name, row in zip(("default protocol (every model at its defaults)",
-                              f"tuned protocol ({protocol.describe()})"), judged, strict=True):  # fmt: skip
+                              f"tuned protocol ({protocol.describe() if protocol.tuned else 'no variant tuned on every seed yet'})"), judged, strict=True):  # fmt: skip
             lines += [f"- {ikd_sentence(dataset, name, row)}"]
         if None not in judged and judged[0].verdict != judged[1].verdict:
             lines += [f"- **On {dataset} the verdict differs between the protocols.**"]

@@ -214,6 +214,14 @@ def test_the_ikd_verdict_is_stated_under_both_protocols_and_its_flip_flagged(fli
         sentence = next(line for line in lines if line.startswith(f"- Under the {protocol} protocol"))
         assert f"= {row.interval_cell} points" in sentence and f"verdict: **{row.verdict_cell}**" in sentence
     assert "- **On synthetic-iemocap the verdict differs between the protocols.**" in lines
+    written = "--profile fast --dataset synthetic-iemocap"  # the commands, written from the home
+    assert (
+        f"tune --model summer --ablation none --ablation ikd --trials 2 {written} --threads 2" in flipped.page
+    )
+    assert (
+        f"run --model summer --ablation none --ablation ikd {written} --seeds 0 1 2 --threads 2"
+        in flipped.page
+    )
     flag = next(line for line in lines if line.startswith(f"| {default.statement} |"))
     assert flag.endswith("| **yes** |")
     assert "kappa_logit 0.1, kappa_latent 0.1, kappa_head 0.1 (defaults: kappa_logit 1.0" in flipped.page
