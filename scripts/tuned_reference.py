@@ -421,6 +421,11 @@ def render(
         f"weighted-F1 (%): mean ± std over seeds [{CONFIDENCE:.0%} bootstrap interval over test dialogues, "
         f"{resamples} resamples], and how many runs were still improving when training stopped.",
         "",
+        "The claims are the report's (benchmark/report/claims.py), once on the default runs and once on the",
+        "runs the report uses (each variant's tuned runs where its chosen settings ran on every seed). As in",
+        "the report, they weigh SUMMER against every registered rival and ablation: one this home lacks keeps",
+        "a verdict from `supported` and is named with the command that runs it.",
+        "",
     ]
     for dataset, records_of in sorted(by_dataset.items()):
         missing = [v for v in EXPERIMENT if v not in {r.key.variant for r in records_of}]
