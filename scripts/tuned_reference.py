@@ -250,7 +250,8 @@ def read_wall_log(path: Path) -> pd.DataFrame:
             f"--wall-log {path}: cannot read it ({err.strerror}): give the time log's path"
         ) from None
     rows = []
-    for line in text.replace("\r", "\n").splitlines():  # a progress bar's last frame ends in \r, not \n
+    # a progress bar's last frame ends in \r, not \n; a log truncated while a command appended to it holds NULs
+    for line in text.replace("\r", "\n").replace("\0", "").splitlines():
         match = WALL_LINE.match(line.strip())
         if match:
             user, system = float(match["user"]), float(match["sys"])
