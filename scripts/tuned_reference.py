@@ -310,6 +310,10 @@ def _cell(value: object, suffix: str = "") -> str:
     return "—" if value is None or (isinstance(value, float) and pd.isna(value)) else f"{value}{suffix}"
 
 
+def _points(value: float | None) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.2f}"
+
+
 def _score(row: pd.Series, protocol: str) -> str:
     mean = row[f"{protocol}_test_wf1"]
     if mean is None or pd.isna(mean):
@@ -327,8 +331,8 @@ def _protocol_lines(table: pd.DataFrame) -> list[str]:
             "variant": table.variant,
             "trials": table.trials,
             "chosen settings": table.chosen_settings.map(_cell),
-            "validation wF1 default": table.validation_wf1_default.map(_cell),
-            "validation wF1 tuned": table.validation_wf1_tuned.map(_cell),
+            "validation wF1 default": table.validation_wf1_default.map(_points),
+            "validation wF1 tuned": table.validation_wf1_tuned.map(_points),
             "expected max validation wF1, n = 1, 2, ...": table.expected_max_validation_wf1.map(_cell),
             "test wF1 default": [_score(row, "default") for _, row in table.iterrows()],
             "test wF1 tuned": [_score(row, "tuned") for _, row in table.iterrows()],

@@ -83,7 +83,10 @@ def test_the_chosen_settings_and_validation_scores_are_the_studys(smoke):
         # Show Your Work by hand for two trials: E[max of 1] = the mean, E[max of 2] = low/4 + 3 high/4
         assert row.expected_max_validation_wf1 == f"{(low + high) / 2:.2f} {low / 4 + 3 * high / 4:.2f}"
         line = next(line for line in smoke.page.splitlines() if line.startswith(f"| {model} | {TRIALS} |"))
-        assert row.chosen_settings in line
+        assert (
+            f"| {row.chosen_settings} | {row.validation_wf1_default:.2f} | {row.validation_wf1_tuned:.2f} |"
+            in line
+        )
 
 
 def test_the_test_means_are_those_of_the_records(smoke):
