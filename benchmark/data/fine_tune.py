@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sklearn.metrics import f1_score
 from torch import nn
 
 from benchmark.data.class_weighting import CLASS_WEIGHTINGS, INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.errors import BenchmarkError
+from benchmark.metrics import weighted_f1
 from benchmark.seeding import seed_everything
 
 
@@ -278,7 +278,7 @@ def _train(head, batches, train_labels, validation_labels, settings, generator, 
             progress.advance(task)
         result.train_loss.append(total / len(train_labels))
         predictions = _predict(head, batches["validation"])[1]
-        score = 100 * float(f1_score(validation_labels, predictions, average="weighted"))
+        score = 100 * weighted_f1(validation_labels, predictions, head.out.out_features)
         result.validation_f1.append(score)
         line = f"fine-tuning epoch {epoch}: train loss {result.train_loss[-1]:.4f}, validation weighted-F1 {score:.2f}"
         progress.console.print(line, highlight=False)

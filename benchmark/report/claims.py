@@ -17,13 +17,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from benchmark.catalog import SUBJECT
-from benchmark.report.stats import (
-    CONFIDENCE,
-    interval,
-    per_class_f1_from_confusions,
-    resample_confusions,
-    weighted_f1_from_confusions,
-)
+from benchmark.metrics import per_class_f1_from_confusions, weighted_f1_from_confusions
+from benchmark.report.stats import CONFIDENCE, interval, resample_confusions
 from benchmark.store.records import FULL_MODEL, Predictions, RunRecord
 
 SUMMER = SUBJECT.model
