@@ -28,6 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch import nn
 
 from benchmark.data.class_weighting import CLASS_WEIGHTINGS, INVERSE_FREQUENCY, UNWEIGHTED
+from benchmark.early_stopping import EarlyStopping
 from benchmark.errors import BenchmarkError
 from benchmark.metrics import weighted_f1
 from benchmark.seeding import seed_everything
@@ -258,7 +259,7 @@ def _train(head, batches, train_labels, validation_labels, settings, generator, 
         head.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
     result = FineTuned(features={}, test_predictions=np.empty(0, dtype=np.int64))
-    best_state, since_best = None, 0
+    stopping = EarlyStopping(settings.patience)
     train = batches["train"]
     task = progress.add_task("fine-tuning the text encoder", total=settings.epochs * len(train))
     for epoch in range(1, settings.epochs + 1):
@@ -282,14 +283,10 @@ def _train(head, batches, train_labels, validation_labels, settings, generator, 
         result.validation_f1.append(score)
         line = f"fine-tuning epoch {epoch}: train loss {result.train_loss[-1]:.4f}, validation weighted-F1 {score:.2f}"
         progress.console.print(line, highlight=False)
-        if score > max(result.validation_f1[:-1], default=-1.0):
-            best_state, since_best = copy.deepcopy(head.state_dict()), 0
-        else:
-            since_best += 1
-            if since_best >= settings.patience:
-                progress.update(task, completed=settings.epochs * len(train))
-                break
-    head.load_state_dict(best_state)
+        if not stopping.improved(epoch, score, head) and stopping.should_stop(epoch):
+            progress.update(task, completed=settings.epochs * len(train))
+            break
+    head.load_state_dict(stopping.best_state)
     for split, split_batches in batches.items():
         result.features[split], predicted = _predict(head, split_batches)
         if split == "test":

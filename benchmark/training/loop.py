@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.data.collate import IGNORE_LABEL, Dialogue, collate_dialogues, dialogues_from_split
 from benchmark.data.schema import MercDataset
+from benchmark.early_stopping import EarlyStopping
 from benchmark.errors import BenchmarkError
 from benchmark.models.modeling import MERCModel
 from benchmark.profiles import TrainConfig
@@ -68,7 +69,8 @@ def train_model(
     model.observe_training_labels(torch.cat([d.labels for d in splits["train"]]).to(execution.torch_device))
     optimizer = make_optimizer(model, config)
     curves: list[EpochLog] = []
-    best: tuple[float, int, SplitMetrics, SplitMetrics, Predictions, dict] | None = None
+    stopping = EarlyStopping(config.patience)
+    selected: tuple[SplitMetrics, SplitMetrics, Predictions] | None = None
     oracle = (-1.0, 0)
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
@@ -84,16 +86,15 @@ def train_model(
             on_epoch(epoch, config.epochs, loss, validation.weighted_f1)
         if test.weighted_f1 > oracle[0]:
             oracle = (test.weighted_f1, epoch)
-        if best is None or validation.weighted_f1 > best[0]:
-            state = {
-                name: tensor.detach().to("cpu", copy=True) for name, tensor in model.state_dict().items()
-            }
-            best = (validation.weighted_f1, epoch, validation, test, predictions, state)
-        elif config.patience and epoch - best[1] >= config.patience:
+        if stopping.improved(epoch, validation.weighted_f1, model):
+            selected = (validation, test, predictions)
+        elif stopping.should_stop(epoch):
             break
-    assert best is not None  # epochs >= 1
-    _, best_epoch, validation, test, predictions, state = best
-    return TrainingResult(best_epoch, validation, test, predictions, oracle[0], oracle[1], curves, state)
+    assert selected is not None  # epochs >= 1
+    validation, test, predictions = selected
+    return TrainingResult(
+        stopping.best_epoch, validation, test, predictions, oracle[0], oracle[1], curves, stopping.best_state
+    )
 
 
 def class_weights(dataset: MercDataset, weighting: str) -> tuple[float, ...]:
