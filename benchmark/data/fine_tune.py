@@ -27,7 +27,11 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
 
-from benchmark.data.class_weighting import CLASS_WEIGHTINGS, INVERSE_FREQUENCY, UNWEIGHTED
+from benchmark.data.class_weighting import (
+    CLASS_WEIGHTINGS,
+    INVERSE_FREQUENCY,
+    balanced_inverse_train_frequency,
+)
 from benchmark.early_stopping import EarlyStopping
 from benchmark.errors import BenchmarkError
 from benchmark.metrics import weighted_f1
@@ -239,10 +243,7 @@ class _Classifier(nn.Module):
         self.encoder_config = config
         self.dropout = nn.Dropout(settings.dropout)
         self.out = nn.Linear(config.hidden_size, n_classes)
-        counts = np.bincount(train_labels, minlength=n_classes).astype(np.float64)
-        weights = len(train_labels) / (n_classes * np.maximum(counts, 1))
-        if settings.class_weighting == UNWEIGHTED:
-            weights = np.ones(n_classes)
+        weights = balanced_inverse_train_frequency(train_labels, n_classes, settings.class_weighting)
         self.register_buffer("class_weights", torch.tensor(weights, dtype=torch.float32))
 
     def pooled(self, batch: _Batch) -> torch.Tensor:

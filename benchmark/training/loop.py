@@ -17,11 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED
+from benchmark.data.class_weighting import UNWEIGHTED, inverse_train_validation_frequency
 from benchmark.data.collate import IGNORE_LABEL, Dialogue, collate_dialogues, dialogues_from_split
 from benchmark.data.schema import MercDataset
 from benchmark.early_stopping import EarlyStopping
@@ -61,7 +60,8 @@ def train_model(
     on_epoch: EpochCallback | None = None,
     execution: Execution = CPU,
 ) -> TrainingResult:
-    config = with_class_weights(config, dataset)
+    if config.class_weighting != UNWEIGHTED and not config.class_weights:
+        raise ValueError("the training config holds no class weights: resolve it with with_class_weights")
     order_generator = seed_everything(config.seed, config.threads, execution.deterministic)
     model.to(execution.torch_device)
     splits = {s: dialogues_from_split(dataset.splits[s], dataset.meta.modalities) for s in dataset.splits}
@@ -97,34 +97,10 @@ def train_model(
     )
 
 
-def class_weights(dataset: MercDataset, weighting: str) -> tuple[float, ...]:
-    """The cross-entropy's class weights `weighting` gives on `dataset`, in class order; () unweighted.
-
-    INVERSE_FREQUENCY: w_c = 1 / f_c, f_c the share of class c among the train and validation
-    utterances together, unnormalised, as SDT's train.py writes them (its IEMOCAP list is 1 / f_c of
-    the train+validation shares). The trainer's cross-entropy is the weighted mean (the sum divided by
-    the weights of the targets, as SDT's MaskedNLLLoss), so only the ratios between weights count."""
-    if weighting == UNWEIGHTED:
-        return ()
-    assert weighting == INVERSE_FREQUENCY  # TrainConfig validates the name
-    labels = [
-        np.concatenate(dataset.splits[split]["labels"] or [[]]).astype(np.int64)
-        for split in ("train", "validation")
-    ]
-    counts = np.bincount(np.concatenate(labels), minlength=dataset.meta.n_classes)
-    if not counts.all():
-        missing = dataset.meta.classes[int(np.flatnonzero(counts == 0)[0])]
-        raise BenchmarkError(
-            f"class {missing!r} has no utterance in the train and validation splits of {dataset.meta.name}: "
-            "inverse-frequency class weights are undefined; train with class_weighting 'none'"
-        )
-    return tuple(float(w) for w in counts.sum() / counts)
-
-
 def with_class_weights(config: TrainConfig, dataset: MercDataset) -> TrainConfig:
     """`config` with the class weights its weighting gives on `dataset`. Weights a config already holds
     must be those (a record's settings say what the run used, or the run does not happen)."""
-    weights = class_weights(dataset, config.class_weighting)
+    weights = inverse_train_validation_frequency(dataset, config.class_weighting)
     if config.class_weights and config.class_weights != weights:
         raise BenchmarkError(
             f"the training config's class weights {config.class_weights} are not the {config.class_weighting} "

@@ -21,12 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED
+from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED, inverse_train_validation_frequency
 from benchmark.data.schema import MercDataset
 from benchmark.errors import BenchmarkError
 from benchmark.profiles import PROFILES
 from benchmark.store.records import SplitMetrics
-from benchmark.training.loop import class_weights
 from benchmark.training.metrics import split_metrics
 
 
@@ -228,7 +227,7 @@ class Reference:
                 "batch_size": train.batch_size,
             }
         weighting = INVERSE_FREQUENCY if family in self.class_weighted else UNWEIGHTED
-        weights = class_weights(dataset, weighting)
+        weights = inverse_train_validation_frequency(dataset, weighting)
         return Settings(
             **chosen,
             weight_decay=self.weight_decay[family],
