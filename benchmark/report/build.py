@@ -25,6 +25,7 @@ from benchmark.report.crosscheck import crosscheck_lines
 from benchmark.report.load import load_records
 from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
+from benchmark.report.published import read_published_numbers
 from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
 from benchmark.report.study_sections import is_study_run
 from benchmark.report.tables import (
@@ -62,6 +63,7 @@ def write_reports(
         ):
             groups.setdefault((record.key.dataset, record.key.profile), []).append(record)
     paper = read_paper_numbers()
+    summer_claims = read_published_numbers().summer_claims()
     written = []
     rivals = [name for name in MODELS.names() if name != SUMMER]
     for (dataset, profile), every_run in sorted(groups.items()):
@@ -70,9 +72,11 @@ def write_reports(
         if not group:
             continue  # only runs with settings outside a finished study: nothing a report stands on
         folder = home.reports / f"{dataset}-{profile}"
-        claims = claim_rows(group, rivals, ablations_of(SUMMER), resamples, BOOTSTRAP_SEED)
+        claims = claim_rows(group, rivals, ablations_of(SUMMER), summer_claims, resamples, BOOTSTRAP_SEED)
         if protocol.tuned:
-            defaults = claim_rows(protocol.defaults, rivals, ablations_of(SUMMER), resamples, BOOTSTRAP_SEED)
+            defaults = claim_rows(
+                protocol.defaults, rivals, ablations_of(SUMMER), summer_claims, resamples, BOOTSTRAP_SEED
+            )
             claims = tuning.annotated_claims(claims, defaults, protocol)
         weights = [RunStore(home).weights_path(r.key) for r in group]
         markdown, tables = render(group, dataset, profile, paper, resamples, folder, claims, weights)
