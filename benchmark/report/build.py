@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.catalog import MODELS
+from benchmark.catalog import MODELS, SUMMER
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
 from benchmark.models.modeling import ablations_of
@@ -30,7 +30,6 @@ from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
 from benchmark.report.study_sections import is_study_run
 from benchmark.report.tables import (
     OPTIMISM_TEXT,
-    SUMMER,
     comparison_table,
     formatted_comparison,
     formatted_optimism,

@@ -16,13 +16,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from benchmark.catalog import SUBJECT
+from benchmark.catalog import SUBJECT, SUMMER
 from benchmark.metrics import per_class_f1_from_confusions, weighted_f1_from_confusions
 from benchmark.report.published import SummerClaims
 from benchmark.report.stats import CONFIDENCE, interval, resample_confusions
 from benchmark.store.records import FULL_MODEL, Predictions, RunRecord
 
-SUMMER = SUBJECT.model
 TEXT_TEACHER = SUBJECT.teacher
 IKD = SUBJECT.without_distillation
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmark.catalog import SUBJECT
+from benchmark.catalog import SUBJECT, SUMMER
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.errors import BenchmarkError
 from benchmark.home import REFERENCE_DIR
@@ -89,7 +89,7 @@ def published_table(published: PublishedNumbers, family: str, variants: list[Var
             rows.append(row)
     summer = {"model": SUBJECT.label, "kind": "published"} | {c: MISSING for c in classes}
     summer |= {"Acc": MISSING, "wF1": MISSING}
-    full = ours.get(SUBJECT.model)
+    full = ours.get(SUMMER)
     summer["our wF1 (this report)"] = mean_std(full.values("weighted_f1")) if full else MISSING
     return pd.DataFrame([*rows, summer])
 
