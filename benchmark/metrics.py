@@ -21,8 +21,13 @@ import numpy as np
 
 def confusion_counts(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
     """[C*C] confusion counts (row = true class) of class indices in [0, n_classes)."""
-    cells = np.asarray(labels, dtype=np.int64) * n_classes + np.asarray(predicted, dtype=np.int64)
-    return np.bincount(cells, minlength=n_classes * n_classes)
+    labels, predicted = np.asarray(labels, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
+    # an index outside the classes would land silently in another class's cell
+    if labels.size and (
+        min(labels.min(), predicted.min()) < 0 or max(labels.max(), predicted.max()) >= n_classes
+    ):
+        raise ValueError(f"class indices outside [0, {n_classes}): labels or predictions of another dataset")
+    return np.bincount(labels * n_classes + predicted, minlength=n_classes * n_classes)
 
 
 def per_class_f1_from_confusions(confusions: np.ndarray, n_classes: int) -> np.ndarray:

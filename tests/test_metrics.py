@@ -89,6 +89,11 @@ def test_a_class_absent_from_both_keeps_its_column_and_weighs_nothing():
     assert weighted_f1(labels, predicted, 4) == pytest.approx((2 / 3 * 2 + 0.8 * 2) / 4)
 
 
+def test_a_class_index_outside_the_classes_is_refused_not_miscounted():
+    with pytest.raises(ValueError, match=r"outside \[0, 3\)"):
+        weighted_f1(np.array([0, 1]), np.array([0, 3]), 3)
+
+
 def test_no_module_scores_f1_with_scikit_learn_itself():
     """Every F1 goes through `benchmark.metrics`, so none is scored on the classes one split happens to
     hold (scikit-learn's default without `labels=`)."""
