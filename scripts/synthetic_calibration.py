@@ -34,7 +34,6 @@ from pathlib import Path
 import pandas as pd
 from scipy.stats import kendalltau
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 from sklearn.preprocessing import StandardScaler
 
 from benchmark import data
@@ -54,6 +53,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import REFERENCE_DIR, Home, resolve_home
+from benchmark.metrics import weighted_f1
 from benchmark.profiles import PROFILES
 from benchmark.report.calibration import CALIBRATION_PAGE, COLUMNS, CONTEXT_GAIN, PLANTED, RANK_CHECK
 from benchmark.report.load import load_records
@@ -84,7 +84,7 @@ def context_free_f1(dataset: MercDataset, class_balanced: bool) -> float:
     scaler = StandardScaler().fit(x_train)
     model = LogisticRegression(max_iter=2000, class_weight="balanced" if class_balanced else None)
     model.fit(scaler.transform(x_train), y_train)
-    return 100 * float(f1_score(y_test, model.predict(scaler.transform(x_test)), average="weighted"))
+    return 100 * weighted_f1(y_test, model.predict(scaler.transform(x_test)), dataset.meta.n_classes)
 
 
 def stored_context_free_f1(home: Home, dataset: MercDataset, class_balanced: bool) -> float:

@@ -14,9 +14,8 @@ A study variant's name starts with `STUDY_PREFIX`, so its row reads "text-teache
 from benchmark.models.modeling import STUDY, Ablation, register_ablation
 from benchmark.variants import FULL_MODEL, STUDY_PREFIX
 from summer.distillation import MODALITY_SEPARATOR, STREAM, TEACHER
-from summer.subject import SUBJECT
+from summer.subject import SUBJECT, SUMMER
 
-SUMMER = SUBJECT.model
 NO_IKD = SUBJECT.without_distillation  # the IKD study's baseline
 SHORT = {"text": "t", "audio": "a", "visual": "v"}
 TEACHER_MODALITIES = ("text", "audio", "visual", "text+audio", "text+visual", "text+audio+visual")

@@ -6,3 +6,4 @@ from benchmark.models.modeling import Subject
 from summer.distillation import TEACHER
 
 SUBJECT = Subject(model="summer", label="SUMMER", teacher=TEACHER, without_distillation="ikd")
+SUMMER = SUBJECT.model  # the registered name, as the reports and the studies write it

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import numpy as np
 import pytest
 
 from benchmark.data.schema import CLASS_NAMES
+from benchmark.errors import BenchmarkError
 from benchmark.report.claims import (
     INCONCLUSIVE,
     NOT_APPLICABLE,
@@ -18,6 +20,7 @@ from benchmark.report.claims import (
     claim_rows,
     decide,
 )
+from benchmark.report.published import PublishedNumbers, read_published_numbers
 from benchmark.store.records import Convergence, EpochLog, Predictions, RunKey, RunRecord
 from benchmark.training.metrics import split_metrics
 from tests.record_fixtures import fixture_config, fixture_data, fixture_environment
@@ -93,7 +96,8 @@ def records_for(variants: dict[str, dict], seeds=(0, 1), family="iemocap") -> li
 
 
 def rows_by_claim(records, rivals=RIVALS, ablations=ABLATIONS):
-    return {row.claim: row for row in claim_rows(records, rivals, ablations, resamples=300, seed=0)}
+    summer = read_published_numbers().summer_claims()
+    return {row.claim: row for row in claim_rows(records, rivals, ablations, summer, resamples=300, seed=0)}
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +204,27 @@ def test_meld_names_no_confusion_pair():
 )
 def test_decision_rule(low, high, complete, expected):
     assert decide(low, high, complete) == expected
+
+
+def test_the_claims_read_the_papers_classes_and_relayed_gain_from_the_published_numbers(known):
+    """Edited in one place (results/reference/published_numbers.json), the statements follow."""
+    published = read_published_numbers()
+    gain = published.relayed_delta("iemocap", "weighted-F1 over the prior best")
+    assert f"(relayed: {gain:+.2f} on IEMOCAP)" in known["beats-every-rival"].statement
+    raw = json.loads(json.dumps(published.raw))
+    raw["summer_claims"]["minority_classes"]["iemocap"] = ["sad"]
+    raw["summer_relayed"]["iemocap"][1]["delta"] = 3.5
+    assert "(happy)" in known["largest-gains-on-minority-classes"].statement
+    edited = PublishedNumbers(raw).summer_claims()
+    records = records_for({"summer": SUMMER_ERRORS, "tfn": RIVAL_ERRORS}, seeds=(0,))
+    rows = {r.claim: r for r in claim_rows(records, ["tfn"], ABLATIONS, edited, resamples=50, seed=0)}
+    assert "(sad)" in rows["largest-gains-on-minority-classes"].statement
+    assert "(relayed: +3.50 on IEMOCAP)" in rows["beats-every-rival"].statement
+
+
+def test_a_claimed_class_the_dataset_does_not_have_is_refused_in_one_line():
+    raw = json.loads(json.dumps(read_published_numbers().raw))
+    raw["summer_claims"]["similar_pairs"]["iemocap"] = [["happy", "excitement"]]
+    with pytest.raises(BenchmarkError, match="names excitement, not a class of iemocap") as caught:
+        PublishedNumbers(raw).summer_claims()
+    assert "\n" not in str(caught.value)

@@ -30,6 +30,7 @@ from scripts.crosscheck.reference import (
     Reference,
     Settings,
     select_on_validation,
+    timed_epochs,
 )
 from scripts.crosscheck.registry import REFERENCES
 from tests.model_fixtures import tiny_meta
@@ -251,6 +252,21 @@ def test_selection_takes_the_best_validation_epoch_not_the_best_test_one():
     selected = select_on_validation(dataset, epochs)
     assert selected.best_epoch == 1 and selected.test.weighted_f1 == 0.0
     assert selected.seconds_per_epoch == 2.0
+
+
+def test_every_reference_epoch_trains_once_then_predicts_validation_then_test():
+    """The one epoch adapter the references share: the order matters (MultiEMO steps its schedule on
+    the validation loss before the test pass; SDT and MMGCN number epochs from 0 in their own loops)."""
+    calls = []
+
+    def predict(loader, epoch):
+        calls.append((loader, epoch))
+        return np.array([epoch])
+
+    epochs = timed_epochs(2, lambda epoch: calls.append(("train", epoch)), predict, "validation", "test")
+    assert calls == [(step, e) for e in (0, 1) for step in ("train", "validation", "test")]
+    assert [(e.validation.tolist(), e.test.tolist()) for e in epochs] == [([0], [0]), ([1], [1])]
+    assert all(e.seconds >= 0 for e in epochs)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.report import calibration, write_reports
-from benchmark.report.stats import paired_bootstrap, per_class_f1_from_confusions, weighted_f1_from_confusions
+from benchmark.report.stats import paired_bootstrap
 from benchmark.store.records import (
     ABSENT,
     ZERO_FILLED,
@@ -131,42 +131,6 @@ def test_bootstrap_on_identical_predictions_gives_zero():
     result = paired_bootstrap(same, same, 6, resamples=300)
     assert result.mean_difference == 0 and result.low == 0 and result.high == 0
     assert result.p_value == 1.0  # every resampled difference is exactly 0, so P(Δ <= 0) = 1 by construction
-
-
-def _random_case(rng: np.random.Generator, n_classes: int, integer_weights: bool):
-    """Labels from a random class distribution (from near-uniform to a few classes holding everything),
-    predictions right with a random probability, per-utterance weights (bootstrap counts or reals)."""
-    n = int(rng.integers(1, 150))
-    shares = rng.dirichlet(np.full(n_classes, rng.choice([0.05, 1.0, 20.0])))
-    labels = rng.choice(n_classes, size=n, p=shares)
-    wrong = rng.random(n) > rng.random()
-    predicted = np.where(wrong, rng.integers(0, n_classes, size=n), labels)
-    weights = rng.integers(0, 4, size=n).astype(float) if integer_weights else rng.random(n)
-    return labels, predicted, weights
-
-
-@pytest.mark.parametrize("n_classes", [2, 3, 6, 7])
-@pytest.mark.parametrize("seed", range(6))
-def test_vectorised_f1_equals_scikit_learn_over_random_grids(n_classes, seed):
-    """The report's numpy F1 (per class and weighted, over a batch of confusion counts) against
-    scikit-learn's f1_score with sample weights, which the trainer's metrics use, on randomised labels,
-    class counts and weights."""
-    from sklearn.metrics import f1_score
-
-    rng = np.random.default_rng(seed)
-    counts, per_class, weighted = [], [], []
-    for case in range(10):
-        labels, predicted, weights = _random_case(rng, n_classes, integer_weights=case % 2 == 0)
-        cells = labels * n_classes + predicted
-        counts.append(np.bincount(cells, weights=weights, minlength=n_classes * n_classes))
-        scored = {"labels": range(n_classes), "sample_weight": weights, "zero_division": 0}
-        per_class.append(f1_score(labels, predicted, average=None, **scored))
-        weighted.append(f1_score(labels, predicted, average="weighted", **scored))
-    batch = np.stack(counts).reshape(2, 5, n_classes * n_classes)  # any leading shape
-    assert per_class_f1_from_confusions(batch, n_classes).reshape(10, n_classes) == pytest.approx(
-        np.stack(per_class), abs=1e-12
-    )
-    assert weighted_f1_from_confusions(batch, n_classes).reshape(10) == pytest.approx(weighted, abs=1e-12)
 
 
 def test_a_corrupt_record_is_named_and_skipped(results_home):

@@ -229,7 +229,11 @@ def _labelled_dataset(train: list[list[int]], validation: list[list[int]], test:
 
 
 def test_inverse_frequency_weights_on_a_dataset_made_here():
-    from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED
+    from benchmark.data.class_weighting import (
+        INVERSE_FREQUENCY,
+        UNWEIGHTED,
+        inverse_train_validation_frequency,
+    )
 
     # train + validation: 20 utterances; class counts 2, 4, 5, 1, 4, 4 (the test split never counts)
     dataset = _labelled_dataset(
@@ -237,7 +241,7 @@ def test_inverse_frequency_weights_on_a_dataset_made_here():
         validation=[[1, 1, 2, 4, 4, 5, 5]],
         test=[[3, 3, 3, 3, 3, 3, 3]],
     )
-    assert loop.class_weights(dataset, INVERSE_FREQUENCY) == (
+    assert inverse_train_validation_frequency(dataset, INVERSE_FREQUENCY) == (
         20 / 2,
         20 / 4,
         20 / 5,
@@ -245,16 +249,27 @@ def test_inverse_frequency_weights_on_a_dataset_made_here():
         20 / 4,
         20 / 4,
     )
-    assert loop.class_weights(dataset, UNWEIGHTED) == ()
+    assert inverse_train_validation_frequency(dataset, UNWEIGHTED) == ()
 
 
 def test_a_class_missing_from_train_and_validation_cannot_be_weighted():
-    from benchmark.data.class_weighting import INVERSE_FREQUENCY
+    from benchmark.data.class_weighting import INVERSE_FREQUENCY, inverse_train_validation_frequency
     from benchmark.errors import BenchmarkError
 
     dataset = _labelled_dataset(train=[[0, 1, 2, 4, 5]], validation=[[0, 1]], test=[[3]])
     with pytest.raises(BenchmarkError, match="class 'angry' has no utterance in the train and validation"):
-        loop.class_weights(dataset, INVERSE_FREQUENCY)
+        inverse_train_validation_frequency(dataset, INVERSE_FREQUENCY)
+
+
+def test_the_trainer_refuses_a_weighted_config_whose_weights_were_never_computed():
+    """The weights are computed once, when the run is planned (`with_class_weights`); a config that
+    skipped that would otherwise train unweighted under a weighted name."""
+    from benchmark.data.class_weighting import INVERSE_FREQUENCY
+
+    dataset = _labelled_dataset(train=[[0, 1, 2, 3, 4, 5]], validation=[[0, 1]], test=[[3]])
+    with pytest.raises(ValueError, match="holds no class weights"):
+        config = TrainConfig(lr=1e-3, epochs=1, batch_size=1, patience=0, class_weighting=INVERSE_FREQUENCY)
+        loop.train_model(None, dataset, config)
 
 
 def test_iemocap_runs_weigh_classes_by_inverse_frequency_of_the_data_and_record_it_meld_runs_do_not(home):

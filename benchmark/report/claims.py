@@ -16,22 +16,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from benchmark.catalog import SUBJECT
-from benchmark.report.stats import (
-    CONFIDENCE,
-    interval,
-    per_class_f1_from_confusions,
-    resample_confusions,
-    weighted_f1_from_confusions,
-)
+from benchmark.catalog import SUBJECT, SUMMER
+from benchmark.metrics import per_class_f1_from_confusions, weighted_f1_from_confusions
+from benchmark.report.published import SummerClaims
+from benchmark.report.stats import CONFIDENCE, interval, resample_confusions
 from benchmark.store.records import FULL_MODEL, Predictions, RunRecord
 
-SUMMER = SUBJECT.model
 TEXT_TEACHER = SUBJECT.teacher
 IKD = SUBJECT.without_distillation
-# The classes and confusable pairs SUMMER's claims name, per dataset family.
-MINORITY_CLASSES = {"iemocap": ("happy",), "meld": ("fear", "disgust")}
-SIMILAR_PAIRS = {"iemocap": (("happy", "excited"), ("angry", "frustrated")), "meld": ()}
 
 SUPPORTED, NOT_SUPPORTED, INCONCLUSIVE = "supported", "not supported", "inconclusive"
 NOT_RUN, NOT_APPLICABLE = "not run", "not applicable"
@@ -228,10 +220,12 @@ def _measured(
     )
 
 
-def _beats_every_rival(runs: _Runs, rivals: Sequence[str], resamples: int, seed: int) -> ClaimRow:
+def _beats_every_rival(
+    runs: _Runs, rivals: Sequence[str], relayed_gain: float, resamples: int, seed: int
+) -> ClaimRow:
     claim, statement = (
         "beats-every-rival",
-        "SUMMER beats every rival on weighted-F1 (relayed: +2.15 on IEMOCAP)",
+        f"SUMMER beats every rival on weighted-F1 (relayed: {relayed_gain:+.2f} on IEMOCAP)",
     )
     ran = [r for r in rivals if r in runs.variants]
     missing = [r for r in rivals if r not in runs.variants]
@@ -255,8 +249,9 @@ def _best_rival(runs: _Runs, rivals: Sequence[str]) -> str | None:
     return max(ran, key=lambda r: runs.weighted_f1[r]) if ran else None
 
 
-def _minority_gains(runs: _Runs, rivals: Sequence[str], resamples: int, seed: int) -> ClaimRow:
-    minority = MINORITY_CLASSES.get(runs.family, ())
+def _minority_gains(
+    runs: _Runs, rivals: Sequence[str], minority: Sequence[str], resamples: int, seed: int
+) -> ClaimRow:
     claim = "largest-gains-on-minority-classes"
     statement = f"SUMMER's gains over the best rival are largest on minority classes ({', '.join(minority)})"
     best = _best_rival(runs, rivals)
@@ -299,8 +294,9 @@ def _pair_confusion(confusions: np.ndarray, pairs: Sequence[tuple[int, int]], n_
     return np.stack(rates, axis=-1)
 
 
-def _less_confusion(runs: _Runs, rivals: Sequence[str], resamples: int, seed: int) -> ClaimRow:
-    pairs = SIMILAR_PAIRS.get(runs.family, ())
+def _less_confusion(
+    runs: _Runs, rivals: Sequence[str], pairs: Sequence[tuple[str, str]], resamples: int, seed: int
+) -> ClaimRow:
     claim = "less-confusion-of-similar-emotions"
     statement = "SUMMER confuses semantically similar emotions less than the best rival"
     if not pairs:
@@ -395,16 +391,18 @@ def claim_rows(
     records: Sequence[RunRecord],
     rivals: Sequence[str],
     ablations: Sequence[str],
+    summer: SummerClaims,
     resamples: int,
     seed: int,
 ) -> list[ClaimRow]:
     """One row per claim from the records of ONE dataset and profile. `rivals`: every registered model
-    but SUMMER; `ablations`: SUMMER's registered ablation names (what should have been run)."""
+    but SUMMER; `ablations`: SUMMER's registered ablation names (what should have been run); `summer`:
+    what the paper's claims name (`PublishedNumbers.summer_claims`)."""
     runs = _runs(records)
     return [
-        _beats_every_rival(runs, rivals, resamples, seed),
-        _minority_gains(runs, rivals, resamples, seed),
-        _less_confusion(runs, rivals, resamples, seed),
+        _beats_every_rival(runs, rivals, summer.weighted_f1_gain, resamples, seed),
+        _minority_gains(runs, rivals, summer.minority_classes.get(runs.family, ()), resamples, seed),
+        _less_confusion(runs, rivals, summer.similar_pairs.get(runs.family, ()), resamples, seed),
         _ikd_costs_most(runs, ablations, resamples, seed),
         _teacher_beats_rivals(runs, rivals, resamples, seed),
         _distillation_helps(runs, resamples, seed),

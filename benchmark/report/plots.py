@@ -12,9 +12,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from benchmark.catalog import SUMMER  # noqa: E402
 from benchmark.files import atomic_write  # noqa: E402
 from benchmark.report.stats import mean_and_std  # noqa: E402
-from benchmark.report.tables import SUMMER, Variant, full_summer  # noqa: E402
+from benchmark.report.tables import Variant, full_summer  # noqa: E402
 from benchmark.store.records import FULL_MODEL  # noqa: E402
 
 # SUMMER's claim is about minority and easily confused classes: these are highlighted.

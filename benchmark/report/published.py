@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmark.catalog import SUBJECT
+from benchmark.catalog import SUBJECT, SUMMER
+from benchmark.data.schema import CLASS_NAMES
+from benchmark.errors import BenchmarkError
 from benchmark.home import REFERENCE_DIR
 from benchmark.report.tables import Variant, mean_std
 
@@ -17,11 +19,44 @@ MISSING = "—"
 
 
 @dataclass(frozen=True)
+class SummerClaims:
+    """What SUMMER's claims name, from its paper (relayed): its weighted-F1 gain over the prior best on
+    IEMOCAP, and per dataset family the classes its gains are largest on and the pairs of semantically
+    similar classes it confuses less, each a class of the family's (`CLASS_NAMES`)."""
+
+    weighted_f1_gain: float
+    minority_classes: dict[str, tuple[str, ...]]
+    similar_pairs: dict[str, tuple[tuple[str, str], ...]]
+
+
+@dataclass(frozen=True)
 class PublishedNumbers:
     raw: dict
 
     def source(self, key: str) -> str:
         return self.raw["sources"][key]
+
+    def relayed_delta(self, family: str, what: str) -> float:
+        return next(float(d["delta"]) for d in self.raw["summer_relayed"][family] if d["what"] == what)
+
+    def summer_claims(self) -> SummerClaims:
+        named = self.raw["summer_claims"]
+        minority = {family: tuple(classes) for family, classes in named["minority_classes"].items()}
+        pairs = {
+            family: tuple((a, b) for a, b in listed) for family, listed in named["similar_pairs"].items()
+        }
+        for family, classes in [
+            *minority.items(),
+            *((f, [c for p in ps for c in p]) for f, ps in pairs.items()),
+        ]:
+            unknown = sorted(set(classes) - set(CLASS_NAMES.get(family, ())))
+            if unknown:
+                raise BenchmarkError(
+                    f"{PUBLISHED_NUMBERS}: summer_claims names {', '.join(unknown)}, not a class of {family} "
+                    f"({', '.join(CLASS_NAMES.get(family, ()))}): correct the file"
+                )
+        gain = self.relayed_delta("iemocap", "weighted-F1 over the prior best")
+        return SummerClaims(gain, minority, pairs)
 
 
 def read_published_numbers() -> PublishedNumbers:
@@ -54,7 +89,7 @@ def published_table(published: PublishedNumbers, family: str, variants: list[Var
             rows.append(row)
     summer = {"model": SUBJECT.label, "kind": "published"} | {c: MISSING for c in classes}
     summer |= {"Acc": MISSING, "wF1": MISSING}
-    full = ours.get(SUBJECT.model)
+    full = ours.get(SUMMER)
     summer["our wF1 (this report)"] = mean_std(full.values("weighted_f1")) if full else MISSING
     return pd.DataFrame([*rows, summer])
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 
 from benchmark import data
 from benchmark.catalog import MODELS
@@ -25,6 +24,7 @@ from benchmark.data.schema import DatasetMeta, MercDataset
 from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write
 from benchmark.home import REFERENCE_DIR, Home, resolve_home
+from benchmark.metrics import weighted_f1
 from benchmark.models.modeling import ModelDims
 from benchmark.report.load import load_records
 from benchmark.report.stats import mean_and_std
@@ -68,7 +68,7 @@ def logistic_regression_f1(dataset: MercDataset) -> float:
     x_train, y_train = dataset.utterances("train", "text")
     x_test, y_test = dataset.utterances("test", "text")
     model = LogisticRegression(max_iter=2000).fit(x_train, y_train)
-    return 100 * float(f1_score(y_test, model.predict(x_test), average="weighted"))
+    return 100 * weighted_f1(y_test, model.predict(x_test), dataset.meta.n_classes)
 
 
 def _row(dataset: str, features: str, model: str, kind: str, scores: list[tuple[int, float]], source: str):

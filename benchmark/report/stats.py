@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmark.metrics import confusion_counts, weighted_f1_from_confusions
 from benchmark.store.records import Predictions
 
 BOOTSTRAP_SEED = 0
@@ -28,25 +29,8 @@ def dialogue_confusions(predictions: Predictions, n_classes: int, order: Sequenc
     counts = np.zeros((len(order), n_classes * n_classes))
     for row, dialogue_id in enumerate(order):
         i = index[dialogue_id]
-        cells = np.asarray(predictions.labels[i]) * n_classes + np.asarray(predictions.predicted[i])
-        counts[row] = np.bincount(cells, minlength=n_classes * n_classes)
+        counts[row] = confusion_counts(predictions.labels[i], predictions.predicted[i], n_classes)
     return counts
-
-
-def per_class_f1_from_confusions(confusions: np.ndarray, n_classes: int) -> np.ndarray:
-    """[..., C*C] confusion counts (row = true class) -> [..., C] F1 per class (zero_division=0)."""
-    matrix = confusions.reshape(*confusions.shape[:-1], n_classes, n_classes)
-    true_positive = np.diagonal(matrix, axis1=-2, axis2=-1)
-    denominator = matrix.sum(-1) + matrix.sum(-2)
-    return np.divide(2 * true_positive, denominator, out=np.zeros_like(true_positive), where=denominator > 0)
-
-
-def weighted_f1_from_confusions(confusions: np.ndarray, n_classes: int) -> np.ndarray:
-    """[..., C*C] confusion counts -> [...] support-weighted F1 (scikit-learn's, zero_division=0)."""
-    support = confusions.reshape(*confusions.shape[:-1], n_classes, n_classes).sum(-1)
-    total = support.sum(-1)
-    weighted = (per_class_f1_from_confusions(confusions, n_classes) * support).sum(-1)
-    return np.divide(weighted, total, out=np.zeros_like(total), where=total > 0)
 
 
 @dataclass(frozen=True)

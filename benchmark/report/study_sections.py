@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.catalog import ABLATIONS, SUBJECT
+from benchmark.catalog import ABLATIONS, SUBJECT, SUMMER
 from benchmark.data.synthetic import (
     PLANTED_PROFILE,
     PLANTED_SOURCE,
@@ -19,7 +19,7 @@ from benchmark.data.synthetic import (
 from benchmark.models.modeling import STUDY
 from benchmark.report.plots import _save, plt
 from benchmark.report.stats import CONFIDENCE, mean_and_std, paired_bootstrap
-from benchmark.report.tables import SUMMER, Variant, mean_std, variants_of
+from benchmark.report.tables import Variant, mean_std, variants_of
 from benchmark.store.records import FULL_MODEL, RunRecord
 from benchmark.variants import STUDY_PREFIX
 

@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED
+from benchmark.data.class_weighting import UNWEIGHTED, inverse_train_validation_frequency
 from benchmark.data.collate import IGNORE_LABEL, Dialogue, collate_dialogues, dialogues_from_split
 from benchmark.data.schema import MercDataset
+from benchmark.early_stopping import EarlyStopping
 from benchmark.errors import BenchmarkError
 from benchmark.models.modeling import MERCModel
 from benchmark.profiles import TrainConfig
@@ -60,7 +60,8 @@ def train_model(
     on_epoch: EpochCallback | None = None,
     execution: Execution = CPU,
 ) -> TrainingResult:
-    config = with_class_weights(config, dataset)
+    if config.class_weighting != UNWEIGHTED and not config.class_weights:
+        raise ValueError("the training config holds no class weights: resolve it with with_class_weights")
     order_generator = seed_everything(config.seed, config.threads, execution.deterministic)
     model.to(execution.torch_device)
     splits = {s: dialogues_from_split(dataset.splits[s], dataset.meta.modalities) for s in dataset.splits}
@@ -68,7 +69,8 @@ def train_model(
     model.observe_training_labels(torch.cat([d.labels for d in splits["train"]]).to(execution.torch_device))
     optimizer = make_optimizer(model, config)
     curves: list[EpochLog] = []
-    best: tuple[float, int, SplitMetrics, SplitMetrics, Predictions, dict] | None = None
+    stopping = EarlyStopping(config.patience)
+    selected: tuple[SplitMetrics, SplitMetrics, Predictions] | None = None
     oracle = (-1.0, 0)
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
@@ -84,46 +86,21 @@ def train_model(
             on_epoch(epoch, config.epochs, loss, validation.weighted_f1)
         if test.weighted_f1 > oracle[0]:
             oracle = (test.weighted_f1, epoch)
-        if best is None or validation.weighted_f1 > best[0]:
-            state = {
-                name: tensor.detach().to("cpu", copy=True) for name, tensor in model.state_dict().items()
-            }
-            best = (validation.weighted_f1, epoch, validation, test, predictions, state)
-        elif config.patience and epoch - best[1] >= config.patience:
+        if stopping.improved(epoch, validation.weighted_f1, model):
+            selected = (validation, test, predictions)
+        elif stopping.should_stop(epoch):
             break
-    assert best is not None  # epochs >= 1
-    _, best_epoch, validation, test, predictions, state = best
-    return TrainingResult(best_epoch, validation, test, predictions, oracle[0], oracle[1], curves, state)
-
-
-def class_weights(dataset: MercDataset, weighting: str) -> tuple[float, ...]:
-    """The cross-entropy's class weights `weighting` gives on `dataset`, in class order; () unweighted.
-
-    INVERSE_FREQUENCY: w_c = 1 / f_c, f_c the share of class c among the train and validation
-    utterances together, unnormalised, as SDT's train.py writes them (its IEMOCAP list is 1 / f_c of
-    the train+validation shares). The trainer's cross-entropy is the weighted mean (the sum divided by
-    the weights of the targets, as SDT's MaskedNLLLoss), so only the ratios between weights count."""
-    if weighting == UNWEIGHTED:
-        return ()
-    assert weighting == INVERSE_FREQUENCY  # TrainConfig validates the name
-    labels = [
-        np.concatenate(dataset.splits[split]["labels"] or [[]]).astype(np.int64)
-        for split in ("train", "validation")
-    ]
-    counts = np.bincount(np.concatenate(labels), minlength=dataset.meta.n_classes)
-    if not counts.all():
-        missing = dataset.meta.classes[int(np.flatnonzero(counts == 0)[0])]
-        raise BenchmarkError(
-            f"class {missing!r} has no utterance in the train and validation splits of {dataset.meta.name}: "
-            "inverse-frequency class weights are undefined; train with class_weighting 'none'"
-        )
-    return tuple(float(w) for w in counts.sum() / counts)
+    assert selected is not None  # epochs >= 1
+    validation, test, predictions = selected
+    return TrainingResult(
+        stopping.best_epoch, validation, test, predictions, oracle[0], oracle[1], curves, stopping.best_state
+    )
 
 
 def with_class_weights(config: TrainConfig, dataset: MercDataset) -> TrainConfig:
     """`config` with the class weights its weighting gives on `dataset`. Weights a config already holds
     must be those (a record's settings say what the run used, or the run does not happen)."""
-    weights = class_weights(dataset, config.class_weighting)
+    weights = inverse_train_validation_frequency(dataset, config.class_weighting)
     if config.class_weights and config.class_weights != weights:
         raise BenchmarkError(
             f"the training config's class weights {config.class_weights} are not the {config.class_weighting} "

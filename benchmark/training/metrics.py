@@ -1,4 +1,4 @@
-"""Classification metrics of MERC, computed with scikit-learn over real utterances only.
+"""Classification metrics of MERC over real utterances only, F1 as `benchmark.metrics` defines it.
 
 A functional core (`split_metrics`) and an accumulator over batches (`PredictionCollector`), as
 torchmetrics does it."""
@@ -9,22 +9,25 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+from sklearn.metrics import accuracy_score
 
 from benchmark.data.collate import Batch
+from benchmark.metrics import confusion_counts, per_class_f1_from_confusions, weighted_f1_from_confusions
 from benchmark.store.records import Predictions, SplitMetrics
 
 
 def split_metrics(labels: np.ndarray, predicted: np.ndarray, classes: Sequence[str]) -> SplitMetrics:
     """All classes are always listed, so a class absent from a split keeps its column (F1 0)."""
-    order = list(range(len(classes)))
-    per_class = f1_score(labels, predicted, labels=order, average=None, zero_division=0)
+    n_classes = len(classes)
+    confusions = confusion_counts(labels, predicted, n_classes)
+    counts = confusions.astype(float)
+    per_class = per_class_f1_from_confusions(counts, n_classes)
     return SplitMetrics(
-        weighted_f1=float(f1_score(labels, predicted, labels=order, average="weighted", zero_division=0)),
+        weighted_f1=float(weighted_f1_from_confusions(counts, n_classes)),
         accuracy=float(accuracy_score(labels, predicted)),
-        macro_f1=float(f1_score(labels, predicted, labels=order, average="macro", zero_division=0)),
+        macro_f1=float(per_class.mean()),
         per_class_f1={name: float(value) for name, value in zip(classes, per_class, strict=True)},
-        confusion=confusion_matrix(labels, predicted, labels=order).tolist(),
+        confusion=confusions.reshape(n_classes, n_classes).tolist(),
     )
 
 

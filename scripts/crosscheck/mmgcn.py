@@ -151,13 +151,12 @@ class MMGCN(Reference):
             )
             return predicted
 
-        def run_epoch(epoch: int):
+        def train_pass(epoch: int):
             train_module.train_or_eval_graph_model(
                 model, loss_function, train_loader, epoch, cuda, "avl", optimizer, True
             )
-            return predictions(validation, epoch), predictions(test_loader, epoch)
 
-        return timed_epochs(settings.epochs, run_epoch)
+        return timed_epochs(settings.epochs, train_pass, predictions, validation, test_loader)
 
     def differences(self) -> tuple[str, ...]:
         return (

@@ -165,12 +165,12 @@ class MulT(Reference):
             logits, _ = model(text.to(device), audio.to(device), vision.to(device))
             return logits, labels
 
-        def predictions(loader) -> np.ndarray:
+        def predictions(loader, epoch: int) -> np.ndarray:
             model.eval()
             with torch.no_grad():
                 return np.concatenate([real_predictions(lg, y >= 0) for lg, y in map(step, loader)])
 
-        def run_epoch(epoch: int):
+        def train_pass(epoch: int):
             model.train()
             for batch in loaders["train"]:
                 logits, labels = step(batch)
@@ -179,9 +179,8 @@ class MulT(Reference):
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP)
                 optimizer.step()
-            return predictions(loaders["validation"]), predictions(loaders["test"])
 
-        return timed_epochs(settings.epochs, run_epoch)
+        return timed_epochs(settings.epochs, train_pass, predictions, loaders["validation"], loaders["test"])
 
     def differences(self) -> tuple[str, ...]:
         return (

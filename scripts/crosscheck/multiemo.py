@@ -135,19 +135,18 @@ class MultiEMO(Reference):
             lambda _module, _inputs, outputs: predicted.append(outputs[-1].argmax(-1).detach().cpu().numpy())
         )
 
-        def evaluate(loader) -> tuple[float, np.ndarray]:
+        def predictions(loader, epoch: int) -> np.ndarray:
             predicted.clear()
             with torch.no_grad():
                 loss, *_ = trainer.train_or_eval_model_per_epoch(loader, train=False)
-            return loss, np.concatenate(predicted)
+            if loader is validation:  # its learning-rate schedule follows the validation loss
+                trainer.scheduler.step(loss)
+            return np.concatenate(predicted)
 
-        def run_epoch(epoch: int):
+        def train_pass(epoch: int):
             trainer.train_or_eval_model_per_epoch(trainer.train_dataloader, train=True)
-            validation_loss, validation_predictions = evaluate(validation)
-            trainer.scheduler.step(validation_loss)
-            return validation_predictions, evaluate(test)[1]
 
-        return timed_epochs(settings.epochs, run_epoch)
+        return timed_epochs(settings.epochs, train_pass, predictions, validation, test)
 
     def differences(self) -> tuple[str, ...]:
         return (

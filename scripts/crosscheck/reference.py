@@ -14,19 +14,18 @@ import subprocess
 import sys
 import time
 import types
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED
+from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED, inverse_train_validation_frequency
 from benchmark.data.schema import MercDataset
 from benchmark.errors import BenchmarkError
 from benchmark.profiles import PROFILES
 from benchmark.store.records import SplitMetrics
-from benchmark.training.loop import class_weights
 from benchmark.training.metrics import split_metrics
 
 
@@ -95,14 +94,21 @@ def select_on_validation(dataset: MercDataset, epochs: Sequence[EpochPredictions
 
 
 def timed_epochs(
-    epochs: int, run_epoch: Callable[[int], tuple[np.ndarray, np.ndarray]]
+    epochs: int,
+    train_pass: Callable[[int], object],
+    predict: Callable[[Iterable, int], np.ndarray],
+    validation: Iterable,
+    test: Iterable,
 ) -> list[EpochPredictions]:
-    """Run `run_epoch(epoch)` (train once, then predict validation and test) `epochs` times, timed."""
+    """The one epoch adapter of every reference: each of `epochs` epochs (numbered from 0, as the
+    references count) is `train_pass(epoch)` (one pass over the training data in the reference's own
+    code), then `predict(validation, epoch)` and `predict(test, epoch)`, in that order, timed."""
     done = []
     for epoch in range(epochs):
         started = time.perf_counter()
-        validation, test = run_epoch(epoch)
-        done.append(EpochPredictions(validation, test, time.perf_counter() - started))
+        train_pass(epoch)
+        predicted = predict(validation, epoch), predict(test, epoch)
+        done.append(EpochPredictions(*predicted, time.perf_counter() - started))
     return done
 
 
@@ -228,7 +234,7 @@ class Reference:
                 "batch_size": train.batch_size,
             }
         weighting = INVERSE_FREQUENCY if family in self.class_weighted else UNWEIGHTED
-        weights = class_weights(dataset, weighting)
+        weights = inverse_train_validation_frequency(dataset, weighting)
         return Settings(
             **chosen,
             weight_decay=self.weight_decay[family],

@@ -102,13 +102,12 @@ class SDT(Reference):
             )
             return predicted[masks.astype(bool)]
 
-        def run_epoch(epoch: int):
+        def train_pass(epoch: int):
             train_module.train_or_eval_model(
                 model, loss_function, kl_loss, train_loader, epoch, optimizer, True
             )
-            return predictions(validation, epoch), predictions(test_loader, epoch)
 
-        return timed_epochs(settings.epochs, run_epoch)
+        return timed_epochs(settings.epochs, train_pass, predictions, validation, test_loader)
 
     def differences(self) -> tuple[str, ...]:
         return (
