@@ -183,8 +183,27 @@ def _load_files(where: Path, builder: str, data_files: dict, reader: Reader) -> 
     return _read(
         where,
         f"{builder} files",
-        lambda: datasets.load_dataset(builder, data_files=data_files, cache_dir=str(reader.cache_dir)),
+        lambda: datasets.load_dataset(
+            builder, data_files=data_files, cache_dir=str(reader.cache_dir), **_as_text(builder, data_files)
+        ),
     )
+
+
+def _as_text(builder: str, data_files: dict) -> dict:
+    """A CSV's cells as the text they are (benchmark/data/table_schema.py types them): `00` stays apart
+    from `0`, and `NA`, `None` or `null` are words; only an empty cell is missing."""
+    if builder != "csv":
+        return {}
+    first = next(iter(data_files.values()))
+    with open(
+        first if isinstance(first, str) else first[0], newline="", encoding="utf-8-sig", errors="replace"
+    ) as handle:
+        header = next(csv.reader(handle), [])
+    return {
+        "keep_default_na": False,
+        "na_values": [""],
+        "features": datasets.Features({name: datasets.Value("string") for name in header}),
+    }
 
 
 def check_csv_rows(path: Path) -> None:

@@ -28,6 +28,7 @@ def build_splits(
     `max_speakers`: how many speakers a dialogue may have (schema.MAX_SPEAKERS), if the dataset fixes it."""
     _check_disjoint(source, split_ids)
     feature_dims: dict[str, int] = {}
+    carries_values = dict.fromkeys(features, False)
     splits = {}
     for split in SPLITS:
         rows: dict[str, list] = {"dialogue_id": [], "speakers": [], "labels": []}
@@ -49,11 +50,19 @@ def build_splits(
                         f"others have {expected}: every utterance of a modality must have the same dim"
                     )
                 rows[modality].append(array)
+                carries_values[modality] |= bool(array.any())
             if sentences is not None:
                 rows["sentences"].append(
                     [str(s) for s in _aligned(source, dialogue_id, "sentences", sentences, n)]
                 )
         splits[split] = rows
+    zeros = [m for m, carries in carries_values.items() if not carries]
+    if zeros:
+        raise BenchmarkError(
+            f"{source}: every {zeros[0]} feature is zero: refused, since an absent modality is never stored as "
+            f"zeros (benchmark/data/schema.py); leave the {zeros[0]} features out of the source to import the "
+            "modality as absent, or extract real ones"
+        )
     dims = {m: feature_dims[m] for m in MODALITIES if m in feature_dims}
     schema = features_for(dims)
     if sentences is not None:
@@ -80,21 +89,52 @@ def imported_dataset(
     notes: Sequence[str] = (),
     lineage: Mapping[str, str] | None = None,
 ) -> MercDataset:
-    """A real import's splits with its metadata: the family's classes, the speaker table's size."""
+    """A real import's splits with its metadata: the family's classes, the speaker table's size. A training
+    split of one class is refused (nothing to tell apart); a split missing classes is a warning note."""
+    classes = CLASS_NAMES[family]
+    coverage = {split: _classes_in(splits[split], len(classes)) for split in SPLITS}
+    if len(coverage["train"]) < 2:
+        only = ", ".join(classes[c] for c in sorted(coverage["train"])) or "none"
+        raise BenchmarkError(
+            f"{source}: every training utterance has the same class ({only}): a classifier needs at least two; "
+            "check the label column (--columns label=COLUMN, --label-order) or import the table with its other "
+            "emotions"
+        )
+    warnings = [
+        f"{WARNING}the {split} split holds {len(held)} of the {len(classes)} classes (none of "
+        f"{', '.join(classes[c] for c in range(len(classes)) if c not in held)}): "
+        + (
+            "their test F1 is undefined, the report marks them absent and averages macro-F1 over the others"
+            if split == "test"
+            else "no model learns them"
+        )
+        for split, held in coverage.items()
+        if split != "validation" and len(held) < len(classes)
+    ]
     meta = DatasetMeta(
         name=name,
         family=family,
-        classes=CLASS_NAMES[family],
+        classes=classes,
         feature_dims=feature_dims,
         n_speakers=speaker_count(splits),
         source=source,
         source_kind=source_kind,
         fingerprint=fingerprint,
         synthetic=False,
-        notes=tuple(notes),
+        notes=(*notes, *warnings),
         lineage=dict(lineage or {}),
     )
     return MercDataset(meta, splits)
+
+
+WARNING = "warning: "  # a note that starts so is printed as a warning
+
+
+def _classes_in(split: datasets.Dataset, n_classes: int) -> set[int]:
+    counts = np.bincount(
+        np.concatenate([np.asarray(x, dtype=int) for x in split["labels"]]), minlength=n_classes
+    )
+    return set(np.flatnonzero(counts).tolist())
 
 
 def _check_disjoint(source: str, split_ids: Mapping[str, Sequence[str]]) -> None:
@@ -167,7 +207,13 @@ def _feature_array(source: str, dialogue_id: str, modality: str, values: Mapping
     if values.get(dialogue_id) is None:
         raise BenchmarkError(f"{source}: dialogue {dialogue_id!r} has labels but no {modality} features")
     try:
-        array = np.asarray(values[dialogue_id], dtype=np.float32)
+        array = np.asarray(values[dialogue_id])
+        if np.iscomplexobj(array):
+            raise BenchmarkError(
+                f"{source}: dialogue {dialogue_id!r} has complex {modality} features: features are real numbers; "
+                "store their magnitude (or real and imaginary parts as separate dims) before importing"
+            )
+        array = array.astype(np.float64)
     except (ValueError, TypeError):
         if len({np.size(vector) for vector in values[dialogue_id]}) > 1:
             raise BenchmarkError(
@@ -193,4 +239,11 @@ def _feature_array(source: str, dialogue_id: str, modality: str, values: Mapping
             f"{source}: dialogue {dialogue_id!r} has NaN or infinite {modality} features: re-extract or "
             "impute them before importing"
         )
-    return array
+    largest = float(np.abs(array).max(initial=0.0))
+    if largest > np.finfo(np.float32).max:
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue_id!r} has a {modality} feature of {largest:.3g}, beyond the float32 range "
+            f"(±{np.finfo(np.float32).max:.3g}) features are stored in, where it would become infinite: rescale "
+            "or standardise the features before importing"
+        )
+    return array.astype(np.float32)
