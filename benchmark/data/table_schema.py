@@ -152,7 +152,7 @@ def raw_table_schema(columns: Mapping[str, str], id_format: str = "text") -> pa.
         {
             role: pa.Column(
                 checks=pa.Check(rules[role].test, element_wise=True, name=role),
-                nullable=True,  # a missing cell fails the role's own check, which says what it lacks
+                nullable=False,  # reported through the role's rule, which says what the row lacks
                 title=column,
             )
             for role, column in columns.items()
