@@ -62,7 +62,7 @@ def _kind(value) -> str:
     if isinstance(value, dict):
         return f"a struct with fields {', '.join(map(str, value))}"
     if isinstance(value, (list, tuple, np.ndarray)):
-        return f"a list ({len(value)} items)"
+        return f"a list of {len(value)} values"
     return repr(value)
 
 

@@ -16,13 +16,16 @@ from benchmark.store.records import Predictions, SplitMetrics
 
 
 def split_metrics(labels: np.ndarray, predicted: np.ndarray, classes: Sequence[str]) -> SplitMetrics:
-    """All classes are always listed, so a class absent from a split keeps its column (F1 0)."""
+    """All classes are always listed, so a class absent from a split keeps its column (F1 0; its confusion
+    row is empty, so a report shows it absent). Macro-F1 averages the classes the split holds: a class
+    with no utterance has no F1 to average."""
     order = list(range(len(classes)))
+    held = sorted(set(np.asarray(labels).tolist())) or order
     per_class = f1_score(labels, predicted, labels=order, average=None, zero_division=0)
     return SplitMetrics(
         weighted_f1=float(f1_score(labels, predicted, labels=order, average="weighted", zero_division=0)),
         accuracy=float(accuracy_score(labels, predicted)),
-        macro_f1=float(f1_score(labels, predicted, labels=order, average="macro", zero_division=0)),
+        macro_f1=float(f1_score(labels, predicted, labels=held, average="macro", zero_division=0)),
         per_class_f1={name: float(value) for name, value in zip(classes, per_class, strict=True)},
         confusion=confusion_matrix(labels, predicted, labels=order).tolist(),
     )
