@@ -28,7 +28,6 @@ def build_splits(
     `max_speakers`: how many speakers a dialogue may have (schema.MAX_SPEAKERS), if the dataset fixes it."""
     _check_disjoint(source, split_ids)
     feature_dims: dict[str, int] = {}
-    carries_values = dict.fromkeys(features, False)
     splits = {}
     for split in SPLITS:
         rows: dict[str, list] = {"dialogue_id": [], "speakers": [], "labels": []}
@@ -50,19 +49,11 @@ def build_splits(
                         f"others have {expected}: every utterance of a modality must have the same dim"
                     )
                 rows[modality].append(array)
-                carries_values[modality] |= bool(array.any())
             if sentences is not None:
                 rows["sentences"].append(
                     [str(s) for s in _aligned(source, dialogue_id, "sentences", sentences, n)]
                 )
         splits[split] = rows
-    zeros = [m for m, carries in carries_values.items() if not carries]
-    if zeros:
-        raise BenchmarkError(
-            f"{source}: every {zeros[0]} feature is zero: refused, since an absent modality is never stored as "
-            f"zeros (benchmark/data/schema.py); leave the {zeros[0]} features out of the source to import the "
-            "modality as absent, or extract real ones"
-        )
     dims = {m: feature_dims[m] for m in MODALITIES if m in feature_dims}
     schema = features_for(dims)
     if sentences is not None:
@@ -89,8 +80,20 @@ def imported_dataset(
     notes: Sequence[str] = (),
     lineage: Mapping[str, str] | None = None,
 ) -> MercDataset:
-    """A real import's splits with its metadata: the family's classes, the speaker table's size. A training
-    split of one class is refused (nothing to tell apart); a split missing classes is a warning note."""
+    """A real import's splits with its metadata: the family's classes, the speaker table's size. A modality
+    whose every value is zero is imported as absent (the source's way of writing one it lacks), with a
+    warning note; a training split of one class is refused (nothing to tell apart); a split missing
+    classes is a warning note."""
+    zeros = [m for m in feature_dims if not any(_carries_values(splits[split], m) for split in SPLITS)]
+    if zeros:  # an absent modality is never zeros (schema.py): a source that wrote one so lacks it
+        if len(zeros) == len(feature_dims) and "sentences" not in splits["train"].column_names:
+            raise BenchmarkError(
+                f"{source}: every feature is zero ({', '.join(zeros)}), so there is nothing to learn from: "
+                "extract real features, or import the transcripts"
+            )
+        splits = datasets.DatasetDict({split: rows.remove_columns(zeros) for split, rows in splits.items()})
+        feature_dims = {m: dim for m, dim in feature_dims.items() if m not in zeros}
+        lineage = {m: text for m, text in (lineage or {}).items() if m not in zeros}
     classes = CLASS_NAMES[family]
     coverage = {split: _classes_in(splits[split], len(classes)) for split in SPLITS}
     if len(coverage["train"]) < 2:
@@ -101,6 +104,9 @@ def imported_dataset(
             "emotions"
         )
     warnings = [
+        f"{WARNING}every {m} feature is zero, the way a source writes a modality it lacks: imported as absent"
+        for m in zeros
+    ] + [
         f"{WARNING}the {split} split holds {len(held)} of the {len(classes)} classes (none of "
         f"{', '.join(classes[c] for c in range(len(classes)) if c not in held)}): "
         + (
@@ -128,6 +134,10 @@ def imported_dataset(
 
 
 WARNING = "warning: "  # a note that starts so is printed as a warning
+
+
+def _carries_values(split: datasets.Dataset, modality: str) -> bool:
+    return any(np.asarray(x).any() for x in split.with_format("numpy")[modality])
 
 
 def _classes_in(split: datasets.Dataset, n_classes: int) -> set[int]:
