@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmark import data
+from benchmark.cli import main as cli_main
 from benchmark.data.class_weighting import INVERSE_FREQUENCY
 from benchmark.data.utterances import TableOptions, UtteranceColumns
 from benchmark.errors import BenchmarkError
@@ -111,6 +112,14 @@ def test_a_test_split_missing_classes_is_a_warning(tmp_path, home):
         "warning: the test split holds 2 of the 6 classes (none of happy, sad, neutral, angry): their test F1 "
         "is undefined, the report marks them absent and averages macro-F1 over the others"
     ) in dataset.meta.notes
+
+
+def test_the_data_command_prints_the_warning_as_a_warning(tmp_path, home, capsys):
+    path = _write(tmp_path / "t.csv")
+    arguments = ["data", "--dataset", "iemocap", "--source", path, "--text-encoder", "none"]
+    assert cli_main([*arguments, "--home", str(home.root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("warning: the test split holds 2 of the 6 classes") for line in lines)
 
 
 def test_classes_absent_from_the_test_split_are_marked_absent_not_scored_zero():
