@@ -227,8 +227,8 @@ def _table_utterances(
                     f"{source}: the {table_split} table has no column {column!r} for the {role} "
                     f"(columns: {', '.join(table.column_names)}): name it with --columns {role}=COLUMN{drop}"
                 )
-    if columns.turn and columns.turn in first_table(splits).column_names:
-        roles.append("turn")
+    if columns.turn:
+        roles.append("turn")  # optional: a table without the column keeps its row order
     frames = _checked_frames(
         splits,
         {role: getattr(columns, role) for role in roles},
@@ -248,7 +248,7 @@ def _table_utterances(
             )
             # Dialogue ids restart in each file of a split release (MELD): the split keeps them apart.
             dialogue_id = f"{split}_{dialogue}" if not split_from_column else dialogue
-            turn = whole_number(cells.turn) if "turn" in roles else row
+            turn = whole_number(cells.turn) if "turn" in frame.columns else row
             text = cells.text if columns.text else None
             utterances.append(
                 Utterance(split, table_split, dialogue_id, (turn,), id_text(cells.speaker), text, label, row)
@@ -256,21 +256,20 @@ def _table_utterances(
     return utterances
 
 
-def first_table(splits: Mapping[str, datasets.Dataset]) -> datasets.Dataset:
-    return next(iter(splits.values()))
-
-
 def _checked_frames(
     splits: Mapping[str, datasets.Dataset], roles: Mapping[str, str], source: str, id_format: str
 ) -> dict[str, pd.DataFrame]:
     """Each table's cells as read (no type inference: an id stays the text it is), one column per role
-    (`roles`: role -> the table's column), checked against the layout's schema."""
-    schema = raw_table_schema(roles, id_format)
+    (`roles`: role -> the table's column; a turn column a table lacks is left out), checked against the
+    layout's schema."""
     frames = {}
     for table_split, table in splits.items():
-        cells = table.select_columns(list(dict.fromkeys(roles.values()))).to_dict()
-        frame = pd.DataFrame({role: pd.Series(cells[column], dtype=object) for role, column in roles.items()})
-        check_raw_table(frame, schema, source, table_split)
+        present = {r: c for r, c in roles.items() if r != "turn" or c in table.column_names}
+        cells = table.select_columns(list(dict.fromkeys(present.values()))).to_dict()
+        frame = pd.DataFrame(
+            {role: pd.Series(cells[column], dtype=object) for role, column in present.items()}
+        )
+        check_raw_table(frame, raw_table_schema(present, id_format), source, table_split)
         frames[table_split] = frame
     return frames
 
