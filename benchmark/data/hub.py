@@ -304,10 +304,9 @@ def _as_stored(table: datasets.Dataset) -> dict:
     """A split's columns as numpy, the feature columns as the numbers they were stored as: datasets'
     numpy format casts floats to float32, which would turn a value beyond its range into inf before
     validation could name it."""
-    rows = table.with_format("numpy")[:]
-    for modality in (m for m in MODALITIES if m in rows):
-        rows[modality] = table.with_format("arrow")[modality].to_pylist()
-    return rows
+    modalities = [m for m in MODALITIES if m in table.column_names]
+    rows = table.with_format("numpy", columns=[c for c in table.column_names if c not in modalities])[:]
+    return rows | {m: table.with_format("arrow")[m].to_pylist() for m in modalities}
 
 
 def _split_files(folder: Path, split: str) -> list[Path]:

@@ -249,11 +249,11 @@ def _feature_array(source: str, dialogue_id: str, modality: str, values: Mapping
             f"{source}: dialogue {dialogue_id!r} has NaN or infinite {modality} features: re-extract or "
             "impute them before importing"
         )
-    largest = float(np.abs(array).max(initial=0.0))
-    if largest > np.finfo(np.float32).max:
+    largest, ceiling = float(np.abs(array).max(initial=0.0)), float(np.finfo(np.float32).max)
+    if largest > ceiling:
         raise BenchmarkError(
             f"{source}: dialogue {dialogue_id!r} has a {modality} feature of {largest:.3g}, beyond the float32 range "
-            f"(±{np.finfo(np.float32).max:.3g}) features are stored in, where it would become infinite: rescale "
+            f"(±{ceiling:.3g}) features are stored in, where it would become infinite: rescale "
             "or standardise the features before importing"
         )
     return array.astype(np.float32)
