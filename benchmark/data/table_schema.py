@@ -111,7 +111,9 @@ def _rules(id_format: str) -> dict[str, Rule]:
         "text": Rule(
             lambda v: isinstance(v, str) and bool(v.strip()),
             lambda v: (
-                f"has text {_kind(v)}, not a sentence" if _is_struct_or_list(v) else f"has no text ({v!r})"
+                f"has no text ({v!r})"
+                if _is_missing(v) or isinstance(v, str)
+                else f"has text {_kind(v)}, not a sentence"
             ),
             "give one sentence per row (a struct or list column flattened to its text) or drop the row, or "
             "import without text with --columns text=",
@@ -169,6 +171,12 @@ def check_raw_table(frame: pd.DataFrame, schema: pa.DataFrameSchema, source: str
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases.dropna(subset=["index"])
+        if cases.empty:  # a whole-column failure: the roles are checked cell by cell, so not expected
+            case = err.failure_cases.iloc[0]
+            raise BenchmarkError(
+                f"{source}: the {table} table's column for the {case['column']} fails {case['check']}: check the "
+                "column holds one value per row"
+            ) from None
         roles = list(schema.columns)
         first = (
             cases.assign(row=cases["index"].astype(int), position=cases["column"].map(roles.index))
