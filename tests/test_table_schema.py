@@ -217,13 +217,13 @@ def test_default_table_settings_keep_the_fingerprint_imports_had():
 NA_WORDS = ("NA", "None", "null", "NaN", "nan", "n/a", "#N/A", "NULL", "0", "007")
 TRICKY = (
     ("0", "00", "007"),
-    ("01", " 3"),
+    ("01", " 3", "2.0"),
     NA_WORDS,
     NA_WORDS,
     ("Sad", "hap", "HAPPY ", "neu"),
     ("Test", "val"),
 )
-INVALID = ((" ", "", "1.5"), ("x", "2.0", ""), ("", " "), ("", "  "), ("joyful", "3", ""), ("holdout", ""))
+INVALID = ((" ", "", "1.5"), ("x", "2.5", ""), ("", " "), ("", "  "), ("joyful", "3", ""), ("holdout", ""))
 
 
 @st.composite

@@ -4,12 +4,13 @@
 speaker, text, label, split): what each cell must be. MELD's CSV release and the AbstractTTS IEMOCAP
 layout are the same roles with stricter id formats (MELD's `Dialogue_ID` and `Utterance_ID` are whole
 numbers, IEMOCAP's `file` is `Ses01F_impro01_F000`). `UTTERANCES` checks the utterances every layout
-becomes: one per (split, dialogue, turn), labels within the family's classes.
+becomes: one per (split, dialogue, turn), labels class indices (label names are matched to the family's
+classes by `utterances._label_mapper`, which lists every unknown name at once).
 
 Why pandera: the rules are data, one column and one named check at a time, instead of conditions spread
 over the reading loop where a new layout could skip one; its lazy validation collects every failing cell
-with its row and column, and the error names the first of them (`first_failure`) with the fix that check
-states. Ids are compared as the text they are: `00` and `0` are two dialogues.
+with its row and column, and the error names the first of them (`check_raw_table`) with the fix that
+check states. Ids are compared as the text they are: `00` and `0` are two dialogues.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from benchmark.errors import BenchmarkError
 SPLIT_ALIASES = {"train": "train", "validation": "validation", "valid": "validation", "val": "validation",
                  "dev": "validation", "test": "test"}  # fmt: skip
 IEMOCAP_FILE = re.compile(r"^(?P<dialogue>Ses(?P<session>\d\d)[FM]_.+)_(?P<speaker>[FM])(?P<number>\d+)$")
-WHOLE_NUMBER = re.compile(r"^\s*[+-]?\d+\s*$")
+WHOLE_NUMBER = re.compile(r"^\s*(?P<number>[+-]?\d+)(\.0*)?\s*$")  # 3, or 3.0 as a float column writes it
 
 
 def id_text(value) -> str | None:
@@ -45,16 +46,15 @@ def id_text(value) -> str | None:
 
 def whole_number(value) -> int | None:
     """A turn or an integer label: an integer, an integral float (3.0 beside a missing value), or the
-    text of one ("3"); None for anything else."""
+    text of one ("3", "3.0"); None for anything else."""
     if isinstance(value, (bool, np.bool_)):
         return None
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
         return int(value) if np.isfinite(value) and float(value).is_integer() else None
-    if isinstance(value, str) and WHOLE_NUMBER.match(value):
-        return int(value)
-    return None
+    match = WHOLE_NUMBER.match(value) if isinstance(value, str) else None
+    return int(match["number"]) if match else None
 
 
 def _kind(value) -> str:
