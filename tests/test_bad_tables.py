@@ -32,7 +32,7 @@ def _with(index: int, column: int, value) -> list[tuple]:
 
 @pytest.mark.parametrize(
     ("suffix", "cell"),
-    [(".parquet", ""), (".parquet", "   "), (".parquet", None), (".csv", "NaN"), (".csv", "")],
+    [(".parquet", ""), (".parquet", "   "), (".parquet", None), (".csv", "")],
 )
 def test_one_empty_blank_or_missing_text_cell_is_named(tmp_path, home, earlier, suffix, cell):  # noqa: F811
     path = _write(tmp_path / f"t{suffix}", _with(2, 3, cell))
@@ -87,7 +87,8 @@ def test_three_speakers_in_an_iemocap_dialogue_are_refused(tmp_path, home, earli
         home, path, "dialogue 'd1' has 3 speakers, more than the 2 a dialogue of this dataset has",
         earlier, TRANSCRIPTS,
     )  # fmt: skip
-    meld = [(*r[:4], "joy", r[5]) for r in [*USER_TABLE, ("d1", 2, "cy", "third", "sad", "train")]]
+    rows = [*USER_TABLE, ("d1", 2, "cy", "third", "sad", "train")]
+    meld = [(*r[:4], ("joy", "anger")[i % 2], r[5]) for i, r in enumerate(rows)]
     # a MELD scene may have more than two speakers
     data.load("meld", home, _write(tmp_path / "meld.parquet", meld), TRANSCRIPTS)
 
@@ -171,7 +172,7 @@ def test_float_labels_are_the_integers_they_hold_and_nan_is_a_missing_label(tmp_
     assert dataset.splits["train"][0]["labels"] == [0, 2]  # turn 0: 1.0 (happy), turn 1: 0.0 (neutral)
     rows[3] = (*rows[3][:4], float("nan"), rows[3][5])
     path = _write(tmp_path / "nan.parquet", rows)
-    refused(home, path, f"{path}: an utterance has no label", dataset.meta.fingerprint, options)
+    refused(home, path, f"{path}: row 3 of the train table has no label", dataset.meta.fingerprint, options)
 
 
 def _canonical_folder(folder, speakers: list[int]):

@@ -164,7 +164,7 @@ def test_dialogue_in_two_splits_unknown_layouts_and_missing_files_are_refused(tm
     path.write_bytes(pickle.dumps(([], {}, {}), protocol=2))
     with pytest.raises(BenchmarkError, match=rf"{path}: unknown pickle layout \(3 items\)"):
         load_pickle_source(path, "iemocap", "iemocap")
-    content[3] = {d: np.zeros((len(v), 300), dtype=np.float32) for d, v in content[2].items()}
+    content[3] = {d: np.ones((len(v), 300), dtype=np.float32) for d, v in content[2].items()}
     path.write_bytes(pickle.dumps(tuple(content[:8]) + (content[8][:-1],), protocol=2))
     assert load_pickle_source(path, "iemocap", "iemocap").meta.feature_dims["text"] == 300  # any dim imports
     path.write_bytes(b"not a pickle")

@@ -197,7 +197,9 @@ def test_rows_in_no_split_and_repeated_turns_are_errors_not_drops(tmp_path, home
     names = ("dialogue_id", "turn", "speaker", "text", "label", "split")
     rows = [*USER_TABLE[:-1], ("d4", 1, "dee", "no", "frustrated", "holdout")]
     datasets.Dataset.from_dict(_user_table(names, rows)).to_parquet(str(tmp_path / "t.parquet"))
-    with pytest.raises(BenchmarkError, match="row 5 is in split 'holdout', which is none of train"):
+    with pytest.raises(
+        BenchmarkError, match="row 5 of the train table is in split 'holdout', which is none of train"
+    ):
         data.load("iemocap", home, str(tmp_path / "t.parquet"), TRANSCRIPTS)
     rows = [*USER_TABLE[:-1], ("d4", 0, "dee", "no", "frustrated", "test")]
     datasets.Dataset.from_dict(_user_table(names, rows)).to_parquet(str(tmp_path / "t.parquet"))

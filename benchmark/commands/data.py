@@ -156,6 +156,7 @@ def main(args: argparse.Namespace) -> int:
 
     from benchmark import data
     from benchmark.console import make_console
+    from benchmark.data.validate import WARNING
 
     home = open_home(args.home)
     if args.list_sources:
@@ -195,7 +196,7 @@ def main(args: argparse.Namespace) -> int:
         table.add_row(name, *(str(row["class_counts"][name]) for row in splits.values()))
     console.print(table)
     for note in summary["notes"]:
-        console.print(f"note: {note}")
+        console.print(note if note.startswith(WARNING) else f"note: {note}", highlight=False)
     for reference, score in summary["references"].items():
         console.print(f"reference: {reference}, test weighted-F1 {score:.2f}", highlight=False)
     return 0

@@ -46,7 +46,8 @@ def inverse_train_validation_frequency(dataset: MercDataset, weighting: str) -> 
         missing = dataset.meta.classes[int(np.flatnonzero(counts == 0)[0])]
         raise BenchmarkError(
             f"class {missing!r} has no utterance in the train and validation splits of {dataset.meta.name}: "
-            "inverse-frequency class weights are undefined; train with class_weighting 'none'"
+            "this run weights classes by inverse frequency (its dataset's protocol), undefined for a class never "
+            "seen; re-import the data with utterances of every class in its training split"
         )
     return tuple(float(w) for w in counts.sum() / counts)
 

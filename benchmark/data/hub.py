@@ -177,7 +177,7 @@ def _canonical(splits, source: str, kind: str, name: str, family: str, fingerpri
     if not isinstance(splits, datasets.DatasetDict) or any(s not in splits for s in SPLITS):
         found = list(splits) if isinstance(splits, datasets.DatasetDict) else type(splits).__name__
         raise BenchmarkError(f"{source}: expected splits {', '.join(SPLITS)}, found {found}")
-    columns = {split: splits[split].with_format("numpy")[:] for split in SPLITS}
+    columns = {split: _as_stored(splits[split]) for split in SPLITS}
     for split, rows in columns.items():
         for required in ("dialogue_id", "speakers", "labels"):
             if required not in rows:
@@ -228,6 +228,15 @@ def _canonical(splits, source: str, kind: str, name: str, family: str, fingerpri
         source_kind=kind,
         fingerprint=fingerprint,
     )
+
+
+def _as_stored(table: datasets.Dataset) -> dict:
+    """A split's columns as numpy, the feature columns as the numbers they were stored as: datasets'
+    numpy format casts floats to float32, which would turn a value beyond its range into inf before
+    validation could name it."""
+    modalities = [m for m in MODALITIES if m in table.column_names]
+    rows = table.with_format("numpy", columns=[c for c in table.column_names if c not in modalities])[:]
+    return rows | {m: table.with_format("arrow")[m].to_pylist() for m in modalities}
 
 
 def _split_files(folder: Path, split: str) -> list[Path]:

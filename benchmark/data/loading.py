@@ -121,7 +121,7 @@ def load(
             f"{source}: --fine-tune needs transcripts without text features, and this source has {has}: "
             "import a transcripts source (e.g. COSMIC's iemocap.pkl) or drop --fine-tune"
         )
-    fingerprint = import_fingerprint(raw, encoder)
+    fingerprint = import_fingerprint(raw, encoder, options.table)
     imported = cache.cached(home, fingerprint, lambda: features.finish(raw, encoder, fingerprint))
     if imported.meta.source != raw.meta.source:  # the same content from a new place: say where it is now
         imported = cache.restate_source(home, fingerprint, raw.meta.source)
@@ -143,18 +143,27 @@ def generator_identity() -> str:
     return hashlib.sha256(" ".join(parts).encode()).hexdigest()[:16]
 
 
-def import_fingerprint(raw: MercDataset, encoder: TextEncoder | None) -> str:
+def import_fingerprint(
+    raw: MercDataset, encoder: TextEncoder | None, table: TableOptions | None = None
+) -> str:
     """The cache key of an import: the source's content, the loader version, the text encoder with its
-    revision and fine-tuning settings, the normalisation, and the named release it came from (its reports
+    revision and fine-tuning settings, the normalisation, the named release it came from (its reports
     name it, so the same files imported from a local path are another cache entry, never one whose meta
-    names the other provenance)."""
+    names the other provenance), and the table settings that change what a table's rows become
+    (`--columns`, `--label-order`, `--drop-labels`): the same file read another way is other data."""
+    table_settings = table.identity() if table is not None and raw.meta.source_kind in TABLE_KINDS else {}
     return features.derived_fingerprint(
         raw.meta.fingerprint,
         cache.LOADER_VERSION,
         encoder.identity() if encoder else None,
         features.STANDARDIZED,
         *([raw.meta.release] if raw.meta.release else []),
+        *([table_settings] if table_settings else []),
     )
+
+
+# the source kinds read through a per-utterance table, where the table settings apply
+TABLE_KINDS = ("utterance-table", "meld-csv")
 
 
 def _needs_text_features(raw: MercDataset) -> bool:

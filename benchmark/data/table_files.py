@@ -103,9 +103,29 @@ def read_tables(where: Path, data_files: dict[str, list[Path]], cache_dir: Path)
         where,
         f"{found.builder} files",
         lambda: datasets.load_dataset(
-            found.builder, data_files=files, cache_dir=str(cache_dir), **found.builder_options()
+            found.builder,
+            data_files=files,
+            cache_dir=str(cache_dir),
+            **found.builder_options(),
+            **_as_text(next(iter(formats)), found),
         ),
     )
+
+
+def _as_text(path: Path, found: TableFormat) -> dict:
+    """A CSV's cells as the text they are (benchmark/data/table_schema.py types them): `00` stays apart
+    from `0`, and `NA`, `None` or `null` are words; only an empty cell is missing."""
+    if found.builder != "csv":
+        return {}
+    with open_text(path, found.encoding) as handle:
+        for _ in range(found.lines_before_header):
+            handle.readline()
+        header = next(csv.reader(handle, delimiter=found.separator), [])
+    return {
+        "keep_default_na": False,
+        "na_values": [""],
+        "features": datasets.Features({name: datasets.Value("string") for name in header}),
+    }
 
 
 def read_or_explain(where: Path, what: str, read):

@@ -11,7 +11,6 @@ openSMILE features here, per utterance.
 from __future__ import annotations
 
 import io
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -19,16 +18,23 @@ from pathlib import Path
 
 import datasets
 import numpy as np
+import pandas as pd
 
 from benchmark.data.features import AudioExtractor, progress_bar
 from benchmark.data.pickles import VALIDATION_CARVE_SEED, carve_validation
 from benchmark.data.schema import CLASS_NAMES, MAX_SPEAKERS, SPLITS, MercDataset
+from benchmark.data.table_schema import (
+    IEMOCAP_FILE,
+    SPLIT_ALIASES,
+    check_raw_table,
+    id_text,
+    raw_table_schema,
+    repeated_utterance,
+    whole_number,
+)
 from benchmark.data.validate import build_splits, imported_dataset
 from benchmark.errors import BenchmarkError
 
-# Split names tables use for ours; anything else in a split column is an error, not a silent drop.
-SPLIT_ALIASES = {"train": "train", "validation": "validation", "valid": "validation", "val": "validation",
-                 "dev": "validation", "test": "test"}  # fmt: skip
 # Spellings of the class names in the releases (IEMOCAP's annotation files abbreviate them).
 LABEL_ALIASES = {"hap": "happy", "happiness": "happy", "sadness": "sadness", "neu": "neutral", "ang": "angry",
                  "anger": "anger", "exc": "excited", "fru": "frustrated", "sur": "surprise", "joy": "joy"}  # fmt: skip
@@ -71,6 +77,26 @@ class TableOptions:
     drop_labels: tuple[str, ...] = ()  # label names to drop (with their utterances), counted in the notes
     audio: AudioExtractor = AudioExtractor()
 
+    def identity(self) -> dict:
+        """The settings that differ from the defaults, as they change what is read (which column is the
+        label, which class an integer is, ...): part of the import's cache key. Defaults add nothing, so
+        imports made before the key held them keep their fingerprint."""
+        default = TableOptions()
+        changed = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        }
+        if "columns" in changed:
+            changed["columns"] = {
+                f.name: getattr(self.columns, f.name)
+                for f in fields(UtteranceColumns)
+                if getattr(self.columns, f.name) != getattr(default.columns, f.name)
+            }
+        if "audio" in changed:
+            changed["audio"] = self.audio.identity()
+        return changed
+
 
 @dataclass(frozen=True)
 class Utterance:
@@ -110,12 +136,7 @@ def from_table(
     for dialogue, turns in dialogues.items():
         _check_one_split(source, dialogue, turns)
         turns.sort(key=lambda u: u.turn)
-        repeated = next((a.turn for a, b in zip(turns, turns[1:], strict=False) if a.turn == b.turn), None)
-        if repeated is not None:
-            raise BenchmarkError(
-                f"{source}: dialogue {dialogue!r} has turn {repeated[0]!r} twice in the {turns[0].split} split: "
-                "each utterance needs its own turn (or name the turn column with --columns turn=COLUMN)"
-            )
+    _check_one_per_turn(source, utterances)
     split_ids: dict[str, list[str]] = {split: [] for split in SPLITS}
     for dialogue, turns in dialogues.items():
         split_ids[turns[0].split].append(dialogue)
@@ -194,69 +215,82 @@ def _table_utterances(
     split_from_column = set(splits) - set(SPLITS) or not all(s in splits for s in SPLITS)
     # text is required unless dropped by name (`--columns text=`): a missing column must not silently
     # become a dataset without its text modality
-    required = [columns.dialogue, columns.speaker, columns.label] + ([columns.text] if columns.text else [])
+    roles = ["dialogue", "speaker", "label"] + (["text"] if columns.text else [])
     if split_from_column:
-        required.append(columns.split)
-    to_label = _label_mapper(source, family, options, notes, [t[columns.label] for t in splits.values()])
-    utterances = []
+        roles.append("split")
     for table_split, table in splits.items():
-        for column in required:
+        for role in roles:
+            column = getattr(columns, role)
             if not column or column not in table.column_names:
-                role = next(f.name for f in fields(columns) if getattr(columns, f.name) == column)
                 drop = ", or import without text with --columns text=" if role == "text" else ""
                 raise BenchmarkError(
                     f"{source}: the {table_split} table has no column {column!r} for the {role} "
                     f"(columns: {', '.join(table.column_names)}): name it with --columns {role}=COLUMN{drop}"
                 )
-        present = [columns.turn] if columns.turn and columns.turn in table.column_names else []
-        rows = table.select_columns(required + present).to_dict()
-        for row in range(len(table)):
-            label = to_label(rows[columns.label][row])
+    if columns.turn:
+        roles.append("turn")  # optional: a table without the column keeps its row order
+    frames = _checked_frames(
+        splits,
+        {role: getattr(columns, role) for role in roles},
+        source,
+        "whole" if columns == MELD_COLUMNS else "text",
+    )
+    to_label = _label_mapper(source, family, options, notes, [f["label"] for f in frames.values()])
+    utterances = []
+    for table_split, frame in frames.items():
+        for row, cells in enumerate(frame.itertuples(index=False)):
+            label = to_label(cells.label)
             if label is None:
                 continue
-            split = _split_of(source, rows[columns.split][row] if split_from_column else table_split, row)
-            dialogue = rows[columns.dialogue][row]
-            speaker = rows[columns.speaker][row]
-            if dialogue is None or speaker is None or str(speaker).strip() == "":
-                what = "dialogue id" if dialogue is None else "speaker"
-                raise BenchmarkError(
-                    f"{source}: row {row} of the {table_split} table has no {what}: fill it or drop the row"
-                )
-            where = f"row {row} of the {table_split} table"
-            turn = _turn_number(source, where, rows[columns.turn][row]) if present else row
+            split = SPLIT_ALIASES[cells.split.strip().lower()] if split_from_column else table_split
+            dialogue = (
+                str(whole_number(cells.dialogue)) if columns == MELD_COLUMNS else id_text(cells.dialogue)
+            )
             # Dialogue ids restart in each file of a split release (MELD): the split keeps them apart.
-            dialogue_id = f"{split}_{dialogue}" if not split_from_column else str(dialogue)
-            text = _text_of(source, where, rows[columns.text][row]) if columns.text else None
+            dialogue_id = f"{split}_{dialogue}" if not split_from_column else dialogue
+            turn = whole_number(cells.turn) if "turn" in frame.columns else row
+            text = cells.text if columns.text else None
             utterances.append(
-                Utterance(split, table_split, dialogue_id, (turn,), str(speaker), text, label, row)
+                Utterance(split, table_split, dialogue_id, (turn,), id_text(cells.speaker), text, label, row)
             )
     return utterances
 
 
-def _turn_number(source: str, where: str, value) -> int:
-    """A turn as a whole number: turns compared as strings would order 0, 1, 10, 11, 2, ..."""
-    text = str(value).strip() if value is not None else ""
-    try:
-        number = float(text)
-    except ValueError:
-        number = float("nan")
-    if not np.isfinite(number) or number != int(number):
-        raise BenchmarkError(
-            f"{source}: {where} has turn {value!r}, not a whole number: fix it (turns order the utterances "
-            "of a dialogue), or keep the row order with --columns turn="
+def _checked_frames(
+    splits: Mapping[str, datasets.Dataset], roles: Mapping[str, str], source: str, id_format: str
+) -> dict[str, pd.DataFrame]:
+    """Each table's cells as read (no type inference: an id stays the text it is), one column per role
+    (`roles`: role -> the table's column; a turn column a table lacks is left out), checked against the
+    layout's schema."""
+    frames = {}
+    for table_split, table in splits.items():
+        present = {r: c for r, c in roles.items() if r != "turn" or c in table.column_names}
+        cells = table.select_columns(list(dict.fromkeys(present.values()))).to_dict()
+        frame = pd.DataFrame(
+            {role: pd.Series(cells[column], dtype=object) for role, column in present.items()}
         )
-    return int(number)
+        check_raw_table(frame, raw_table_schema(present, id_format), source, table_split)
+        frames[table_split] = frame
+    return frames
 
 
-def _text_of(source: str, where: str, value) -> str:
-    """One utterance's transcript: an empty, blank or missing (NaN) cell is an error, never a reason to
-    drop the whole text modality."""
-    if not isinstance(value, str) or not value.strip():
+def _check_one_per_turn(source: str, utterances: Sequence[Utterance]) -> None:
+    frame = pd.DataFrame(
+        {
+            "split": [u.split for u in utterances],
+            "dialogue": [u.dialogue for u in utterances],
+            "turn": pd.Series([u.turn for u in utterances], dtype=object),
+            "label": [u.label for u in utterances],
+        }
+    )
+    position = repeated_utterance(frame)
+    if position is not None:
+        again = utterances[position]
         raise BenchmarkError(
-            f"{source}: {where} has no text ({value!r}): fill it or drop the row, or import without text "
-            "with --columns text="
+            f"{source}: dialogue {again.dialogue!r} has turn {again.turn[0]!r} twice in the {again.split} split "
+            f"(again at row {again.row} of the {again.table} table): each utterance needs its own turn (or name "
+            "the turn column with --columns turn=COLUMN)"
         )
-    return value
 
 
 def _check_one_split(source: str, dialogue: str, turns: Sequence[Utterance]) -> None:
@@ -270,7 +304,6 @@ def _check_one_split(source: str, dialogue: str, turns: Sequence[Utterance]) -> 
         )
 
 
-IEMOCAP_FILE = re.compile(r"^(?P<dialogue>Ses(?P<session>\d\d)[FM]_.+)_(?P<speaker>[FM])(?P<number>\d+)$")
 IEMOCAP_OTHER_LABELS = ("surprise", "fear", "disgust", "other", "contempt", "xxx", "unknown")
 
 
@@ -290,27 +323,24 @@ def _iemocap_utterances(
         )
     drop = tuple(options.drop_labels) + IEMOCAP_OTHER_LABELS
     options = replace(options, drop_labels=drop)
-    to_label = _label_mapper(source, family, options, notes, [t["major_emotion"] for t in splits.values()])
+    roles = {"file": "file", "text": "transcription", "label": "major_emotion"}
+    frames = _checked_frames(splits, roles, source, "text")
+    to_label = _label_mapper(source, family, options, notes, [f["label"] for f in frames.values()])
     utterances = []
-    for table_split, table in splits.items():
-        rows = table.select_columns(["file", "transcription", "major_emotion"]).to_dict()
-        for row, file in enumerate(rows["file"]):
-            label = to_label(rows["major_emotion"][row])
+    for table_split, frame in frames.items():
+        for row, cells in enumerate(frame.itertuples(index=False)):
+            label = to_label(cells.label)
             if label is None:
                 continue
-            match = IEMOCAP_FILE.match(str(file))
-            if match is None:
-                raise BenchmarkError(
-                    f"{source}: file name {file!r} (row {row} of {table_split}) is not an IEMOCAP utterance id "
-                    "like Ses01F_impro01_F000: fix the file column"
-                )
+            match = IEMOCAP_FILE.match(cells.file)
             split = "test" if match["session"] == "05" else "train"
             # [choice] IEMOCAP numbers each speaker's utterances on their own; without start times the
             # dialogue order is taken as the utterance numbers interleaved, the table's row order breaking ties.
             turn = (int(match["number"]), row)
-            text = _text_of(source, f"row {row} of the {table_split} table", rows["transcription"][row])
             utterances.append(
-                Utterance(split, table_split, match["dialogue"], turn, match["speaker"], text, label, row)
+                Utterance(
+                    split, table_split, match["dialogue"], turn, match["speaker"], cells.text, label, row
+                )
             )
     notes.append("IEMOCAP file names: session 5 is the test split; turn order from the utterance numbers")
     audio = {
@@ -377,27 +407,19 @@ def _label_mapper(
 
 
 def _label_value(value):
-    """A float label as a table stores integers beside a missing value (3.0 beside NaN): the integer,
-    and NaN as missing."""
-    if isinstance(value, (float, np.floating)):
-        return None if np.isnan(value) else int(value) if float(value).is_integer() else value
-    return value
+    """A label as a class index where it is a whole number: an integer, a float as a table stores integers
+    beside a missing value (3.0 beside NaN), or its text ("3", as a CSV read as text holds it); NaN as
+    missing; anything else as the name it is."""
+    if isinstance(value, (float, np.floating)) and np.isnan(value):
+        return None
+    number = whole_number(value)
+    return value if number is None else number
 
 
 def _class_name(value: str, classes: Sequence[str], aliases: Mapping[str, str]) -> str | None:
     name = value.strip().lower()
     name = aliases.get(name, name)
     return name if name in classes else None
-
-
-def _split_of(source: str, value, row: int) -> str:
-    split = SPLIT_ALIASES.get(str(value).strip().lower())
-    if split is None:
-        raise BenchmarkError(
-            f"{source}: row {row} is in split {value!r}, which is none of train, validation (dev), test: "
-            "fix the split column so no dialogue is left out"
-        )
-    return split
 
 
 def _speaker_roles(turns: Sequence[Utterance]) -> list[int]:

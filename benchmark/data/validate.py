@@ -80,21 +80,71 @@ def imported_dataset(
     notes: Sequence[str] = (),
     lineage: Mapping[str, str] | None = None,
 ) -> MercDataset:
-    """A real import's splits with its metadata: the family's classes, the speaker table's size."""
+    """A real import's splits with its metadata: the family's classes, the speaker table's size. A modality
+    whose every value is zero is imported as absent (the source's way of writing one it lacks), with a
+    warning note; a training split of one class is refused (nothing to tell apart); a split missing
+    classes is a warning note."""
+    zeros = [m for m in feature_dims if not any(_carries_values(splits[split], m) for split in SPLITS)]
+    if zeros:  # an absent modality is never zeros (schema.py): a source that wrote one so lacks it
+        if len(zeros) == len(feature_dims) and "sentences" not in splits["train"].column_names:
+            raise BenchmarkError(
+                f"{source}: every feature is zero ({', '.join(zeros)}), so there is nothing to learn from: "
+                "extract real features, or import the transcripts"
+            )
+        splits = datasets.DatasetDict({split: rows.remove_columns(zeros) for split, rows in splits.items()})
+        feature_dims = {m: dim for m, dim in feature_dims.items() if m not in zeros}
+        lineage = {m: text for m, text in (lineage or {}).items() if m not in zeros}
+    classes = CLASS_NAMES[family]
+    coverage = {split: _classes_in(splits[split], len(classes)) for split in SPLITS}
+    if len(coverage["train"]) < 2:
+        only = ", ".join(classes[c] for c in sorted(coverage["train"])) or "none"
+        raise BenchmarkError(
+            f"{source}: every training utterance has the same class ({only}): a classifier needs at least two; "
+            "check the label column (--columns label=COLUMN, --label-order) or import the table with its other "
+            "emotions"
+        )
+    warnings = [
+        f"{WARNING}every {m} feature is zero, the way a source writes a modality it lacks: imported as absent"
+        for m in zeros
+    ] + [
+        f"{WARNING}the {split} split holds {len(held)} of the {len(classes)} classes (none of "
+        f"{', '.join(classes[c] for c in range(len(classes)) if c not in held)}): "
+        + (
+            "their test F1 is undefined, the report marks them absent and averages macro-F1 over the others"
+            if split == "test"
+            else "no model learns them"
+        )
+        for split, held in coverage.items()
+        if split != "validation" and len(held) < len(classes)
+    ]
     meta = DatasetMeta(
         name=name,
         family=family,
-        classes=CLASS_NAMES[family],
+        classes=classes,
         feature_dims=feature_dims,
         n_speakers=speaker_count(splits),
         source=source,
         source_kind=source_kind,
         fingerprint=fingerprint,
         synthetic=False,
-        notes=tuple(notes),
+        notes=(*notes, *warnings),
         lineage=dict(lineage or {}),
     )
     return MercDataset(meta, splits)
+
+
+WARNING = "warning: "  # a note that starts so is printed as a warning
+
+
+def _carries_values(split: datasets.Dataset, modality: str) -> bool:
+    return any(np.asarray(x).any() for x in split.with_format("numpy")[modality])
+
+
+def _classes_in(split: datasets.Dataset, n_classes: int) -> set[int]:
+    counts = np.bincount(
+        np.concatenate([np.asarray(x, dtype=int) for x in split["labels"]]), minlength=n_classes
+    )
+    return set(np.flatnonzero(counts).tolist())
 
 
 def _check_disjoint(source: str, split_ids: Mapping[str, Sequence[str]]) -> None:
@@ -167,7 +217,13 @@ def _feature_array(source: str, dialogue_id: str, modality: str, values: Mapping
     if values.get(dialogue_id) is None:
         raise BenchmarkError(f"{source}: dialogue {dialogue_id!r} has labels but no {modality} features")
     try:
-        array = np.asarray(values[dialogue_id], dtype=np.float32)
+        array = np.asarray(values[dialogue_id])
+        if np.iscomplexobj(array):
+            raise BenchmarkError(
+                f"{source}: dialogue {dialogue_id!r} has complex {modality} features: features are real numbers; "
+                "store their magnitude (or real and imaginary parts as separate dims) before importing"
+            )
+        array = array.astype(np.float64)
     except (ValueError, TypeError):
         if len({np.size(vector) for vector in values[dialogue_id]}) > 1:
             raise BenchmarkError(
@@ -193,4 +249,11 @@ def _feature_array(source: str, dialogue_id: str, modality: str, values: Mapping
             f"{source}: dialogue {dialogue_id!r} has NaN or infinite {modality} features: re-extract or "
             "impute them before importing"
         )
-    return array
+    largest, ceiling = float(np.abs(array).max(initial=0.0)), float(np.finfo(np.float32).max)
+    if largest > ceiling:
+        raise BenchmarkError(
+            f"{source}: dialogue {dialogue_id!r} has a {modality} feature of {largest:.3g}, beyond the float32 range "
+            f"(±{ceiling:.3g}) features are stored in, where it would become infinite: rescale "
+            "or standardise the features before importing"
+        )
+    return array.astype(np.float32)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ class Variant:
             return [100 * r.test_oracle_weighted_f1 for r in self.records]
         if metric in ("weighted_f1", "accuracy", "macro_f1"):
             return [100 * getattr(r.test, metric) for r in self.records]
-        return [100 * r.test.per_class_f1[metric] for r in self.records]
+        return [100 * r.test.per_class_f1[metric] if _in_test(r, metric) else ABSENT for r in self.records]
 
     @property
     def predictions(self) -> dict[int, Predictions]:
@@ -38,6 +39,15 @@ class Variant:
     def still_improving(self) -> int:
         """Seeds whose validation was still improving when training stopped (`Convergence`)."""
         return sum(r.convergence.still_improving for r in self.records)
+
+
+ABSENT = float("nan")  # a class with no test utterance has no F1 (stored as 0): a gap, never a score
+
+
+def _in_test(record: RunRecord, name: str) -> bool:
+    """Whether the run's test split holds `name` (its confusion row, true class `name`, counts any)."""
+    row = list(record.test.per_class_f1).index(name)
+    return sum(record.test.confusion[row]) > 0
 
 
 def variants_of(records: list[RunRecord]) -> list[Variant]:
@@ -70,7 +80,9 @@ def full_summer(variants: list[Variant]) -> Variant | None:
 
 
 def mean_std(values: list[float]) -> str:
-    """Mean ± std over seeds; one seed has no spread to show."""
+    """Mean ± std over seeds; one seed has no spread to show; "absent" for a class no test split holds."""
+    if all(math.isnan(v) for v in values):
+        return "absent"
     mean, spread = mean_and_std(values)
     return f"{mean:.2f} ± {spread:.2f}" if len(values) > 1 else f"{mean:.2f}"
 

@@ -17,15 +17,18 @@ from benchmark.store.records import Predictions, SplitMetrics
 
 
 def split_metrics(labels: np.ndarray, predicted: np.ndarray, classes: Sequence[str]) -> SplitMetrics:
-    """All classes are always listed, so a class absent from a split keeps its column (F1 0)."""
+    """All classes are always listed, so a class absent from a split keeps its column (F1 0; its confusion
+    row is empty, so a report shows it absent). Macro-F1 averages the classes the split holds: a class
+    with no utterance has no F1 to average."""
     n_classes = len(classes)
+    held = sorted(set(np.asarray(labels).tolist())) or list(range(n_classes))
     confusions = confusion_counts(labels, predicted, n_classes)
     counts = confusions.astype(float)
     per_class = per_class_f1_from_confusions(counts, n_classes)
     return SplitMetrics(
         weighted_f1=float(weighted_f1_from_confusions(counts, n_classes)),
         accuracy=float(accuracy_score(labels, predicted)),
-        macro_f1=float(per_class.mean()),
+        macro_f1=float(per_class[held].mean()),
         per_class_f1={name: float(value) for name, value in zip(classes, per_class, strict=True)},
         confusion=confusions.reshape(n_classes, n_classes).tolist(),
     )
