@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import types
 import typing
 from pathlib import Path
@@ -52,6 +53,12 @@ def read_typed(path: Path, shape: type[T], what: str, fix: str) -> T:
         return typed(shape, raw)
     except ShapeError as err:
         raise StoredFileError(path, what, str(err), fix) from None
+
+
+def rebuilding(err: StoredFileError) -> None:
+    """Say, in one line on stderr, that the cache file `err` names is made again (a cache is rebuilt from
+    what it caches, so a bad one costs time, never an error); its `fix` says how."""
+    print(err, file=sys.stderr)
 
 
 def typed(shape: Any, raw: Any, where: str = "", names: dict[str, type] | None = None) -> Any:

@@ -174,6 +174,9 @@ class TeacherSummary:
     test_weighted_f1: float
     cache_hit: bool  # loaded from the teacher cache rather than trained by this run
 
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class ModalityScore:
