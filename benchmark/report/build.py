@@ -52,13 +52,11 @@ def write_reports(
     resamples: int = DEFAULT_RESAMPLES,
     warn=print,
 ) -> list[Path]:
-    groups, skipped = {}, []
-    for (dataset, profile), stored in load_groups(home, datasets, profiles).items():
-        for line in stored.notes(dataset, profile):
-            warn(line)
-        skipped += stored.unreadable
-        if stored.records:
-            groups[(dataset, profile)] = stored.records
+    stored, lines = load_groups(home, datasets, profiles)
+    for line in lines:
+        warn(line)
+    skipped = [line for runs in stored.values() for line in runs.unreadable]
+    groups = {group: runs.records for group, runs in stored.items() if runs.records}
     paper = read_paper_numbers()
     written = []
     rivals = [name for name in MODELS.names() if name != SUMMER]

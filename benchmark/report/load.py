@@ -9,23 +9,30 @@ from benchmark.data.cache import current_import
 from benchmark.home import Home
 from benchmark.store.records import RunRecord
 from benchmark.store.runs import StoredRuns, stored_groups, stored_runs
+from benchmark.stored import StoredFileError
 
 
 def load_groups(
     home: Home, datasets: Iterable[str] | None = None, profiles: Iterable[str] | None = None
-) -> dict[tuple[str, str], StoredRuns]:
-    """(dataset, profile) -> its stored runs, for the datasets and profiles asked for (all when None)."""
+) -> tuple[dict[tuple[str, str], StoredRuns], list[str]]:
+    """(dataset, profile) -> its stored runs, for the datasets and profiles asked for (all when None),
+    and one line per file or record left out."""
     datasets = None if datasets is None else set(datasets)
     profiles = None if profiles is None else set(profiles)
-    return {
-        (dataset, profile): stored_runs(home, dataset, profile, current_import(home, dataset))
-        for dataset, profile in stored_groups(home)
-        if (datasets is None or dataset in datasets) and (profiles is None or profile in profiles)
-    }
+    groups, lines = {}, []
+    for dataset, profile in stored_groups(home):
+        if (datasets is None or dataset in datasets) and (profiles is None or profile in profiles):
+            try:
+                current = current_import(home, dataset)
+            except StoredFileError as err:  # then the import of the newest record stands for it
+                current = None
+                lines.append(f"{err} (reporting the import of the newest {dataset} record meanwhile)")
+            groups[(dataset, profile)] = stored = stored_runs(home, dataset, profile, current)
+            lines += stored.notes(dataset, profile)
+    return groups, lines
 
 
 def load_records(home: Home) -> tuple[list[RunRecord], list[str]]:
     """Every record a report would use, and one line per file or record it would leave out."""
-    groups = load_groups(home)
-    records = [record for stored in groups.values() for record in stored.records]
-    return records, [line for (d, p), stored in groups.items() for line in stored.notes(d, p)]
+    groups, lines = load_groups(home)
+    return [record for stored in groups.values() for record in stored.records], lines
