@@ -79,14 +79,14 @@ def typed(shape: Any, raw: Any, where: str = "", names: dict[str, type] | None =
                     return typed(option, raw, where, names)
                 except ShapeError:
                     pass
-        raise ShapeError(f"{where or 'the file'}: {_shown(raw)} is none of {_name(shape)}")
+        raise ShapeError(f"{_at(where)}{_shown(raw)} is none of {_name(shape)}")
     if origin is typing.Literal:
         if raw in arguments and type(raw) is type(arguments[arguments.index(raw)]):
             return raw
-        raise ShapeError(f"{where or 'the file'}: {_shown(raw)}, expected one of {list(arguments)}")
+        raise ShapeError(f"{_at(where)}{_shown(raw)}, expected one of {list(arguments)}")
     if origin is list or origin is tuple:
         if not isinstance(raw, list):
-            raise ShapeError(f"{where or 'the file'}: {_shown(raw)}, expected a list")
+            raise ShapeError(f"{_at(where)}{_shown(raw)}, expected a list")
         item = arguments[0] if arguments else Any
         if origin is tuple and arguments and (len(arguments) != 2 or arguments[1] is not Ellipsis):
             raise TypeError(f"only tuple[X, ...] is a stored shape, not {shape}")
@@ -94,7 +94,7 @@ def typed(shape: Any, raw: Any, where: str = "", names: dict[str, type] | None =
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(raw, dict):
-            raise ShapeError(f"{where or 'the file'}: {_shown(raw)}, expected an object")
+            raise ShapeError(f"{_at(where)}{_shown(raw)}, expected an object")
         value_shape = arguments[1] if arguments else Any
         return {name: typed(value_shape, value, _joined(where, name), names) for name, value in raw.items()}
     if shape is float:  # JSON writes 1.0 as 1 only if asked to; an integer is a float's value all the same
@@ -106,24 +106,24 @@ def typed(shape: Any, raw: Any, where: str = "", names: dict[str, type] | None =
     else:
         raise TypeError(f"{shape!r} is not a stored shape")
     if not ok:
-        raise ShapeError(f"{where or 'the file'}: {_shown(raw)}, expected {_name(shape)}")
+        raise ShapeError(f"{_at(where)}{_shown(raw)}, expected {_name(shape)}")
     return raw
 
 
 def _dataclass(shape: type, raw: Any, where: str, names: dict[str, type] | None) -> Any:
     if not isinstance(raw, dict):
-        raise ShapeError(f"{where or 'the file'}: {_shown(raw)}, expected an object ({shape.__name__})")
+        raise ShapeError(f"{_at(where)}{_shown(raw)}, expected an object ({shape.__name__})")
     fields = {f.name: f for f in dataclasses.fields(shape) if f.init}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
-        raise ShapeError(f"{where or 'the file'}: unknown field {unknown[0]!r} for {shape.__name__}")
+        raise ShapeError(f"{_at(where)}unknown field {unknown[0]!r} for {shape.__name__}")
     hints = _hints(shape, names)
     values = {}
     for name, field in fields.items():
         if name in raw:
             values[name] = typed(hints[name], raw[name], _joined(where, name), names)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            raise ShapeError(f"{where or 'the file'}: no field {name!r} ({shape.__name__})")
+            raise ShapeError(f"{_at(where)}no field {name!r} ({shape.__name__})")
     return shape(**values)
 
 
@@ -134,6 +134,11 @@ def _hints(shape: type, names: dict[str, type] | None) -> dict[str, Any]:
     if shape not in _HINTS:
         _HINTS[shape] = typing.get_type_hints(shape, localns=names)
     return _HINTS[shape]
+
+
+def _at(where: str) -> str:
+    """Where a ShapeError's message starts: the field's path, nothing for the file's whole value."""
+    return f"{where}: " if where else ""
 
 
 def _joined(where: str, name: str) -> str:
@@ -152,4 +157,6 @@ def _shown(raw: Any) -> str:
 
 
 def one_line(err: BaseException) -> str:
-    return f"{type(err).__name__}: {' '.join(str(err).split())}"
+    """An exception as one line: a ShapeError says where already, any other says which it is."""
+    text = " ".join(str(err).split())
+    return text if isinstance(err, ShapeError) else f"{type(err).__name__}: {text}"

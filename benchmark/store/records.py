@@ -230,7 +230,7 @@ class RunRecord:
         from benchmark.data.schema import DatasetMeta
 
         if not isinstance(raw, dict):
-            raise ShapeError(f"a JSON {type(raw).__name__}, expected an object (a run record)")
+            raise ShapeError(f"{json.dumps(raw)[:40]}, expected an object (a run record)")
         version = raw.get("schema_version")
         if type(version) is int and version > RECORD_SCHEMA_VERSION:
             raise NewerRecordError(version)
