@@ -149,26 +149,31 @@ def _save_with_manifest(make: Callable[[], MercDataset], incoming: Path) -> None
 
 
 def _link_verified(entry: Path, incoming: Path) -> bool:
-    """Hard-link (or, across file systems, copy) the files of `entry`'s manifest into `incoming`; False
-    when the entry is missing, or when what was linked does not match the manifest."""
+    """Hard-link (or, across file systems, copy) the files of `entry`'s manifest, and the manifest (which
+    `load` checks the home's copy against), into `incoming`; False when the entry is missing, or when
+    what was linked does not match the manifest."""
     try:
         manifest = json.loads((entry / MANIFEST).read_text())
         incoming.mkdir()
         for name, (size, digest) in manifest.items():
-            source, copy = entry / name, incoming / name
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(source, copy)
-            except OSError as err:
-                if isinstance(err, FileNotFoundError):
-                    raise
-                shutil.copy2(source, copy)
+            copy = _link(entry / name, incoming / name)
             if copy.stat().st_size != size or _sha256(copy) != digest:
                 return False
-        shutil.copy2(entry / MANIFEST, incoming / MANIFEST)  # a copy: restate_source never touches it
+        _link(entry / MANIFEST, incoming / MANIFEST)
     except (OSError, ValueError, TypeError):  # no entry yet, or a manifest cut short or edited
         return False
     return True
+
+
+def _link(source: Path, copy: Path) -> Path:
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, copy)
+    except OSError as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        shutil.copy2(source, copy)
+    return copy
 
 
 def _sha256(path: Path) -> str:
