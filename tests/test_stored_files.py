@@ -446,3 +446,27 @@ def test_the_committed_reference_and_a_stored_record_read_unchanged(clean_files)
     for name in READERS:
         reader, clean = clean_files[name]
         assert _as_json(reader(clean)) == json.loads(clean.read_bytes()), name
+
+
+def test_a_re_import_then_run_then_report_reports_only_the_new_imports_runs(tmp_path, home, monkeypatch):
+    from benchmark import data
+    from benchmark.training.runner import run_key
+    from tests.data_fixtures import write_feature_pickle
+
+    monkeypatch.setattr(calibration, "CALIBRATION_PAGE", home.root / "no-calibration-page")
+    teacher, fusion = (
+        RunKey(model, "none", "iemocap", "smoke", 0) for model in ("text-teacher", "early-fusion")
+    )
+    data.load("iemocap", home, str(write_feature_pickle(tmp_path / "a.pkl", "mmgcn-iemocap")))
+    for key in (teacher, fusion):
+        run_key(key, home)
+    second = tmp_path / "b.pkl"
+    data.load("iemocap", home, str(write_feature_pickle(second, "mmgcn-iemocap", n_dialogues=14)))
+    retrained = run_key(teacher, home)  # early fusion is not rerun: its record is of the first import
+    lines = _report(home)
+    assert lines == [
+        f"iemocap (smoke): left out 1 record(s) of another import of iemocap than "
+        f"{retrained.data.fingerprint[:16]}: retrain them with `python -m benchmark run ...`"
+    ]
+    report = (home.reports / "iemocap-smoke" / "report.md").read_text()
+    assert "runs: 1" in report and retrained.data.fingerprint[:16] in report
