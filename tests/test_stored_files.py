@@ -268,7 +268,8 @@ def test_a_cost_table_holding_null_is_one_line(tmp_path, monkeypatch):
     )
 
 
-def test_a_tuning_study_that_is_not_sqlite_is_one_line(home):
+def test_a_tuning_study_that_is_not_sqlite_is_one_line_and_the_report_uses_the_default_runs(two_runs):
+    home = two_runs
     path = study_path(home, "synthetic-iemocap", "fast", "tfn")
     path.parent.mkdir(parents=True)
     path.write_text("not a database")
@@ -277,6 +278,8 @@ def test_a_tuning_study_that_is_not_sqlite_is_one_line(home):
     message = str(raised.value)
     assert "\n" not in message and message.startswith(f"{path}: not a readable tuning study (")
     assert message.endswith("delete it and rerun `tune` for tfn")
+    assert _report(home) == [f"{message} (reporting tfn's default runs meanwhile)"]
+    assert "runs: 2" in (home.reports / "synthetic-iemocap-fast" / "report.md").read_text()
 
 
 # ---- property tests: every stored-file reader, every truncation, any JSON value in place of any field

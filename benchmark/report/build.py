@@ -61,7 +61,7 @@ def write_reports(
     written = []
     rivals = [name for name in MODELS.names() if name != SUMMER]
     for (dataset, profile), every_run in sorted(groups.items()):
-        protocol = tuning.chosen_records(home, every_run, dataset, profile)
+        protocol = tuning.chosen_records(home, every_run, dataset, profile, warn)
         group = protocol.records
         if not group:
             continue  # only runs with settings outside a finished study: nothing a report stands on
