@@ -26,7 +26,7 @@ from benchmark.report import calibration, write_reports
 from benchmark.report.claims import ClaimsSummary
 from benchmark.report.load import load_groups
 from benchmark.store.records import RunKey, TeacherSummary
-from benchmark.store.runs import RunStore, read_record, stored_runs
+from benchmark.store.runs import RunStore, read_record, stored_runs, tsne_path
 from benchmark.store.studies import read_study, study_path
 from benchmark.stored import read_typed
 from benchmark.training import costs
@@ -255,6 +255,16 @@ def test_a_truncated_cached_dataset_is_rebuilt_and_said_in_one_line(home, capsys
     assert err.count("\n") == 1
     assert err.startswith(f"{cache.folder(home, fingerprint)}: not a readable cached dataset (ValueError: ")
     assert err.rstrip().endswith("it is made again from its source")
+
+
+def test_a_truncated_tsne_study_is_named_in_the_report_which_still_builds(two_runs):
+    path = tsne_path(two_runs, "synthetic-iemocap", "fast")
+    path.parent.mkdir(parents=True)
+    path.write_text('{"key": {"model": "summer", "abl')
+    assert _report(two_runs) == []
+    report = (two_runs.reports / "synthetic-iemocap-fast" / "report.md").read_text()
+    assert f"Not shown: {path}: not a readable t-SNE study (JSONDecodeError: " in report
+    assert "rerun `python -m benchmark study tsne`, which replaces it." in report
 
 
 def test_a_cost_table_holding_null_is_one_line(tmp_path, monkeypatch):

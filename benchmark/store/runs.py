@@ -3,7 +3,6 @@ it the run's validation-selected weights (`seed-N.pt`), written first."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from benchmark.store.records import (
     RunRecord,
     results_checksum,
 )
-from benchmark.stored import ShapeError, StoredFileError, one_line, read_json
+from benchmark.stored import ShapeError, StoredFileError, one_line, read_json, read_typed
 
 
 class RunStore:
@@ -144,9 +143,32 @@ def tsne_path(home: Home, dataset: str, profile: str) -> Path:
     return home.results / "studies" / "tsne" / f"{dataset}-{profile}.json"
 
 
-def read_tsne(home: Home, dataset: str, profile: str) -> dict | None:
+@dataclass(frozen=True)
+class TsneStudy:
+    """The t-SNE study's file: full SUMMER's test utterances embedded in 2-D, before and after fusion."""
+
+    key: RunKey  # the run whose weights were embedded
+    classes: list[str]
+    synthetic: bool
+    labels: list[int]  # per test utterance, an index into classes
+    input: list[list[float]]  # per test utterance, its concatenated input features embedded: [x, y]
+    fused: list[list[float]]  # per test utterance, SUMMER's fused representation embedded: [x, y]
+
+
+def read_tsne(home: Home, dataset: str, profile: str) -> TsneStudy | None:
     path = tsne_path(home, dataset, profile)
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    fix = "rerun `python -m benchmark study tsne`, which replaces it"
+    study = read_typed(path, TsneStudy, "t-SNE study", fix)
+    n = len(study.labels)
+    if any(
+        len(points) != n or any(len(point) != 2 for point in points) for points in (study.input, study.fused)
+    ):
+        raise StoredFileError(path, "t-SNE study", f"not {n} points of 2 coordinates each", fix)
+    if any(not 0 <= label < len(study.classes) for label in study.labels):
+        raise StoredFileError(path, "t-SNE study", "a label outside its classes", fix)
+    return study
 
 
 @dataclass(frozen=True)
