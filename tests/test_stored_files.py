@@ -66,17 +66,26 @@ def _report(home: Home, **narrowed) -> list[str]:
         ("", "(JSONDecodeError: Expecting value"),
     ],
 )
-def test_a_bad_record_is_skipped_by_the_report_with_the_command_that_retrains_it(two_runs, content, problem):
+def test_a_bad_record_is_skipped_with_the_command_that_retrains_it(two_runs, content, problem):
     path = _tfn_path(two_runs)
     path.write_text(content)
-    lines = _report(two_runs)
+    groups, lines = load_groups(two_runs)
     assert len(lines) == 1 and "\n" not in lines[0]
     assert lines[0].startswith(f"skipping {path}: not a readable run record {problem}")
     assert lines[0].endswith(f"retrain it with `{RETRAIN_TFN}` (it is replaced), or delete it")
+    assert [r.key.model for r in groups[("synthetic-iemocap", "fast")].records] == ["summer"]
+    assert path.read_text() == content  # left as it was
+
+
+def test_the_report_skips_a_record_holding_null_and_reports_the_others(two_runs):
+    path = _tfn_path(two_runs)
+    path.write_text("null")
+    lines = _report(two_runs)
+    assert lines == [f"skipping {path}: not a readable run record (null, expected an object (a run record)): "
+                     f"retrain it with `{RETRAIN_TFN}` (it is replaced), or delete it"]  # fmt: skip
     report = (two_runs.reports / "synthetic-iemocap-fast" / "report.md").read_text()
     assert "runs: 1" in report  # SUMMER's record still reported
     assert "1 record file(s) skipped as unreadable" in (two_runs.reports / "index.md").read_text()
-    assert path.read_text() == content  # left as it was
 
 
 def test_a_field_of_the_wrong_type_is_named(two_runs):
