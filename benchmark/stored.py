@@ -85,7 +85,7 @@ def typed(shape: Any, raw: Any, where: str = "", names: dict[str, type] | None =
             return raw
         raise ShapeError(f"{_at(where)}{_shown(raw)}, expected one of {list(arguments)}")
     if origin is list or origin is tuple:
-        if not isinstance(raw, list):
+        if not isinstance(raw, list | tuple):  # a tuple: a record's JSON form in memory, from a worker
             raise ShapeError(f"{_at(where)}{_shown(raw)}, expected a list")
         item = arguments[0] if arguments else Any
         if origin is tuple and arguments and (len(arguments) != 2 or arguments[1] is not Ellipsis):

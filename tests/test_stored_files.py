@@ -25,7 +25,7 @@ from benchmark.home import REFERENCE_DIR, Home
 from benchmark.report import calibration, write_reports
 from benchmark.report.claims import ClaimsSummary
 from benchmark.report.load import load_groups
-from benchmark.store.records import RunKey, TeacherSummary
+from benchmark.store.records import RunKey, RunRecord, TeacherSummary
 from benchmark.store.runs import RunStore, read_record, stored_runs, tsne_path
 from benchmark.store.studies import read_study, study_path
 from benchmark.stored import read_typed
@@ -492,3 +492,9 @@ def test_a_re_import_then_run_then_report_reports_only_the_new_imports_runs(tmp_
     ]
     report = (home.reports / "iemocap-smoke" / "report.md").read_text()
     assert "runs: 1" in report and retrained.data.fingerprint[:16] in report
+
+
+def test_a_records_json_form_in_memory_reads_back_as_the_record():
+    # as a worker hands its record to the parent process (executors/tasks.py): tuples, not JSON's lists
+    record = fixture_record("summer", 0)
+    assert RunRecord.from_json(record.to_json()) == record
