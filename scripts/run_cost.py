@@ -168,12 +168,12 @@ def store(entry: dict, output: Path) -> None:
     """Add `entry` to the table at `output`, replacing the entry of the same device, variant, dataset
     and profile."""
     from benchmark.files import atomic_write_json
-    from benchmark.training.costs import read_costs
+    from benchmark.training.costs import CostEntry, CostTable, read_costs
 
-    identity = ("device", "variant", "dataset", "profile")
-    entries = [e for e in read_costs(output) if any(e[k] != entry[k] for k in identity)] + [entry]
-    entries.sort(key=lambda e: tuple(e[k] for k in identity))
-    atomic_write_json(output, {"entries": entries})
+    measured = CostEntry(**entry)
+    entries = [e for e in read_costs(output) if e.identity != measured.identity] + [measured]
+    entries.sort(key=lambda e: e.identity)
+    atomic_write_json(output, CostTable(entries).to_json())
 
 
 if __name__ == "__main__":

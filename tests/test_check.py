@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import json
 
 import pytest
@@ -44,12 +44,12 @@ def test_committed_reference_covers_every_registered_variant_and_states_its_rule
 
     reference = regression_gate.read_reference(REFERENCE_DIR / "smoke.json")
     expected = {regression_gate.entry_name(k) for k in plan(MODELS.names(), DEFAULT_DATASETS, "smoke", [0])}
-    assert set(reference["entries"]) == expected
-    assert "3 x sample std" in reference["tolerance_rule"]
-    for entry in reference["entries"].values():
-        assert len(entry["spread"]["seeds"]) >= 2
+    assert set(reference.entries) == expected
+    assert "3 x sample std" in reference.tolerance_rule
+    for entry in reference.entries.values():
+        assert len(entry.spread["seeds"]) >= 2
         assert all(
-            entry["tolerance"][m] >= regression_gate.TOLERANCE_FLOOR for m in regression_gate.GATED_METRICS
+            entry.tolerance[m] >= regression_gate.TOLERANCE_FLOOR for m in regression_gate.GATED_METRICS
         )
 
 
@@ -62,42 +62,45 @@ def _record_like(weighted_f1: float):
     return SimpleNamespace(key=RunKey("summer", "none", "synthetic-iemocap", "smoke", 0), test=test)
 
 
+def _reference(deterministic_on: dict, tolerance: float | None = 0.02) -> regression_gate.Reference:
+    """A reference of one entry, synthetic-iemocap/summer at weighted-F1 0.6 (none when tolerance is None)."""
+    entry = regression_gate.ReferenceEntry(
+        key=regression_gate.EntryKey("summer", "none", "synthetic-iemocap"),
+        config_hash="0" * 16,
+        metrics={"weighted_f1": 0.6, "accuracy": 0.5, "macro_f1": 0.4},
+        spread={},
+        tolerance=dict.fromkeys(regression_gate.GATED_METRICS, tolerance),
+    )
+    return regression_gate.Reference(
+        schema_version=regression_gate.REFERENCE_SCHEMA_VERSION,
+        profile="smoke",
+        gate_seed=0,
+        metrics=list(regression_gate.GATED_METRICS),
+        tolerance_rule="",
+        deterministic_on=deterministic_on,
+        entries={} if tolerance is None else {"synthetic-iemocap/summer": entry},
+    )
+
+
 def test_exact_equality_on_the_reference_machine_tolerance_elsewhere():
     fingerprint = machine_fingerprint(2)
-    reference = {
-        "deterministic_on": fingerprint,
-        "entries": {
-            "synthetic-iemocap/summer": {
-                "metrics": {"weighted_f1": 0.6, "accuracy": 0.5, "macro_f1": 0.4},
-                "tolerance": {"weighted_f1": 0.02, "accuracy": 0.02, "macro_f1": 0.02},
-            }
-        },
-    }
+    reference = _reference(fingerprint)
     nudged = [_record_like(0.6 + 1e-9)]
     assert any(f.failed for f in regression_gate.compare(reference, nudged, fingerprint))
-    elsewhere = copy.deepcopy(reference)
-    elsewhere["deterministic_on"] = fingerprint | {"cpu": "another"}
+    elsewhere = dataclasses.replace(reference, deterministic_on=fingerprint | {"cpu": "another"})
     assert not any(f.failed for f in regression_gate.compare(elsewhere, nudged, fingerprint))
     assert any(f.failed for f in regression_gate.compare(elsewhere, [_record_like(0.65)], fingerprint))
 
 
 def test_a_model_missing_from_the_reference_fails():
-    reference = {"deterministic_on": {}, "entries": {}}
+    reference = _reference({}, tolerance=None)
     findings = regression_gate.compare(reference, [_record_like(0.6)], machine_fingerprint(2))
     assert findings[0].failed and "not in the reference" in findings[0].reason
 
 
 def test_tolerance_is_bounded_away_from_the_reference_machine():
     fingerprint = machine_fingerprint(2)
-    wide = {
-        "deterministic_on": fingerprint | {"cpu": "another"},
-        "entries": {
-            "synthetic-iemocap/summer": {
-                "metrics": {"weighted_f1": 0.6, "accuracy": 0.5, "macro_f1": 0.4},
-                "tolerance": {"weighted_f1": 0.136, "accuracy": 0.136, "macro_f1": 0.136},
-            }
-        },
-    }
+    wide = _reference(fingerprint | {"cpu": "another"}, tolerance=0.136)
     findings = regression_gate.compare(wide, [_record_like(0.6 - 0.13)], fingerprint)
     assert [f.metric for f in findings if f.failed] == ["weighted_f1"]
     assert all(f.tolerance == regression_gate.TOLERANCE_CEILING for f in findings)
@@ -105,15 +108,7 @@ def test_tolerance_is_bounded_away_from_the_reference_machine():
 
 
 def test_the_gate_prints_percent_like_the_reports():
-    reference = {
-        "deterministic_on": {},
-        "entries": {
-            "synthetic-iemocap/summer": {
-                "metrics": {"weighted_f1": 0.6, "accuracy": 0.5, "macro_f1": 0.4},
-                "tolerance": {"weighted_f1": 0.02, "accuracy": 0.02, "macro_f1": 0.02},
-            }
-        },
-    }
+    reference = _reference({})
     findings = regression_gate.compare(reference, [_record_like(0.55)], machine_fingerprint(2))
     table = regression_gate.findings_markdown(findings, exact=False)
     assert "| synthetic-iemocap/summer | weighted_f1 | 60.00 | 55.00 | -5.0000 | 2.00 | **FAIL**" in table

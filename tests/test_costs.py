@@ -15,6 +15,23 @@ from benchmark.training.runner import plan, resolve_runs
 CPU = "cpu-2-threads"
 
 
+def _entry(variant: str, dataset: str, profile: str, seconds_per_epoch: float) -> dict:
+    """A cost table's entry as scripts/run_cost.py writes it, measured on CPU."""
+    return {
+        "device": CPU,
+        "variant": variant,
+        "dataset": dataset,
+        "profile": profile,
+        "seconds_per_epoch": seconds_per_epoch,
+        "cpu_seconds_per_epoch": seconds_per_epoch,
+        "batches_timed": 3,
+        "batches_per_epoch": 7,
+        "date": "2026-11-26",
+        "machine": "x86_64, 2 CPU cores",
+        "command": "python scripts/run_cost.py",
+    }
+
+
 def _teacher_of(key) -> str | None:
     return "text-teacher" if key.model == "summer" and key.ablation != "ikd" else None
 
@@ -41,8 +58,7 @@ def test_the_estimate_adds_runs_times_epochs_times_cost_and_each_shared_teacher_
 
 def test_run_prints_the_estimate_for_its_device_from_the_table_without_training(home, tmp_path, monkeypatch):
     table = tmp_path / "costs.json"
-    entry = {"device": CPU, "variant": "early-fusion", "dataset": "iemocap", "profile": "fast"}
-    table.write_text(json.dumps({"entries": [entry | {"seconds_per_epoch": 5.0}]}))
+    table.write_text(json.dumps({"entries": [_entry("early-fusion", "iemocap", "fast", 5.0)]}))
     monkeypatch.setattr(costs, "COSTS_PATH", table)
     keys = plan(["early-fusion"], ["synthetic-iemocap"], "fast", seeds=[0, 1])
     line = plan_cost([run.plan for run in resolve_runs(keys, home)], Placement(Execution("cpu")))
@@ -56,11 +72,7 @@ def test_a_dry_run_prints_the_plan_and_the_estimate_and_trains_nothing(home, tmp
     from benchmark.cli import main as cli_main
 
     table = tmp_path / "costs.json"
-    paper_iemocap = {"device": CPU, "dataset": "iemocap", "profile": "paper"}
-    entries = [
-        paper_iemocap | {"variant": v, "seconds_per_epoch": s}
-        for v, s in (("early-fusion", 2.0), ("sdt", 6.0))
-    ]
+    entries = [_entry(v, "iemocap", "paper", s) for v, s in (("early-fusion", 2.0), ("sdt", 6.0))]
     table.write_text(json.dumps({"entries": entries}))
     monkeypatch.setattr(costs, "COSTS_PATH", table)
     argv = ["run", "--model", "early-fusion", "--model", "sdt", "--profile", "paper"]

@@ -66,7 +66,13 @@ def test_paper_sections(home):
     atomic_write_json(
         tsne_path(home, "synthetic-iemocap", "fast"),
         {
-            "key": {"seed": 0},
+            "key": {
+                "model": "summer",
+                "ablation": "none",
+                "dataset": "synthetic-iemocap",
+                "profile": "fast",
+                "seed": 0,
+            },
             "classes": ["happy", "sad"],
             "synthetic": True,
             "labels": [0, 1, 0],

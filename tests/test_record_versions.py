@@ -5,6 +5,7 @@ current typed sections, and reported as before."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -49,10 +50,11 @@ def version_2_layout(variant: str, seed: int) -> dict:
     return raw | {"checksum": results_checksum(raw)}
 
 
-def store_raw(home, raw: dict) -> None:
+def store_raw(home, raw: dict) -> Path:
     record_path = RunStore(home).path(RunKey(**raw["key"]))
     record_path.parent.mkdir(parents=True, exist_ok=True)
     record_path.write_text(json.dumps(raw))
+    return record_path
 
 
 def test_a_version_1_record_loads_upgraded(home):
@@ -113,7 +115,12 @@ def test_an_edited_version_1_record_is_refused(home):
         RunStore(home).read(fixture_record("tfn", 0).key)
 
 
-def test_an_unknown_version_is_one_line(home):
-    store_raw(home, version_1_layout("tfn", 0) | {"schema_version": 4})
-    with pytest.raises(BenchmarkError, match=r"schema_version 4, expected 3 \(or 1, 2\).*--force"):
+def test_a_newer_version_says_to_upgrade_and_never_to_overwrite(home):
+    path = store_raw(home, version_1_layout("tfn", 0) | {"schema_version": 4})
+    written = path.read_text()
+    with pytest.raises(BenchmarkError) as raised:
         RunStore(home).read(fixture_record("tfn", 0).key)
+    message = str(raised.value)
+    assert message.startswith(f"{path}: written by a newer version of summer-bench (record schema 4")
+    assert "upgrade summer-bench" in message and "--force" not in message and "\n" not in message
+    assert path.read_text() == written

@@ -76,7 +76,7 @@ def test_a_hand_edited_result_is_refused_by_run_and_report_until_retrained(store
         in err
     )
     assert stored.read_text() == edited  # refused, not overwritten
-    records, skipped = load_records(home.runs)
+    records, skipped = load_records(home)
     assert records == [] and skipped == [f"skipping {err.removeprefix('error: ')}"]
     code, _ = _run(home, capsys, "--force")
     assert code == 0 and RunStore(home).read(KEY).test.weighted_f1 != 0.99

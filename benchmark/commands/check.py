@@ -45,12 +45,12 @@ def main(args: argparse.Namespace) -> int:
         if args.update:
             return _update(args.reference, models, datasets, home, fingerprint)
         reference = regression_gate.read_reference(args.reference)
-        keys = plan(models, datasets, GATE_PROFILE, [reference["gate_seed"]])
+        keys = plan(models, datasets, GATE_PROFILE, [reference.gate_seed])
         records = run_keys(resolve_runs(keys, home), home)
     findings = regression_gate.compare(reference, records, fingerprint)
     if not args.model and not args.dataset:
         findings += regression_gate.missing_entries(reference, keys)
-    exact = fingerprint == reference["deterministic_on"]
+    exact = fingerprint == reference.deterministic_on
     print(regression_gate.findings_markdown(findings, exact))  # plain: Markdown must not be re-wrapped
     return 1 if any(f.failed for f in findings) else 0
 

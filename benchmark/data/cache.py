@@ -21,9 +21,12 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow
+
 from benchmark.data.schema import MercDataset
 from benchmark.files import INCOMING_PREFIX, atomic_write_json, exclusive, left_by_the_dead, owned_folder
 from benchmark.home import Home
+from benchmark.stored import ShapeError, StoredFileError, one_line, read_typed, rebuilding
 
 CURRENT_IMPORTS = "current.json"  # real dataset name -> fingerprint of its last import
 # Part of every cache folder's name: bump it when a loader makes different rows or meta from the same
@@ -36,11 +39,34 @@ def folder(home: Home, fingerprint: str) -> Path:
 
 
 def cached(home: Home, fingerprint: str, make: Callable[[], MercDataset]) -> MercDataset:
-    """The dataset cached under `fingerprint`, made (and cached) by `make` only when absent."""
+    """The dataset cached under `fingerprint`, made (and cached) by `make` when absent, and made again,
+    said in one line, when the cached copy cannot be read (a file cut short, a meta.json of another
+    shape)."""
     target = folder(home, fingerprint)
-    if not target.exists():
-        _fill(home.dataset_cache, target, lambda incoming: make().save(incoming))
-    return MercDataset.load(target)
+    if target.exists():
+        try:
+            return load(target, "it is made again from its source")
+        except StoredFileError as err:
+            rebuilding(err)
+            _discard(home.dataset_cache, target)
+    _fill(home.dataset_cache, target, lambda incoming: _save_with_manifest(make, incoming))
+    return load(target, "delete it and import the dataset again")
+
+
+def load(target: Path, fix: str) -> MercDataset:
+    """The dataset cached in `target`, its files first checked against the sizes its manifest holds (an
+    Arrow file cut short between two record batches would otherwise read as fewer rows). [why] Not
+    meta.json, which `restate_source` rewrites and whose reader checks it whole."""
+    try:
+        manifest = target / MANIFEST
+        if manifest.exists():
+            for name, (size, _) in json.loads(manifest.read_text()).items():
+                if name != "meta.json" and (target / name).stat().st_size != size:
+                    raise ValueError(f"{name} holds {(target / name).stat().st_size} bytes, not {size}")
+        return MercDataset.load(target)
+    except (OSError, ValueError, TypeError, KeyError, ShapeError, pyarrow.ArrowException) as err:
+        # the datasets library, pyarrow and meta.json's reader each raise their own on a damaged copy
+        raise StoredFileError(target, "cached dataset", one_line(err), fix) from None
 
 
 def generated(home: Home, fingerprint: str, identity: str, make: Callable[[], MercDataset]) -> MercDataset:
@@ -58,7 +84,7 @@ def generated(home: Home, fingerprint: str, identity: str, make: Callable[[], Me
                 _make_entry(root, entry, make)
                 if not _fill(home.dataset_cache, target, lambda incoming: _link_verified(entry, incoming)):
                     return cached(home, fingerprint, make)  # changed under us: the home's own copy
-    return MercDataset.load(target)
+    return load(target, "delete it and run again")
 
 
 MACHINE_CACHE_ENV = "SUMMER_BENCH_CACHE"
@@ -103,39 +129,51 @@ def _make_entry(root: Path, entry: Path, make: Callable[[], MercDataset]) -> Non
         if left_by_the_dead(left, INCOMING_PREFIX):
             shutil.rmtree(left, ignore_errors=True)
     if entry.exists():  # unreadable, truncated or corrupted: moved aside first, so no reader links it
-        aside = owned_folder(root, INCOMING_PREFIX)
-        os.rename(entry, aside / "discarded")
-        shutil.rmtree(aside, ignore_errors=True)
+        _discard(root, entry)
+    _fill(root, entry, lambda incoming: _save_with_manifest(make, incoming))
 
-    def write(incoming: Path) -> None:
-        make().save(incoming)
-        files = sorted(p for p in incoming.rglob("*") if p.is_file())
-        manifest = {str(p.relative_to(incoming)): [p.stat().st_size, _sha256(p)] for p in files}
-        atomic_write_json(incoming / MANIFEST, manifest, indent=1, sort_keys=True)
 
-    _fill(root, entry, write)
+def _discard(parent: Path, target: Path) -> None:
+    """Remove a damaged cache folder: renamed aside first, so that no reader finds it half removed."""
+    aside = owned_folder(parent, INCOMING_PREFIX)
+    os.rename(target, aside / "discarded")
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _save_with_manifest(make: Callable[[], MercDataset], incoming: Path) -> None:
+    """`make`'s dataset saved in `incoming`, with the manifest of its files written last."""
+    make().save(incoming)
+    files = sorted(p for p in incoming.rglob("*") if p.is_file())
+    manifest = {str(p.relative_to(incoming)): [p.stat().st_size, _sha256(p)] for p in files}
+    atomic_write_json(incoming / MANIFEST, manifest, indent=1, sort_keys=True)
 
 
 def _link_verified(entry: Path, incoming: Path) -> bool:
-    """Hard-link (or, across file systems, copy) the files of `entry`'s manifest into `incoming`; False
-    when the entry is missing, or when what was linked does not match the manifest."""
+    """Hard-link (or, across file systems, copy) the files of `entry`'s manifest, and the manifest (which
+    `load` checks the home's copy against), into `incoming`; False when the entry is missing, or when
+    what was linked does not match the manifest."""
     try:
         manifest = json.loads((entry / MANIFEST).read_text())
         incoming.mkdir()
         for name, (size, digest) in manifest.items():
-            source, copy = entry / name, incoming / name
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(source, copy)
-            except OSError as err:
-                if isinstance(err, FileNotFoundError):
-                    raise
-                shutil.copy2(source, copy)
+            copy = _link(entry / name, incoming / name)
             if copy.stat().st_size != size or _sha256(copy) != digest:
                 return False
+        _link(entry / MANIFEST, incoming / MANIFEST)
     except (OSError, ValueError, TypeError):  # no entry yet, or a manifest cut short or edited
         return False
     return True
+
+
+def _link(source: Path, copy: Path) -> Path:
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, copy)
+    except OSError as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        shutil.copy2(source, copy)
+    return copy
 
 
 def _sha256(path: Path) -> str:
@@ -148,20 +186,31 @@ def _sha256(path: Path) -> str:
 
 def current_import(home: Home, name: str) -> str | None:
     """The fingerprint last imported for `name`, if this version's cached folder of it exists."""
-    fingerprint = _current_imports(home).get(name)
+    fix = (
+        f"import {name} again with `python -m benchmark data --dataset {name} --source PATH_OR_HUB_ID`, "
+        "which rewrites it"
+    )
+    fingerprint = _current_imports(home, fix).get(name)
     if fingerprint is None or not folder(home, fingerprint).exists():
         return None
     return fingerprint
 
 
 def remember_import(home: Home, name: str, fingerprint: str) -> None:
-    current = _current_imports(home) | {name: fingerprint}
-    atomic_write_json(home.dataset_cache / CURRENT_IMPORTS, current, indent=2)
+    """`fingerprint` is now `name`'s current import. A list of current imports that cannot be read is
+    replaced, and said in one line: the datasets it named are imported again to be current."""
+    fix = f"it is rewritten naming {name}'s import alone: import any other real dataset again with `data`"
+    try:
+        current = _current_imports(home, fix)
+    except StoredFileError as err:
+        rebuilding(err)
+        current = {}
+    atomic_write_json(home.dataset_cache / CURRENT_IMPORTS, current | {name: fingerprint}, indent=2)
 
 
-def _current_imports(home: Home) -> dict[str, str]:
+def _current_imports(home: Home, fix: str) -> dict[str, str]:
     path = home.dataset_cache / CURRENT_IMPORTS
-    return json.loads(path.read_text()) if path.exists() else {}
+    return read_typed(path, dict[str, str], "list of current imports", fix) if path.exists() else {}
 
 
 def restate_source(home: Home, fingerprint: str, source: str) -> MercDataset:

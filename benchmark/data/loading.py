@@ -107,7 +107,10 @@ def load(
                 f"dataset {name!r} has not been imported: run "
                 f"`python -m benchmark data --dataset {name} --source PATH_OR_HUB_ID`"
             )
-        return MercDataset.load(cache.folder(home, fingerprint))
+        return cache.load(
+            cache.folder(home, fingerprint),
+            f"import {name} again with `python -m benchmark data --dataset {name} --source PATH_OR_HUB_ID`",
+        )
     options = options or ImportOptions()
     raw = import_source(source, name, spec.family, home, options.table)
     encoder = options.text_encoder if _needs_text_features(raw) else None

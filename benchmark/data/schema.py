@@ -16,6 +16,8 @@ from pathlib import Path
 import datasets
 import numpy as np
 
+from benchmark.stored import typed
+
 MODALITIES: tuple[str, ...] = ("text", "audio", "visual")
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 
@@ -114,10 +116,8 @@ class DatasetMeta:
 
     @classmethod
     def from_json(cls, raw: dict) -> DatasetMeta:
-        raw = dict(raw)
-        raw["classes"] = tuple(raw["classes"])
-        raw["notes"] = tuple(raw.get("notes", ()))
-        return cls(**raw)
+        """Every field checked against its type (benchmark.stored.typed); a ShapeError says where not."""
+        return typed(cls, raw)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ and the paper-numbers file, sorted, without timestamps, so the same records give
 from __future__ import annotations
 
 import collections
-import json
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,9 +19,9 @@ from benchmark.home import Home
 from benchmark.models.modeling import ablations_of
 from benchmark.report import paper_sections, plots, tuning
 from benchmark.report.calibration import calibration_lines
-from benchmark.report.claims import VERDICT_RULE, ClaimRow, claim_rows, claims_table
+from benchmark.report.claims import VERDICT_RULE, ClaimRow, ClaimsSummary, claim_rows, claims_table
 from benchmark.report.crosscheck import crosscheck_lines
-from benchmark.report.load import load_records
+from benchmark.report.load import load_groups
 from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
 from benchmark.report.paper import PaperNumbers, read_paper_numbers
 from benchmark.report.published import read_published_numbers
@@ -41,6 +40,7 @@ from benchmark.report.tables import (
 )
 from benchmark.store.records import FULL_MODEL, Environment, RunRecord
 from benchmark.store.runs import RunStore
+from benchmark.stored import StoredFileError, read_typed
 
 CLAIMS_FILE = "claims.json"
 
@@ -52,21 +52,17 @@ def write_reports(
     resamples: int = DEFAULT_RESAMPLES,
     warn=print,
 ) -> list[Path]:
-    records, skipped = load_records(home.runs)
-    for line in skipped:
+    stored, lines = load_groups(home, datasets, profiles)
+    for line in lines:
         warn(line)
-    groups: dict[tuple[str, str], list[RunRecord]] = {}
-    for record in records:
-        if (datasets is None or record.key.dataset in datasets) and (
-            profiles is None or record.key.profile in profiles
-        ):
-            groups.setdefault((record.key.dataset, record.key.profile), []).append(record)
+    skipped = [line for runs in stored.values() for line in runs.unreadable]
+    groups = {group: runs.records for group, runs in stored.items() if runs.records}
     paper = read_paper_numbers()
     summer_claims = read_published_numbers().summer_claims()
     written = []
     rivals = [name for name in MODELS.names() if name != SUMMER]
     for (dataset, profile), every_run in sorted(groups.items()):
-        protocol = tuning.chosen_records(home, every_run, dataset, profile)
+        protocol = tuning.chosen_records(home, every_run, dataset, profile, warn)
         group = protocol.records
         if not group:
             continue  # only runs with settings outside a finished study: nothing a report stands on
@@ -93,38 +89,43 @@ def write_reports(
         written += _write_text(folder / "report.md", markdown)
         for name, table in tables.items():
             written += _write_text(folder / f"{name}.csv", table.to_csv(index=False))
-        summary = {
-            "dataset": dataset,
-            "profile": profile,
-            "runs": len(group),
-            "synthetic": group[0].data.synthetic,
-            "confidence": CONFIDENCE,
-            "resamples": resamples,
-            "bootstrap_seed": BOOTSTRAP_SEED,
-            "rule": VERDICT_RULE,
-            "claims": [row.to_json() for row in claims],
-        }
-        atomic_write_json(folder / CLAIMS_FILE, summary, indent=1, sort_keys=True)
+        summary = ClaimsSummary(
+            dataset=dataset,
+            profile=profile,
+            runs=len(group),
+            synthetic=group[0].data.synthetic,
+            confidence=CONFIDENCE,
+            resamples=resamples,
+            bootstrap_seed=BOOTSTRAP_SEED,
+            rule=VERDICT_RULE,
+            claims=claims,
+        )
+        atomic_write_json(folder / CLAIMS_FILE, summary.to_json(), indent=1, sort_keys=True)
         written.append(folder / CLAIMS_FILE)
-    written += _write_text(home.reports / "index.md", _index(home.reports, skipped))
+    written += _write_text(home.reports / "index.md", _index(home.reports, skipped, warn))
     return written
 
 
-def _index(reports: Path, skipped: list[str]) -> str:
-    """Every report on disk, whichever ones this call rewrote: a narrowed report drops none."""
-    summaries = [json.loads(path.read_text()) for path in sorted(reports.glob(f"*/{CLAIMS_FILE}"))]
+def _index(reports: Path, skipped: list[str], warn) -> str:
+    """Every report on disk, whichever ones this call rewrote: a narrowed report drops none. A report
+    whose claims.json cannot be read is left out of the index with a line."""
+    summaries = []
+    for path in sorted(reports.glob(f"*/{CLAIMS_FILE}")):
+        fix = f"rewrite it with `python -m benchmark report`, or delete {path.parent}"
+        try:
+            summaries.append(read_typed(path, ClaimsSummary, "report summary", fix))
+        except StoredFileError as err:
+            warn(f"leaving out of the index: {err}")
     lines = ["# summer-bench reports", ""]
     for summary in summaries:
-        synthetic = " (synthetic data, not a reproduction)" if summary["synthetic"] else ""
-        name = f"{summary['dataset']}-{summary['profile']}"
+        synthetic = " (synthetic data, not a reproduction)" if summary.synthetic else ""
+        name = f"{summary.dataset}-{summary.profile}"
         lines.append(
-            f"- [{summary['dataset']}, profile {summary['profile']}]({name}/report.md): {summary['runs']} runs{synthetic}"
+            f"- [{summary.dataset}, profile {summary.profile}]({name}/report.md): {summary.runs} runs{synthetic}"
         )
     if summaries:
-        lines += ["", "## Claims", "", summaries[0]["rule"], ""]
-        rows = [
-            row for summary in summaries for row in claims_table([ClaimRow(**r) for r in summary["claims"]])
-        ]
+        lines += ["", "## Claims", "", summaries[0].rule, ""]
+        rows = [row for summary in summaries for row in claims_table(summary.claims)]
         lines += markdown_table(pd.DataFrame(rows))
     if skipped:
         lines += [
@@ -223,19 +224,14 @@ def _comparison_text(table: pd.DataFrame, resamples: int) -> list[str]:
 
 def _provenance(records: list[RunRecord]) -> list[str]:
     first = records[0]
-    lines = []
     seeds = sorted({r.key.seed for r in records})
     commits = sorted({r.environment.git_commit for r in records})
     versions = sorted({f"torch {r.environment.torch}, python {r.environment.python}" for r in records})
     parameters = {r.key.variant: r.parameters for r in records}
     placements = collections.Counter(_placement(r.environment) for r in records)
-    fingerprints = sorted({r.data.fingerprint[:16] for r in records})
-    if len(fingerprints) > 1:  # runs of different imports under one dataset name: say so, loudly
-        lines += [f"**mixed data**: these runs come from {len(fingerprints)} different imports "
-                  f"({', '.join(fingerprints)}); rerun `run` to retrain the stale ones.", ""]  # fmt: skip
     lineage = "; ".join(f"{m}: {d}" for m, d in first.data.lineage.items())
     release = first.data.release
-    lines += [
+    return [
         f"- data: {first.data.source} [{first.data.source_kind}]"
         + (f" from the {release}" if release else "")
         + f", fingerprint `{first.data.fingerprint[:16]}`"
@@ -248,7 +244,6 @@ def _provenance(records: list[RunRecord]) -> list[str]:
         f"(median {statistics.median(r.seconds_per_epoch for r in records):.1f} s per epoch)",
         "- parameters: " + ", ".join(f"{name} {count:,}" for name, count in sorted(parameters.items())),
     ]
-    return lines
 
 
 def _placement(environment: Environment) -> str:

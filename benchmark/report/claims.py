@@ -75,6 +75,25 @@ class ClaimRow:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ClaimsSummary:
+    """A report's claims.json: its claim rows and what they were judged on, which the index of every
+    report reads back (benchmark.stored.read_typed)."""
+
+    dataset: str
+    profile: str
+    runs: int
+    synthetic: bool
+    confidence: float
+    resamples: int
+    bootstrap_seed: int
+    rule: str  # VERDICT_RULE as it was when the report was written
+    claims: list[ClaimRow]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
 def decide(low: float, high: float, complete: bool = True) -> str:
     """The verdict of VERDICT_RULE from an interval; `complete`: every row the claim needs was run."""
     if high < 0:

@@ -23,6 +23,7 @@ from benchmark.report.study_sections import (
 from benchmark.report.tables import markdown_table, variants_of
 from benchmark.store.records import RunRecord
 from benchmark.store.runs import read_tsne
+from benchmark.stored import StoredFileError
 
 
 def append(
@@ -98,22 +99,7 @@ def append(
         "Not run yet: `python -m benchmark study ikd`.",
     )
     lines.extend(["## Study: t-SNE of input and fused features (the paper's figure 6)", ""])
-    study = read_tsne(home, dataset, profile)
-    if study is None:
-        lines.extend(["Not run yet: `python -m benchmark study tsne`.", ""])
-    else:
-        path = tsne_figure(
-            study, f"Test utterances by emotion, {title} (seed {study['key']['seed']})", folder / "tsne.png"
-        )
-        lines.extend(
-            [
-                "Test utterances embedded by scikit-learn's TSNE: left the concatenated input features, right "
-                "full SUMMER's fused representation (same key and seed as its run), coloured by emotion.",
-                "",
-                f"![{path.stem}]({path.name})",
-                "",
-            ]
-        )
+    lines.extend(_tsne_lines(home, dataset, profile, title, folder))
     published = read_published_numbers()
     section(
         "Published numbers of the rivals",
@@ -133,3 +119,23 @@ def append(
     )
     lines.extend([*relayed_lines(published, family), "", "Sources:", "", *source_lines(published), ""])
     return markdown + "\n" + "\n".join(lines), tables
+
+
+def _tsne_lines(home: Home, dataset: str, profile: str, title: str, folder: Path) -> list[str]:
+    """The t-SNE study's figure, or why there is none (not run, or its file unreadable: one line, its fix)."""
+    try:
+        study = read_tsne(home, dataset, profile)
+    except StoredFileError as err:
+        return [f"Not shown: {err}.", ""]
+    if study is None:
+        return ["Not run yet: `python -m benchmark study tsne`.", ""]
+    path = tsne_figure(
+        study, f"Test utterances by emotion, {title} (seed {study.key.seed})", folder / "tsne.png"
+    )
+    return [
+        "Test utterances embedded by scikit-learn's TSNE: left the concatenated input features, right "
+        "full SUMMER's fused representation (same key and seed as its run), coloured by emotion.",
+        "",
+        f"![{path.stem}]({path.name})",
+        "",
+    ]

@@ -98,7 +98,7 @@ def home_rows(home: Home, profile: str) -> tuple[list[dict], dict[str, MercDatas
             imports[name] = data.load(name, home)
         except BenchmarkError:
             continue  # not imported in this home: the page says so
-    records = [r for r in load_records(home.runs)[0] if not r.key.settings]  # default runs, no trials
+    records = [r for r in load_records(home)[0] if not r.key.settings]  # default runs, no trials
     rows, missing = [], []
     for name, dataset in imports.items():
         kind = features_kind(dataset.meta)

@@ -21,6 +21,7 @@ from benchmark.report.plots import _save, plt
 from benchmark.report.stats import CONFIDENCE, mean_and_std, paired_bootstrap
 from benchmark.report.tables import Variant, mean_std, variants_of
 from benchmark.store.records import FULL_MODEL, RunRecord
+from benchmark.store.runs import TsneStudy
 from benchmark.variants import STUDY_PREFIX
 
 TEACHER = SUBJECT.teacher
@@ -148,14 +149,14 @@ def sdmoe_figure(records: list[RunRecord], title: str, path: Path) -> Path | Non
     return _save(figure, path)
 
 
-def tsne_figure(study: dict, title: str, path: Path) -> Path:
-    labels = np.asarray(study["labels"])
+def tsne_figure(study: TsneStudy, title: str, path: Path) -> Path:
+    labels = np.asarray(study.labels)
     figure, panels = plt.subplots(1, 2, figsize=(12, 5.5))
-    for axes, (key, name) in zip(
-        panels, (("input", "input features"), ("fused", "SUMMER fused features")), strict=True
+    for axes, (embedded, name) in zip(
+        panels, ((study.input, "input features"), (study.fused, "SUMMER fused features")), strict=True
     ):
-        points = np.asarray(study[key])
-        for index, emotion in enumerate(study["classes"]):
+        points = np.asarray(embedded)
+        for index, emotion in enumerate(study.classes):
             chosen = labels == index
             axes.scatter(points[chosen, 0], points[chosen, 1], s=4, label=emotion)
         axes.set_title(name)

@@ -24,6 +24,7 @@ from benchmark.report.claims import ClaimRow  # noqa: E402
 from benchmark.report.plots import _legend_outside, _save  # noqa: E402
 from benchmark.store.records import RunRecord  # noqa: E402
 from benchmark.store.studies import TuningSummary, read_study  # noqa: E402
+from benchmark.stored import StoredFileError  # noqa: E402
 
 
 def expected_maximum(scores: Sequence[float], n: int) -> float:
@@ -55,14 +56,21 @@ class Protocol:
         )
 
 
-def chosen_records(home: Home, records: Sequence[RunRecord], dataset: str, profile: str) -> Protocol:
+def chosen_records(
+    home: Home, records: Sequence[RunRecord], dataset: str, profile: str, warn=print
+) -> Protocol:
     """Each variant's tuned runs where its study chose settings and they were trained on every seed of
-    the profile; else its default runs. Other runs with settings (trials, `run --set`) are left out."""
+    the profile; else its default runs. Other runs with settings (trials, `run --set`) are left out. A
+    study file that cannot be read is said in one line, and its variant's default runs reported."""
     defaults = [r for r in records if not r.key.settings]
     seeds = set(PROFILES.get(profile).seeds) if profile in PROFILES.names() else set()
     chosen, tuned = [], {}
     for variant in dict.fromkeys(r.key.variant for r in records):
-        summary = read_study(home, dataset, profile, variant)
+        try:
+            summary = read_study(home, dataset, profile, variant)
+        except StoredFileError as err:
+            warn(f"{err} (reporting {variant}'s default runs meanwhile)")
+            summary = None
         best = [
             r
             for r in records

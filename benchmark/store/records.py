@@ -14,6 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from benchmark.stored import ShapeError, typed
 from benchmark.variants import FULL_MODEL, variant_name
 
 if TYPE_CHECKING:  # at run time only `from_json` needs it: the schema module imports the datasets library
@@ -120,7 +121,8 @@ class RunConfig:
     model_config: dict[str, Any]  # the model's config dataclass as a dict: its fields differ per model
     train: dict[str, Any]  # TrainConfig as a dict, the class weights computed included
     profile: str
-    max_dialogues: int | None  # the profile's subsample of each split, None: every dialogue
+    # the profile's subsample (split -> dialogues kept); {} or, in a version-1 record, None: every dialogue
+    max_dialogues: dict[str, int] | None
     precision: str
     # the run key's settings, typed (absent from the JSON, and so from the hash, of a default run)
     settings: dict[str, Any] = field(default_factory=dict)
@@ -165,6 +167,9 @@ class TeacherSummary:
     validation_weighted_f1: float
     test_weighted_f1: float
     cache_hit: bool  # loaded from the teacher cache rather than trained by this run
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -212,35 +217,34 @@ class RunRecord:
         }
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> RunRecord:
-        """A record of this schema version, or of version 1 upgraded. Raises KeyError/TypeError/ValueError
-        on a record that does not have either shape."""
+    def from_json(cls, raw: Any) -> RunRecord:
+        """A record of this schema version, or of an older one upgraded, every field checked against its
+        type (benchmark.stored.typed). Raises NewerRecordError on a record of a later schema version, and
+        ShapeError, KeyError, TypeError or ValueError on a record that has no record's shape."""
         from benchmark.data.schema import DatasetMeta
 
-        if raw.get("schema_version") == 1:
+        if not isinstance(raw, dict):
+            raise ShapeError(f"{json.dumps(raw)[:40]}, expected an object (a run record)")
+        version = raw.get("schema_version")
+        if type(version) is int and version > RECORD_SCHEMA_VERSION:
+            raise NewerRecordError(version)
+        if version == 1:
             raw = upgraded_from_v1(raw)
         if raw.get("schema_version") == 2:
             raw = upgraded_from_v2(raw)
         if raw.get("schema_version") != RECORD_SCHEMA_VERSION:
-            raise ValueError(
+            raise ShapeError(
                 f"schema_version {raw.get('schema_version')!r}, expected {RECORD_SCHEMA_VERSION} (or 1, 2)"
             )
-        fields = dict(raw)
-        fields["key"] = RunKey(**raw["key"])
-        fields["config"] = RunConfig(**raw["config"])
-        fields["data"] = DatasetMeta.from_json(raw["data"])
-        fields["environment"] = Environment(**raw["environment"])
-        fields["teacher"] = TeacherSummary(**raw["teacher"]) if raw.get("teacher") is not None else None
-        fields["missing_modalities"] = {
-            condition: ModalityScore(**score)
-            for condition, score in raw.get("missing_modalities", {}).items()
-        }
-        fields["validation"] = SplitMetrics(**raw["validation"])
-        fields["test"] = SplitMetrics(**raw["test"])
-        fields["curves"] = [EpochLog(**epoch) for epoch in raw["curves"]]
-        fields["convergence"] = Convergence(**raw["convergence"])
-        fields["predictions"] = Predictions(**raw["predictions"])
-        return cls(**fields)
+        return typed(cls, raw, names={"DatasetMeta": DatasetMeta})
+
+
+class NewerRecordError(Exception):
+    """A record written by a later version of the suite, whose schema this version cannot read."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(f"record schema {version}")
+        self.version = version
 
 
 # What version-1 records may lack, filled as the readers of version 1 assumed: the variant's name as the

@@ -3,7 +3,7 @@ it the run's validation-selected weights (`seed-N.pt`), written first."""
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -12,7 +12,16 @@ from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write, atomic_write_json, exclusive
 from benchmark.home import Home
 from benchmark.profiles import config_hash
-from benchmark.store.records import FULL_MODEL, RunKey, RunRecord, results_checksum
+from benchmark.store.records import (
+    FULL_MODEL,
+    RECORD_SCHEMA_VERSION,
+    STUDY_PREFIX,
+    NewerRecordError,
+    RunKey,
+    RunRecord,
+    results_checksum,
+)
+from benchmark.stored import ShapeError, StoredFileError, one_line, read_json, read_typed
 
 
 class RunStore:
@@ -60,20 +69,33 @@ def _save_weights(weights: dict[str, torch.Tensor], path: Path) -> None:
             raise
 
 
+RECORD = "run record"
+# what read_record catches from reading a record's JSON into its types: the upgraders of older versions
+# index the stored JSON directly, so a malformed old record fails there, in Python's own terms
+MALFORMED = (ShapeError, KeyError, TypeError, ValueError, IndexError, AttributeError)
+
+
 def read_record(path: Path, key: RunKey | None = None) -> RunRecord:
     """A stored record, verified to be what was computed: its config hash recomputed from its config, and
     its checksum over its results (records written before checksums carry none: the config hash alone
     is checked), both over the file as written, before a version-1 record is upgraded. A record that
-    fails is one line naming it and the fix, never silently used."""
+    fails is one line naming it and the command that retrains it, never silently used; one written by a
+    newer version of the suite is left alone, and the fix is to upgrade."""
+    retrain = (
+        f"retrain it with `{retrain_command(key)}` (it is replaced), or delete it"
+        if key
+        else ("retrain that run with `python -m benchmark run ... --force` (it is replaced), or delete it")
+    )
+    raw = read_json(path, RECORD, retrain)
     try:
-        raw = json.loads(path.read_text())
         record = RunRecord.from_json(raw)
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        retrain = f"retrain it with `{retrain_command(key)}`" if key else "retrain that run with --force"
+    except NewerRecordError as err:
         raise BenchmarkError(
-            f"{path}: not a readable run record ({type(err).__name__}: {err}): {retrain} (it is replaced), "
-            "or delete it"
+            f"{path}: written by a newer version of summer-bench (record schema {err.version}; this version "
+            f"reads up to {RECORD_SCHEMA_VERSION}): upgrade summer-bench to read it; this version leaves it as it is"
         ) from None
+    except MALFORMED as err:
+        raise StoredFileError(path, RECORD, one_line(err), retrain) from None
     if record.config_hash != config_hash(
         raw["config"]
     ):  # as stored: a version-1 record is verified as written
@@ -86,6 +108,25 @@ def read_record(path: Path, key: RunKey | None = None) -> RunRecord:
         f"{path}: {problem} (edited after the run wrote it?): retrain it with "
         f"`{retrain_command(record.key)}` (it is replaced), or delete it"
     )
+
+
+def key_of_path(runs: Path, path: Path) -> RunKey | None:
+    """The run key a record at `path` under the store `runs` was written for, as `RunKey.relative_path`
+    lays it out (dataset/profile/variant/seed-N.json); None for a run with settings (its folder holds
+    only their hash) or a file outside that layout."""
+    parts = path.relative_to(runs).parts
+    seed = parts[-1].removeprefix("seed-").removesuffix(".json") if len(parts) == 4 else ""
+    if not seed.isdigit() or not parts[-1].startswith("seed-"):
+        return None
+    dataset, profile, variant = parts[:3]
+    if "-no-" in variant:
+        model, _, ablation = variant.partition("-no-")
+    elif f"-{STUDY_PREFIX}" in variant:
+        model, _, rest = variant.partition(f"-{STUDY_PREFIX}")
+        ablation = STUDY_PREFIX + rest
+    else:
+        model, ablation = variant, FULL_MODEL
+    return RunKey(model, ablation, dataset, profile, int(seed))
 
 
 def retrain_command(key: RunKey) -> str:
@@ -102,6 +143,105 @@ def tsne_path(home: Home, dataset: str, profile: str) -> Path:
     return home.results / "studies" / "tsne" / f"{dataset}-{profile}.json"
 
 
-def read_tsne(home: Home, dataset: str, profile: str) -> dict | None:
+@dataclass(frozen=True)
+class TsneStudy:
+    """The t-SNE study's file: full SUMMER's test utterances embedded in 2-D, before and after fusion."""
+
+    key: RunKey  # the run whose weights were embedded
+    classes: list[str]
+    synthetic: bool
+    labels: list[int]  # per test utterance, an index into classes
+    input: list[list[float]]  # per test utterance, its concatenated input features embedded: [x, y]
+    fused: list[list[float]]  # per test utterance, SUMMER's fused representation embedded: [x, y]
+
+
+def read_tsne(home: Home, dataset: str, profile: str) -> TsneStudy | None:
     path = tsne_path(home, dataset, profile)
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    fix = "rerun `python -m benchmark study tsne`, which replaces it"
+    study = read_typed(path, TsneStudy, "t-SNE study", fix)
+    n = len(study.labels)
+    if any(
+        len(points) != n or any(len(point) != 2 for point in points) for points in (study.input, study.fused)
+    ):
+        raise StoredFileError(path, "t-SNE study", f"not {n} points of 2 coordinates each", fix)
+    if any(not 0 <= label < len(study.classes) for label in study.labels):
+        raise StoredFileError(path, "t-SNE study", "a label outside its classes", fix)
+    return study
+
+
+@dataclass(frozen=True)
+class StoredRuns:
+    """The valid records of one dataset and profile, of one import of the dataset (see `stored_runs`)."""
+
+    records: list[RunRecord]
+    fingerprint: str | None  # the import they were trained on; None when there are none
+    other_imports: list[RunRecord]  # valid records of other imports under the dataset's name: left out
+    unreadable: list[str]  # one line per record file that could not be used: the file and the fix
+
+    def notes(self, dataset: str, profile: str) -> list[str]:
+        """What a reader of these records should be told: each unreadable file, and the records left out."""
+        lines = [f"skipping {line}" for line in self.unreadable]
+        if self.other_imports:
+            lines.append(
+                f"{dataset} ({profile}): left out {len(self.other_imports)} record(s) of another import of "
+                f"{dataset} than {self.fingerprint[:16]}: retrain them with `python -m benchmark run ...`"
+            )
+        return lines
+
+
+def stored_groups(home: Home) -> list[tuple[str, str]]:
+    """Every (dataset, profile) the store holds a folder of; an unreadable store folder is one line."""
+    return sorted((profile.parent.name, profile.name) for profile in _folders(home.runs, depth=2))
+
+
+def stored_runs(home: Home, dataset: str, profile: str, fingerprint: str | None = None) -> StoredRuns:
+    """The valid records of `dataset` at `profile`: of the import `fingerprint` (the dataset's current
+    import), or where none is given, of the import of the record written last. [why] Records of two
+    imports under one name are of different data (other dialogues, other labels): pooling them is wrong."""
+    runs = home.runs
+    records, unreadable = [], []
+    for path in _record_files(runs / dataset / profile):
+        try:
+            records.append(read_record(path, key_of_path(runs, path)))
+        except BenchmarkError as err:
+            unreadable.append(str(err))
+    if fingerprint is None and records:
+        newest = max(records, key=lambda r: (runs / r.key.relative_path()).stat().st_mtime_ns)
+        fingerprint = newest.data.fingerprint
+    chosen = [r for r in records if r.data.fingerprint == fingerprint]
+    others = [r for r in records if r.data.fingerprint != fingerprint]
+    return StoredRuns(chosen, fingerprint if records else None, others, unreadable)
+
+
+def _record_files(folder: Path) -> list[Path]:
+    """The record files under `folder`; those a write in progress left (a leading dot) are not records."""
+    return sorted(
+        path
+        for parent in [folder, *_folders(folder, depth=None)]
+        for path in _listed(parent)
+        if path.suffix == ".json" and not path.name.startswith(".") and path.is_file()
+    )
+
+
+def _folders(root: Path, depth: int | None) -> list[Path]:
+    """The folders `depth` levels below `root` (every level when None); none when root is absent."""
+    found, level = [], [root] if root.is_dir() else []
+    remaining = depth
+    while level and remaining != 0:
+        level = [child for parent in level for child in _listed(parent) if child.is_dir()]
+        remaining = None if remaining is None else remaining - 1
+        if remaining is None or remaining == 0:
+            found += level
+    return found
+
+
+def _listed(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError as err:
+        raise BenchmarkError(
+            f"{folder}: the run store's folder cannot be read ({err.strerror}): give yourself read "
+            "permission on it (chmod -R u+rX) or choose another home with --home"
+        ) from None

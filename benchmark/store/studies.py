@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.errors import BenchmarkError
 from benchmark.home import Home
+from benchmark.stored import StoredFileError, one_line, typed
 
 SETTINGS_ATTRIBUTE = "settings"  # a trial's settings in their canonical form: its run key's `settings`
 
@@ -54,18 +54,32 @@ def read_study(home: Home, dataset: str, profile: str, variant: str) -> TuningSu
     if not path.exists():
         return None
     import optuna
+    import sqlalchemy.exc
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.load_study(study_name=variant, storage=storage_url(path))
-    except (KeyError, ValueError, RuntimeError) as err:
-        raise BenchmarkError(
-            f"{path}: not a readable tuning study ({err}): delete it and rerun `tune`"
+        complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if not complete:
+            return None
+        raw = {
+            "variant": variant,
+            "dataset": dataset,
+            "profile": profile,
+            "trial_seed": study.user_attrs.get("trial_seed"),
+            "trials": [
+                {
+                    "number": trial.number,
+                    "settings": trial.user_attrs.get(SETTINGS_ATTRIBUTE),
+                    "validation_weighted_f1": trial.value,
+                }
+                for trial in complete
+            ],
+        }
+        summary = typed(TuningSummary, raw)
+    except (KeyError, ValueError, RuntimeError, sqlalchemy.exc.SQLAlchemyError) as err:
+        # ShapeError is a ValueError; a file that is not SQLite, or one cut short, is SQLAlchemy's error
+        raise StoredFileError(
+            path, "tuning study", one_line(err), f"delete it and rerun `tune` for {variant}"
         ) from None
-    trials = [
-        Trial(trial.number, trial.user_attrs[SETTINGS_ATTRIBUTE], trial.value)
-        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    ]
-    if not trials:
-        return None
-    return TuningSummary(variant, dataset, profile, study.user_attrs["trial_seed"], trials)
+    return summary

@@ -14,9 +14,8 @@ the wall clock is shorter by whatever the device's idle time lets the other runs
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -24,6 +23,7 @@ import torch
 from benchmark.catalog import DATASETS
 from benchmark.profiles import PROFILES
 from benchmark.store.records import FULL_MODEL, RunKey
+from benchmark.stored import read_typed
 from benchmark.training.execution import Execution
 from benchmark.training.runner import RunPlan
 
@@ -39,14 +39,47 @@ def device_kind(execution: Execution, threads: int) -> str:
     return f"cpu-{threads}-threads"
 
 
-def read_costs(path: Path = COSTS_PATH) -> list[dict]:
-    """The measured entries (each with device, variant, dataset, profile, seconds_per_epoch, date,
-    machine, command); none when the table is absent."""
-    return json.loads(path.read_text())["entries"] if path.exists() else []
+@dataclass(frozen=True)
+class CostEntry:
+    """One measurement of `scripts/run_cost.py`: a variant's seconds per epoch on one device kind."""
+
+    device: str  # device_kind()
+    variant: str
+    dataset: str  # the dataset family
+    profile: str
+    seconds_per_epoch: float  # wall clock
+    cpu_seconds_per_epoch: float  # process CPU time: above the wall clock when threads run in parallel
+    batches_timed: int
+    batches_per_epoch: int
+    date: str
+    machine: str
+    command: str  # what measured it
+
+    @property
+    def identity(self) -> CostKey:
+        return (self.device, self.variant, self.dataset, self.profile)
 
 
-def cost_table(entries: Sequence[dict]) -> dict[CostKey, float]:
-    return {(e["device"], e["variant"], e["dataset"], e["profile"]): e["seconds_per_epoch"] for e in entries}
+@dataclass(frozen=True)
+class CostTable:
+    """`costs.json`: its entries, as `scripts/run_cost.py` writes them."""
+
+    entries: list[CostEntry]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def read_costs(path: Path = COSTS_PATH) -> list[CostEntry]:
+    """The measured entries; none when the table is absent."""
+    if not path.exists():
+        return []
+    fix = "restore it from git, or measure again with `python scripts/run_cost.py`"
+    return read_typed(path, CostTable, "table of measured costs", fix).entries
+
+
+def cost_table(entries: Sequence[CostEntry]) -> dict[CostKey, float]:
+    return {entry.identity: entry.seconds_per_epoch for entry in entries}
 
 
 @dataclass(frozen=True)

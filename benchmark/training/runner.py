@@ -225,7 +225,7 @@ class TrainedRun:
     train: TrainConfig
     result: TrainingResult
     train_seconds: float
-    teacher_summary: dict | None
+    teacher_summary: TeacherSummary | None
 
 
 def train_run(
@@ -299,7 +299,7 @@ def record_run(
         seconds_per_epoch=result.seconds_per_epoch,
         train_seconds=trained.train_seconds,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        teacher=TeacherSummary(**trained.teacher_summary) if trained.teacher_summary is not None else None,
+        teacher=trained.teacher_summary,
         missing_modalities=evaluate_without_modalities(
             trained.model, run.dataset, train.batch_size, execution
         ),

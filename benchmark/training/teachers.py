@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import torch
 
@@ -17,6 +18,8 @@ from benchmark.home import Home
 from benchmark.models.modeling import MODELS, MERCModel, ModelDims, TeacherRequest
 from benchmark.profiles import TrainConfig, config_hash
 from benchmark.seeding import seed_everything
+from benchmark.store.records import TeacherSummary
+from benchmark.stored import ShapeError, StoredFileError, one_line, read_json, rebuilding, typed
 from benchmark.training.execution import CPU, Execution
 from benchmark.training.loop import EpochCallback, train_model
 
@@ -62,7 +65,7 @@ def obtain_teacher(
     home: Home,
     on_epoch: EpochCallback | None = None,
     execution: Execution = CPU,
-) -> tuple[MERCModel, dict]:
+) -> tuple[MERCModel, TeacherSummary]:
     """The frozen trained teacher, on the execution's device, and its summary for the run record (key,
     hash, cache hit, metrics). One process trains a given teacher; the others wait and load it."""
     # the teacher's initial weights depend on its seed alone
@@ -73,19 +76,51 @@ def obtain_teacher(
     weights = home.teacher_cache / f"{request.model}-{digest}.pt"
     summary_path = weights.with_suffix(".json")
     with exclusive(weights):
-        cache_hit = weights.exists() and summary_path.exists()
-        if not cache_hit:
+        cached = _cached_summary(summary_path, weights, digest, key)
+        if cached is None:
             result = train_model(teacher, dataset, train, on_epoch, execution)
             atomic_write(weights, lambda path: torch.save(result.best_state, path))
-            summary = {
-                "key": key,
-                "hash": digest,
-                "best_epoch": result.best_epoch,
-                "validation_weighted_f1": result.validation.weighted_f1,
-                "test_weighted_f1": result.test.weighted_f1,
-            }
-            atomic_write_json(summary_path, summary)
-        summary = json.loads(summary_path.read_text())
-        teacher.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            summary = TeacherSummary(
+                key=json.loads(json.dumps(key)),  # as the cache's summary holds it: tuples as lists
+                hash=digest,
+                best_epoch=result.best_epoch,
+                validation_weighted_f1=result.validation.weighted_f1,
+                test_weighted_f1=result.test.weighted_f1,
+                cache_hit=False,
+            )
+            cached_json = {name: value for name, value in summary.to_json().items() if name != "cache_hit"}
+            atomic_write_json(summary_path, cached_json)
+            state = result.best_state
+        else:
+            summary, state = cached
+    teacher.load_state_dict(state)
     teacher.to(execution.torch_device).eval().requires_grad_(False)
-    return teacher, summary | {"cache_hit": cache_hit}
+    return teacher, summary
+
+
+def _cached_summary(
+    summary_path: Path, weights: Path, digest: str, key: dict
+) -> tuple[TeacherSummary, dict[str, torch.Tensor]] | None:
+    """The cached teacher's summary and weights; None when not cached, or when a file of it cannot be
+    used (cut short, another teacher's), which is said in one line: the teacher is then trained again."""
+    if not (weights.exists() and summary_path.exists()):
+        return None
+    fix = "the teacher is trained again and the cache entry replaced"
+    try:
+        raw = read_json(summary_path, "teacher cache summary", fix)
+        if not isinstance(raw, dict) or "cache_hit" in raw:
+            raise StoredFileError(summary_path, "teacher cache summary", "not a summary's shape", fix)
+        try:
+            summary = typed(TeacherSummary, raw | {"cache_hit": True})
+        except ShapeError as err:
+            raise StoredFileError(summary_path, "teacher cache summary", str(err), fix) from None
+        if summary.hash != digest or summary.key != json.loads(json.dumps(key)):
+            raise StoredFileError(summary_path, "teacher cache summary", "another teacher's", fix)
+        try:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+        except Exception as err:  # torch's loader raises whatever its unpickler or zip reader meets
+            raise StoredFileError(weights, "teacher cache weights", one_line(err), fix) from None
+    except StoredFileError as err:
+        rebuilding(err)
+        return None
+    return summary, state
