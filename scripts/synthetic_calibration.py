@@ -284,7 +284,7 @@ def train(home: Home, seeds: list[int], execution: Execution, rank_runs: bool) -
 
 
 def build(home: Home, seeds: list[int]) -> pd.DataFrame:
-    records, _ = load_records(home.runs)
+    records, _ = load_records(home)
     real_text = pd.read_csv(REAL_TEXT)
     published = json.loads(PUBLISHED.read_text())
     rows = calibration_rows(home, records, real_text, seeds)

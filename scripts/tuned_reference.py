@@ -36,7 +36,8 @@ from benchmark.home import REFERENCE_DIR, Home
 from benchmark.models.modeling import ablations_of
 from benchmark.report import tuning
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, ablation_variant, claim_rows
-from benchmark.report.load import load_records
+from benchmark.report.load import load_groups
+from benchmark.report.published import read_published_numbers
 from benchmark.report.stats import (
     BOOTSTRAP_SEED,
     CONFIDENCE,
@@ -95,13 +96,10 @@ def profile_records(home: Home, profile: str) -> dict[str, list[RunRecord]]:
         raise BenchmarkError(
             f"{home.root}: no stored runs ({home.runs} is missing): give the home `tune` wrote"
         )
-    records, skipped = load_records(home.runs)
+    groups, skipped = load_groups(home, profiles=[profile])
     for line in skipped:
         print(line, file=sys.stderr)
-    by_dataset: dict[str, list[RunRecord]] = {}
-    for record in records:
-        if record.key.profile == profile:
-            by_dataset.setdefault(record.key.dataset, []).append(record)
+    by_dataset = {dataset: stored.records for (dataset, _), stored in groups.items() if stored.records}
     if not by_dataset:
         raise BenchmarkError(
             f"{home.root}: no runs of profile {profile!r}: give the profile they were run at"
@@ -201,12 +199,16 @@ def protocol_claims(
     home: Home, records: list[RunRecord], dataset: str, profile: str, resamples: int
 ) -> tuple[tuning.Protocol, list[ClaimRow], list[ClaimRow]]:
     """The report's protocol and claims.py's rows on its default runs and on the runs it uses."""
-    protocol = tuning.chosen_records(home, records, dataset, profile)
+    protocol = tuning.chosen_records(
+        home, records, dataset, profile, warn=lambda line: print(line, file=sys.stderr)
+    )
     rivals = [name for name in MODELS.names() if name != SUBJECT.model]
     ablations = ablations_of(SUBJECT.model)
 
+    summer_claims = read_published_numbers().summer_claims()
+
     def claims(runs: list[RunRecord]) -> list[ClaimRow]:
-        return claim_rows(runs, rivals, ablations, resamples, BOOTSTRAP_SEED) if runs else []
+        return claim_rows(runs, rivals, ablations, summer_claims, resamples, BOOTSTRAP_SEED) if runs else []
 
     return protocol, claims(protocol.defaults), claims(protocol.records)
 

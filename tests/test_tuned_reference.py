@@ -18,6 +18,7 @@ from benchmark.models.modeling import ablations_of
 from benchmark.profiles import config_hash
 from benchmark.report.claims import claim_rows
 from benchmark.report.load import load_records
+from benchmark.report.published import read_published_numbers
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
 from benchmark.store.studies import SETTINGS_ATTRIBUTE, read_study, storage_url, study_path
@@ -35,6 +36,8 @@ COMMANDS = ["tune --model text-teacher --model early-fusion --trials 2", "run --
 WALL_LOG = (
     "tune: 12.5 s wall, 20.0 s user, 1.5 s sys\nsome other output\rrun: 3.0 s wall, 5.0 s user, 0.5 s sys\n"
 )
+
+SUMMER_CLAIMS = read_published_numbers().summer_claims()
 
 
 @dataclasses.dataclass
@@ -90,7 +93,7 @@ def test_the_chosen_settings_and_validation_scores_are_the_studys(smoke):
 
 
 def test_the_test_means_are_those_of_the_records(smoke):
-    records, _ = load_records(smoke.home.runs)
+    records, _ = load_records(smoke.home)
     for model in TUNED_MODELS:
         best = read_study(smoke.home, DATASET, "smoke", model).best.settings
         row = _row(smoke.table, model)
@@ -118,12 +121,12 @@ def test_the_missing_variants_and_the_synthetic_data_are_said(smoke):
 
 
 def test_the_claims_are_claims_pys_on_each_protocols_runs(smoke):
-    records, _ = load_records(smoke.home.runs)
+    records, _ = load_records(smoke.home)
     defaults = [r for r in records if not r.key.settings]
     rivals = [name for name in MODELS.names() if name != "summer"]
     (teacher,) = [
         row
-        for row in claim_rows(defaults, rivals, ablations_of("summer"), 100, 0)
+        for row in claim_rows(defaults, rivals, ablations_of("summer"), SUMMER_CLAIMS, 100, 0)
         if row.claim == "text-teacher-beats-other-rivals"
     ]
     line = next(line for line in smoke.page.splitlines() if line.startswith(f"| {teacher.statement} |"))
@@ -206,12 +209,12 @@ def flipped(tmp_path_factory) -> Reference:
 
 
 def test_the_ikd_verdict_is_stated_under_both_protocols_and_its_flip_flagged(flipped):
-    records, _ = load_records(flipped.home.runs)
+    records, _ = load_records(flipped.home)
     rivals = [name for name in MODELS.names() if name != "summer"]
 
     def distillation(settings: str):
         chosen = [r for r in records if r.key.variant == "summer-no-ikd" or r.key.settings == settings]
-        rows = claim_rows(chosen, rivals, ablations_of("summer"), 100, 0)
+        rows = claim_rows(chosen, rivals, ablations_of("summer"), SUMMER_CLAIMS, 100, 0)
         return next(row for row in rows if row.claim == "distillation-helps")
 
     default, tuned = distillation(""), distillation(KAPPA)
@@ -235,7 +238,7 @@ def test_the_ikd_verdict_is_stated_under_both_protocols_and_its_flip_flagged(fli
 
 
 def test_a_tuned_variant_reads_its_chosen_runs_and_an_untuned_winner_its_default_runs(flipped):
-    records, _ = load_records(flipped.home.runs)
+    records, _ = load_records(flipped.home)
     for variant, chosen in (("summer", KAPPA), ("summer-no-ikd", "")):
         row = _row(flipped.table, variant)
         assert row.chosen_settings == (chosen or "the defaults") and row.tuned_seeds == "0 1 2"

@@ -13,15 +13,14 @@ from benchmark.files import atomic_write, atomic_write_json, exclusive
 from benchmark.home import Home
 from benchmark.profiles import config_hash
 from benchmark.store.records import (
-    FULL_MODEL,
     RECORD_SCHEMA_VERSION,
-    STUDY_PREFIX,
     NewerRecordError,
     RunKey,
     RunRecord,
     results_checksum,
 )
 from benchmark.stored import ShapeError, StoredFileError, one_line, read_json, read_typed
+from benchmark.variants import FULL_MODEL, STUDY_PREFIX
 
 
 class RunStore:
