@@ -9,6 +9,7 @@ import errno
 import importlib
 import sys
 
+from benchmark.commands._options import OptionParser
 from benchmark.errors import BenchmarkError
 
 # name -> one-line help, in the order --help lists them
@@ -25,7 +26,7 @@ COMMANDS: dict[str, str] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OptionParser(
         prog="python -m benchmark",
         description="summer-bench: reproducible SUMMER vs ablations vs baselines on IEMOCAP and MELD.",
     )
@@ -41,8 +42,23 @@ def _command_module(name: str):
     return importlib.import_module(f"benchmark.commands.{name}")
 
 
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line parsed and its options checked together (`check_options` of the command's
+    module: ranges that depend on each other, names that must exist), before anything loads or trains.
+    Anything wrong is one line and exit status 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check = getattr(_command_module(args._command), "check_options", None)
+    if check is not None:
+        try:
+            check(args)
+        except BenchmarkError as err:
+            parser.exit(2, f"error: {err}\n")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     module = _command_module(args._command)
     try:
         return int(module.main(args) or 0)
