@@ -164,6 +164,9 @@ def check_options(args: argparse.Namespace) -> None:
         )
     if args.source is None and (args.fine_tune is not None or args.context is not None):
         raise BenchmarkError("--fine-tune and --context apply to an import: give --source as well")
+    from benchmark.data.utterances import UtteranceColumns
+
+    UtteranceColumns.parse(args.columns)
     fine_tune_settings(args)
 
 
