@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     import torch
 
 SEED_MAX = 2**32 - 1  # numpy's largest seed: `np.random.seed` refuses anything above it
+# [choice] The most torch threads a run or a fine-tune may pin: far above any machine the suite runs on,
+# low enough that torch's own limit (a C int: 2**31 raises ValueError) is never what refuses it.
+MOST_THREADS = 1024
 
 
 def seed_everything(seed: int, threads: int, deterministic: bool = True) -> torch.Generator:

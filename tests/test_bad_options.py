@@ -57,6 +57,7 @@ def refused_at_parse(argv: list[str], message: str, capsys, tmp_path) -> str:
         (["run", "--model", "tfn", "--seeds", "1", "--seeds", "2"], "--seeds: given twice"),
         (["run", "--model", "tfn", "--threads", str(2**40)], "--threads: 1099511627776 is above 1024"),
         (["run", "--model", "tfn", "--jobs", "0"], "--jobs: 0 is below 1"),
+        (["run", "--model", "tfn", "--device", "gpu"], "--device: 'gpu' is not a device: use auto, cpu"),
         (["run", "--model", "tfn", "--dataset", "synthetic-meld", "--dataset", "synthetic-meld"],
          "--dataset: synthetic-meld given twice"),
         (["run", "--model", "tfn", "--profile", "smoke", "--profile", "fast"], "--profile: given twice"),
@@ -91,6 +92,8 @@ def refused_at_parse(argv: list[str], message: str, capsys, tmp_path) -> str:
          "--fine-tune epochs: given twice"),
         (["data", "--dataset", "meld", "--source", "t.csv", "--fine-tune", "class_weighting=none,class_weighting=none"],
          "--fine-tune class_weighting: given twice"),
+        (["data", "--dataset", "iemocap", "--source", "t.csv", "--fine-tune", f"threads={2**31}"],
+         "fine-tune setting threads=2147483648: give at most 1024"),
         (["data", "--dataset", "iemocap", "--source", "t.csv", "--fine-tune", "weight_decay=inf"],
          "weight_decay=inf: need"),
         (["data", "--dataset", "iemocap", "--source", "t.csv", "--context", "-1"], "--context: -1 is below 0"),
@@ -294,7 +297,7 @@ EDGE_VALUES = [
     "nan", "none", "summer", "tfn", "text-teacher", "ikd", "sdmoe", "latent", "synthetic-meld",
     "synthetic-iemocap", "iemocap", "meld", "smoke", "fast", "happy,sad", "happy,happy", "happy,,sad", "joyful",
     "seed=-1", "seed=4294967296", "seed=5", "epochs=0", "epochs=2,epochs=2", "weight_decay=inf",
-    "dropout=nan", "text=a,text=b", "audio=wav", "text=", "lr=0.001", "cpu", "cuda:x", "bf16", "ray", "-",
+    "dropout=nan", "threads=2147483648", "text=a,text=b", "audio=wav", "text=", "lr=0.001", "cpu", "cuda:x", "bf16", "ray", "-",
 ]  # fmt: skip
 
 
@@ -343,9 +346,12 @@ def _parses_into_valid_values_or_one_line(command: str, argv: list[str], home) -
     for name, most in (("threads", 1024), ("jobs", 1024), ("resamples", MOST_RESAMPLES), ("context", None)):
         value = getattr(args, name, None)
         assert value is None or (value >= 0 and (most is None or value <= most)), (name, value)
+    if getattr(args, "device", None) is not None:
+        assert args.device in ("auto", "cpu", "cuda") or args.device.removeprefix("cuda:").isdigit()
     if command == "data" and args.fine_tune is not None:
         settings = fine_tune_settings(args)
         assert 0 <= settings.seed <= SEED_MAX and math.isfinite(settings.weight_decay)
+        assert 1 <= settings.threads <= 1024
     if command == "run":
         from benchmark.catalog import MODELS
 

@@ -5,15 +5,13 @@ and options that depend on each other by the command's `check_options` (benchmar
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from benchmark.errors import BenchmarkError
-from benchmark.seeding import SEED_MAX
+from benchmark.seeding import MOST_THREADS, SEED_MAX
 
-# [choice] Torch threads and worker processes a run may ask for: far above any machine the suite runs on,
-# low enough that torch's and the OS's own limits are never what refuses it.
-MOST_THREADS = 1024
 _GIVEN = "_options_given"  # the namespace's record of the single-valued options seen so far
 
 
@@ -85,6 +83,14 @@ def path(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path: give a file or folder")
     return Path(text)
+
+
+def device(text: str) -> str:
+    """An argparse type: auto, cpu, cuda or cuda:N (whether this machine has that GPU is told when the runs'
+    device is resolved, where they compute)."""
+    if re.fullmatch(r"auto|cpu|cuda(:\d+)?", text) is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device: use auto, cpu, cuda or cuda:N")
+    return text
 
 
 def names(text: str) -> tuple[str, ...]:
@@ -163,6 +169,7 @@ def add_training_options(parser: argparse.ArgumentParser, default_profile: str =
     placement = parser.add_argument_group("where runs compute")
     placement.add_argument(
         "--device",
+        type=device,
         default="auto",
         help="auto (CUDA when torch sees a GPU), cpu, cuda or cuda:N (default auto)",
     )

@@ -31,7 +31,7 @@ from torch import nn
 
 from benchmark.data.class_weighting import CLASS_WEIGHTINGS, INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.errors import BenchmarkError
-from benchmark.seeding import SEED_MAX, seed_everything
+from benchmark.seeding import MOST_THREADS, SEED_MAX, seed_everything
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ class FineTuneSettings:
             )
         if self.context < 0:
             raise BenchmarkError(f"--context {self.context}: give 0 or more previous turns")
+        if self.threads > MOST_THREADS:
+            raise BenchmarkError(f"fine-tune setting threads={self.threads}: give at most {MOST_THREADS}")
         if not 0 <= self.seed <= SEED_MAX:
             raise BenchmarkError(f"fine-tune setting seed={self.seed}: give a seed from 0 to {SEED_MAX}")
         if (
