@@ -43,25 +43,20 @@ def _command_module(name: str):
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line parsed and its options checked together (`check_options` of the command's
-    module: ranges that depend on each other, names that must exist), before anything loads or trains.
-    Anything wrong is one line and exit status 2."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """The command line parsed (a bad option: one line, SystemExit 2) and its options checked together
+    by the command's `check_options` (options that depend on each other, names that must exist: a
+    BenchmarkError), before anything loads or trains."""
+    args = build_parser().parse_args(argv)
     check = getattr(_command_module(args._command), "check_options", None)
     if check is not None:
-        try:
-            check(args)
-        except BenchmarkError as err:
-            parser.exit(2, f"error: {err}\n")
+        check(args)
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_arguments(argv)
-    module = _command_module(args._command)
     try:
-        return int(module.main(args) or 0)
+        args = parse_arguments(argv)
+        return int(_command_module(args._command).main(args) or 0)
     except BenchmarkError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ or silence. Each is now one line and exit status 2 before the home is opened or 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import math
 import os
@@ -35,13 +36,19 @@ from tests.test_data_tables import IEMOCAP_ROWS, USER_TABLE, write_abstracttts_p
 NAMES = ("dialogue_id", "turn", "speaker", "text", "label", "split")
 
 
+def _exit_status(argv: list[str]) -> int:
+    """What `python -m benchmark ARGV` exits with: argparse exits itself, the rest returns."""
+    try:
+        return cli_main(argv)
+    except SystemExit as exited:
+        return exited.code
+
+
 def refused_at_parse(argv: list[str], message: str, capsys, tmp_path) -> str:
     """`argv` (given a home that does not exist yet) ends in one line holding `message`, exit status 2,
     and nothing was made: the home was never opened."""
     home = tmp_path / "untouched-home"
-    with pytest.raises(SystemExit) as exited:
-        cli_main([*argv, "--home", str(home)])
-    assert exited.value.code == 2
+    assert _exit_status([*argv, "--home", str(home)]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "Traceback" not in error, error
     assert message in error, error
@@ -96,7 +103,8 @@ def refused_at_parse(argv: list[str], message: str, capsys, tmp_path) -> str:
          "fine-tune setting threads=2147483648: give at most 1024"),
         (["data", "--dataset", "iemocap", "--source", "t.csv", "--fine-tune", "weight_decay=inf"],
          "weight_decay=inf: need"),
-        (["data", "--dataset", "iemocap", "--source", "t.csv", "--context", "-1"], "--context: -1 is below 0"),
+        (["data", "--dataset", "iemocap", "--source", "t.csv", "--fine-tune", "--context", "-1"],
+         "--context -1: give 0 or more previous turns"),
         (["data", "--dataset", "iemocap", "--source", "t.csv", "--context", "2"],
          "--context applies to fine-tuning"),
     ],
@@ -326,14 +334,16 @@ def _parses_into_valid_values_or_one_line(command: str, argv: list[str], home) -
     from benchmark.errors import BenchmarkError
     from benchmark.seeding import SEED_MAX
 
-    said = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(said):
-            args = cli.parse_arguments([command, *argv, "--home", str(home)])
-    except SystemExit as exited:
-        assert exited.code == 2 and said.getvalue().count("\n") == 1, (argv, said.getvalue())
-        return
+    said, parsed = io.StringIO(), []
+    module = importlib.import_module(f"benchmark.commands.{command}")
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(said):
+        patch.setattr(module, "main", parsed.append)  # what the command would be given, nothing run
+        status = _exit_status([command, *argv, "--home", str(home)])
     assert not home.exists()
+    if status != 0:
+        assert status == 2 and said.getvalue().count("\n") == 1, (argv, said.getvalue())
+        return
+    (args,) = parsed
     for name, value in vars(args).items():
         items = value if isinstance(value, list) else [value]
         assert len(set(map(str, items))) == len(items), (name, value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
-from benchmark.commands._options import counted, names
+from benchmark.commands._options import names
 from benchmark.errors import BenchmarkError
 from benchmark.housekeeping import open_home
 
@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--context",
-        type=counted(0),
+        type=int,
         metavar="K",
         help="with --fine-tune: the K previous turns, with speaker names, are given with each utterance (EmoBERTa's "
         "input); default 0, so that the features and the fine-tuned classifier stay context-free",
