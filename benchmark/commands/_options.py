@@ -129,6 +129,16 @@ def check_models_and_ablations(models: Sequence[str], ablations: Sequence[str] |
                 )
 
 
+def check_placement(args: argparse.Namespace) -> None:
+    """The options of `add_training_options` that say where runs compute, checked as `Placement` checks
+    them (executor, --address, --jobs, --threads, --precision), before any data loads."""
+    from benchmark.executors import Placement
+
+    Placement.from_args(args)
+    if args.jobs is not None and args.jobs > MOST_THREADS:
+        raise BenchmarkError(f"--jobs {args.jobs}: give at most {MOST_THREADS}")
+
+
 def add_setting_options(parser: argparse.ArgumentParser, *, tuned: bool = True) -> None:
     parser.add_argument(
         "--set",
@@ -197,7 +207,7 @@ def add_training_options(parser: argparse.ArgumentParser, default_profile: str =
     )
     placement.add_argument(
         "--jobs",
-        type=counted(1, MOST_THREADS),
+        type=int,
         help="runs at once: local, in worker processes on the one device; ray, runs per GPU "
         "(default: 1 on the CPU, a few on a GPU; the plan line says how many)",
     )

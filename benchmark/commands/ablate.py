@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from benchmark.commands._options import add_setting_options, add_training_options
+from benchmark.commands._options import add_setting_options, add_training_options, check_placement
 from benchmark.executors import Placement, run_sweep
 from benchmark.housekeeping import open_home
 
@@ -29,6 +29,7 @@ def check_options(args: argparse.Namespace) -> None:
 
     for name in args.drop:
         ABLATIONS.get(name)  # a typo is a did-you-mean error
+    check_placement(args)
 
 
 def main(args: argparse.Namespace) -> int:

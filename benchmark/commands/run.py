@@ -8,6 +8,7 @@ from benchmark.commands._options import (
     add_setting_options,
     add_training_options,
     check_models_and_ablations,
+    check_placement,
 )
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
@@ -48,6 +49,7 @@ def check_options(args: argparse.Namespace) -> None:
     if args.tuned and args.set:
         raise BenchmarkError("--tuned takes the settings `tune` chose: drop --set, or drop --tuned")
     check_models_and_ablations(MODELS.names() if args.all else args.model, args.ablation)
+    check_placement(args)
 
 
 def main(args: argparse.Namespace) -> int:

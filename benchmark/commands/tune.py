@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from benchmark.commands._options import add_training_options, check_models_and_ablations, counted, seed
+from benchmark.commands._options import (
+    add_training_options,
+    check_models_and_ablations,
+    check_placement,
+    counted,
+    seed,
+)
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement
 from benchmark.housekeeping import open_home
@@ -33,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_options(args: argparse.Namespace) -> None:
     check_models_and_ablations(args.model, args.ablation)
+    check_placement(args)
 
 
 def main(args: argparse.Namespace) -> int:
