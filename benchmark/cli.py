@@ -9,6 +9,7 @@ import importlib
 import os
 import sys
 
+from benchmark.commands._options import OptionParser
 from benchmark.errors import BenchmarkError
 from benchmark.files import describe_os_error
 
@@ -28,7 +29,7 @@ COMMANDS: dict[str, str] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OptionParser(
         prog="python -m benchmark",
         description="summer-bench: reproducible SUMMER vs ablations vs baselines on IEMOCAP and MELD.",
     )
@@ -56,13 +57,23 @@ def _rerun_in_utf8_mode() -> None:
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line parsed (a bad option: one line, SystemExit 2) and its options checked together
+    by the command's `check_options` (options that depend on each other, names that must exist: a
+    BenchmarkError), before anything loads or trains."""
+    args = build_parser().parse_args(argv)
+    check = getattr(_command_module(args._command), "check_options", None)
+    if check is not None:
+        check(args)
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     if argv is None:
         _rerun_in_utf8_mode()
-    args = build_parser().parse_args(argv)
-    module = _command_module(args._command)
     try:
-        return int(module.main(args) or 0)
+        args = parse_arguments(argv)
+        return int(_command_module(args._command).main(args) or 0)
     except BenchmarkError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

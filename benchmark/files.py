@@ -8,10 +8,13 @@ import fcntl
 import json
 import os
 import socket
+import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
+
+import psutil
 
 
 def _user_mode() -> int:
@@ -68,14 +71,19 @@ def describe_os_error(err: OSError) -> str:
 
 @contextmanager
 def exclusive(path: Path):
-    """Hold the lock file beside `path`: a second process on the same key waits here. The holder
-    removes the lock file before it lets go, so none is left behind, finished or failed; a waiter
-    that then wins the lock of a removed file sees that and takes the current one instead."""
+    """Hold the lock file beside `path`: a second process on the same key waits here, and says so on
+    stderr (`waiting_line`). The holder writes its host and pid into the lock file, and removes the file
+    before it lets go, so none is left behind, finished or failed; a waiter that then wins the lock of a
+    removed file sees that and takes the current one instead."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = Path(str(path) + ".lock")
     while True:
         handle = os.open(lock, os.O_RDWR | os.O_CREAT, _user_mode())
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(waiting_line(lock, os.pread(handle, 256, 0).decode(errors="replace")), file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             current = os.stat(lock).st_ino == os.fstat(handle).st_ino
         except FileNotFoundError:
@@ -83,11 +91,41 @@ def exclusive(path: Path):
         if current:
             break
         os.close(handle)
+    os.ftruncate(handle, 0)
+    os.write(handle, f"{socket.gethostname()} {os.getpid()}\n".encode())
     try:
         yield
     finally:
         lock.unlink(missing_ok=True)
         os.close(handle)
+
+
+def waiting_line(lock: Path, holder: str) -> str:
+    """What a process blocked on `lock` says: that it waits, for which process (`holder`: the lock file's
+    "HOST PID"), and how to stop waiting. [why] A holder suspended with Ctrl-Z keeps its lock, so the
+    waiter would otherwise sit after its plan line in silence."""
+    host, _, pid = holder.strip().partition(" ")
+    stop = "To stop waiting press Ctrl-C"
+    if not pid.isdigit():  # the holder has just taken the lock and not yet written its name
+        return f"waiting: another process holds {lock}; this goes on when it is done. {stop}"
+    here = host == socket.gethostname()
+    who = (
+        f"process {pid}"
+        + ("" if here else f" on {host}")
+        + (", suspended," if here and _stopped(pid) else "")
+    )
+    return (
+        f"waiting: {who} holds {lock} and works on the same thing; this goes on when it is done. {stop}; "
+        f"if that process is stuck or suspended, resume it (`fg` in its terminal, or `kill -CONT {pid}`) or "
+        f"end it (`kill {pid}`; `kill -9 {pid}` if suspended)"
+    )
+
+
+def _stopped(pid: str) -> bool:
+    try:
+        return psutil.Process(int(pid)).status() == psutil.STATUS_STOPPED
+    except psutil.Error:
+        return False
 
 
 INCOMING_PREFIX = ".incoming-"  # the name of a folder being filled, before it is renamed into place

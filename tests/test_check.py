@@ -9,7 +9,9 @@ import pytest
 
 from benchmark import regression_gate
 from benchmark.cli import main as cli_main
-from benchmark.home import REFERENCE_DIR
+from benchmark.home import REFERENCE_DIR, Home
+from benchmark.store.records import RunKey
+from benchmark.store.runs import RunStore
 from benchmark.training.environment import machine_fingerprint
 
 NARROW = ["--model", "text-teacher", "--dataset", "synthetic-meld"]
@@ -36,6 +38,22 @@ def test_planted_regression_fails_naming_model_dataset_and_metric(reference_copy
     out = capsys.readouterr().out
     failing = [line for line in out.splitlines() if "FAIL" in line]
     assert len(failing) == 1 and ENTRY in failing[0] and "weighted_f1" in failing[0]
+
+
+def test_the_gate_never_replaces_a_users_record_and_says_where_it_trained(reference_copy, tmp_path, capsys):
+    """A home's record made under other settings (here: other data) was retrained and replaced by the gate."""
+    from tests.test_report import fixture_record
+
+    user = Home(tmp_path / "user-home")
+    seed = json.loads(reference_copy.read_text())["gate_seed"]
+    key = RunKey("text-teacher", "none", "synthetic-meld", "smoke", seed)
+    stored = RunStore(user).write(dataclasses.replace(fixture_record("summer", seed), key=key))
+    before = stored.read_bytes()
+    assert cli_main(["check", "--reference", str(reference_copy), *NARROW, "--home", str(user.root)]) == 0
+    said = capsys.readouterr()
+    assert stored.read_bytes() == before and "0 of 3 checks failed" in said.out
+    gate_runs = user.results / "cache" / "gate" / "runs"
+    assert f"the gate trains in {gate_runs} " in said.err and (gate_runs / key.relative_path()).is_file()
 
 
 def test_committed_reference_covers_every_registered_variant_and_states_its_rule():

@@ -1,10 +1,12 @@
-"""`python -m benchmark ablate --drop X`: full SUMMER vs SUMMER without X on the same seeds."""
+"""`python -m benchmark ablate --drop X [--drop Y ...]`: full SUMMER vs SUMMER without X (and without Y,
+...) on the same seeds."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
-from benchmark.commands._options import add_setting_options, add_training_options
+from benchmark.commands._options import add_setting_options, add_training_options, check_placement
 from benchmark.executors import Placement, run_sweep
 from benchmark.housekeeping import open_home
 
@@ -12,12 +14,22 @@ from benchmark.housekeeping import open_home
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--drop",
+        action="append",
         required=True,
-        help="the paper's rows: standard-moe, self-attention, ikd, label-smoothing; the suite's: sdmoe, "
+        help="the component to drop (repeatable: each is trained and compared with the full model); "
+        "the paper's rows: standard-moe, self-attention, ikd, label-smoothing; the suite's: sdmoe, "
         "hcmf, ikd, latent (= logit-only distillation); `list` shows them all",
     )
     add_setting_options(parser, tuned=False)
     add_training_options(parser)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    from benchmark.catalog import ABLATIONS
+
+    for name in args.drop:
+        ABLATIONS.get(name)  # a typo is a did-you-mean error
+    check_placement(args)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -28,36 +40,37 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.store.records import FULL_MODEL
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 
-    ablation = ABLATIONS.get(args.drop)
+    ablations = [ABLATIONS.get(name) for name in args.drop]
+    models = list(dict.fromkeys(ablation.model for ablation in ablations))
     datasets = args.dataset or DEFAULT_DATASETS
-    keys = plan([ablation.model], datasets, args.profile, args.seeds, [FULL_MODEL, ablation.name], args.set)
+    variants = [FULL_MODEL, *(ablation.name for ablation in ablations)]
+    keys = plan(models, datasets, args.profile, args.seeds, variants, args.set)
     placement = Placement.from_args(args)
     home = open_home(args.home)
     runs = resolve_runs(keys, home, placement.execution)
     records = {r.key: r for r in run_sweep(runs, home, placement, force=args.force)}
     console = make_console()
-    for dataset in datasets:
-        table = Table(
-            title=f"{ablation.model} vs {ablation.label} on {dataset} ({args.profile}): test weighted-F1 (%)"
-        )
-        for column in ("seed", "full", ablation.label, "full − ablation (points)"):
-            table.add_column(column, justify="right")
-        differences = []
-        full_scores, ablated_scores = [], []
-        for key in (k for k in keys if k.dataset == dataset and k.ablation == FULL_MODEL):
-            full = 100 * records[key].test.weighted_f1
-            ablated = next(
-                100 * r.test.weighted_f1
-                for k, r in records.items()
-                if k.dataset == dataset and k.seed == key.seed and k.ablation == ablation.name
+    for ablation in ablations:
+        for dataset in datasets:
+            table = Table(
+                title=f"{ablation.model} vs {ablation.label} on {dataset} ({args.profile}): test weighted-F1 (%)"
             )
-            full_scores.append(full)
-            ablated_scores.append(ablated)
-            differences.append(full - ablated)
-            table.add_row(str(key.seed), f"{full:.2f}", f"{ablated:.2f}", f"{full - ablated:+.2f}")
-        table.add_row("mean ± std", *(_mean_std(v) for v in (full_scores, ablated_scores, differences)))
-        console.print(table)
-    console.print(f"dropped: {ablation.description}")
+            for column in ("seed", "full", ablation.label, "full − ablation (points)"):
+                table.add_column(column, justify="right")
+            differences = []
+            full_scores, ablated_scores = [], []
+            for key in keys:
+                if key.dataset != dataset or key.ablation != FULL_MODEL or key.model != ablation.model:
+                    continue
+                full = 100 * records[key].test.weighted_f1
+                ablated = 100 * records[dataclasses.replace(key, ablation=ablation.name)].test.weighted_f1
+                full_scores.append(full)
+                ablated_scores.append(ablated)
+                differences.append(full - ablated)
+                table.add_row(str(key.seed), f"{full:.2f}", f"{ablated:.2f}", f"{full - ablated:+.2f}")
+            table.add_row("mean ± std", *(_mean_std(v) for v in (full_scores, ablated_scores, differences)))
+            console.print(table)
+        console.print(f"dropped: {ablation.description}")
     return 0
 
 

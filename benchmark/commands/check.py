@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.commands._options import path
 from benchmark.errors import BenchmarkError
 from benchmark.home import REFERENCE_DIR, Home
 from benchmark.housekeeping import open_home
@@ -14,17 +17,31 @@ GATE_PROFILE = "smoke"
 SPREAD_SEEDS = (0, 1, 2)  # --update measures the seed spread the tolerances come from on these
 
 
+@dataclass(frozen=True)
+class GateHome(Home):
+    """A home's datasets and caches with runs of the gate's own: the gate retrains under its profile's
+    settings, and the home's runs (made with other threads, devices or settings) are neither reused nor
+    replaced. Its runs are kept for the next check and for a look at what failed."""
+
+    @property
+    def runs(self) -> Path:
+        return self.results / "cache" / "gate" / "runs"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--update", action="store_true", help="rewrite the reference after an intended change"
     )
-    parser.add_argument("--reference", type=Path, default=REFERENCE_DIR / f"{GATE_PROFILE}.json")
+    parser.add_argument("--reference", type=path, default=REFERENCE_DIR / f"{GATE_PROFILE}.json")
     parser.add_argument("--model", action="append", help="only these models (default: every registered one)")
     parser.add_argument(
         "--dataset", action="append", help="only these datasets (default: both synthetic ones)"
     )
     parser.add_argument(
-        "--home", help="reuse this home's runs (default: a fresh temporary home, trained anew)"
+        "--home",
+        help="use this home's datasets and caches; the gate trains in HOME/results/cache/gate/runs, kept and "
+        "reused by the next check, and never touches the home's own runs (default: a fresh temporary home, "
+        "trained anew)",
     )
 
 
@@ -32,6 +49,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmark import regression_gate
     from benchmark.catalog import MODELS
     from benchmark.executors.local import run_keys
+    from benchmark.housekeeping import tidy
     from benchmark.profiles import PROFILES
     from benchmark.training.environment import machine_fingerprint
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
@@ -41,7 +59,16 @@ def main(args: argparse.Namespace) -> int:
     threads = PROFILES.get(GATE_PROFILE).train["iemocap"].threads
     fingerprint = machine_fingerprint(threads)
     with tempfile.TemporaryDirectory(prefix="summer-bench-check-") as scratch:
-        home = open_home(args.home) if args.home else Home(Path(scratch))
+        if args.home:
+            home = GateHome(open_home(args.home).root)
+            tidy(home)
+            where = (
+                f"{home.runs} (the gate's own runs; those under {Home(home.root).runs} are left as they are)"
+            )
+        else:
+            home = Home(Path(scratch))
+            where = f"a temporary home, {scratch}, removed when the check ends"
+        print(f"the gate trains in {where}", file=sys.stderr)
         if args.update:
             return _update(args.reference, models, datasets, home, fingerprint)
         reference = regression_gate.read_reference(args.reference)

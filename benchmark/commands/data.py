@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
+from benchmark.commands._options import names
 from benchmark.errors import BenchmarkError
 from benchmark.housekeeping import open_home
 
@@ -56,12 +57,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--label-order",
+        type=names,
         metavar="NAME,NAME,...",
         help="per-utterance tables with integer labels: the class name of label 0, 1, ... (names are matched "
         "to the dataset's classes)",
     )
     parser.add_argument(
         "--drop-labels",
+        type=names,
         metavar="NAME,NAME,...",
         help="per-utterance tables: label names outside the dataset's classes whose utterances are dropped "
         "(and counted in the summary)",
@@ -126,10 +129,15 @@ def import_options(args: argparse.Namespace):
 
     table = TableOptions(
         columns=UtteranceColumns.parse(args.columns),
-        label_order=_names(args.label_order),
-        drop_labels=_names(args.drop_labels) or (),
+        label_order=args.label_order,
+        drop_labels=args.drop_labels or (),
     )
-    fine_tuning = None
+    encoder = features.text_encoder(args.text_encoder, fine_tune_settings(args))
+    return data.ImportOptions(text_encoder=encoder, table=table)
+
+
+def fine_tune_settings(args: argparse.Namespace):
+    """`--fine-tune` and `--context` as `FineTuneSettings`, or None without --fine-tune."""
     if args.fine_tune is not None:
         from benchmark.data import DATASETS
         from benchmark.data.fine_tune import FineTuneSettings
@@ -140,15 +148,26 @@ def import_options(args: argparse.Namespace):
         if args.dataset in DATASETS.names():
             family = DATASETS.get(args.dataset).family
             protocol["class_weighting"] = SPEC_TRAINING[family]["class_weighting"]
-        fine_tuning = FineTuneSettings.parse(args.fine_tune, protocol, **given)
-    elif args.context is not None:
+        return FineTuneSettings.parse(args.fine_tune, protocol, **given)
+    if args.context is not None:
         raise BenchmarkError("--context applies to fine-tuning: add --fine-tune, or drop --context")
-    encoder = features.text_encoder(args.text_encoder, fine_tuning)
-    return data.ImportOptions(text_encoder=encoder, table=table)
+    return None
 
 
-def _names(text: str | None) -> tuple[str, ...] | None:
-    return tuple(n.strip() for n in text.split(",") if n.strip()) if text else None
+def check_options(args: argparse.Namespace) -> None:
+    """What the options say together, before the home is opened or any data read."""
+    if args.list_sources:
+        return
+    if not args.dataset:
+        raise BenchmarkError(
+            "data needs --dataset NAME (iemocap or meld to import; see `python -m benchmark list`)"
+        )
+    if args.source is None and (args.fine_tune is not None or args.context is not None):
+        raise BenchmarkError("--fine-tune and --context apply to an import: give --source as well")
+    from benchmark.data.utterances import UtteranceColumns
+
+    UtteranceColumns.parse(args.columns)
+    fine_tune_settings(args)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -162,12 +181,6 @@ def main(args: argparse.Namespace) -> int:
     if args.list_sources:
         make_console().print(sources_table(home))
         return 0
-    if not args.dataset:
-        raise BenchmarkError(
-            "data needs --dataset NAME (iemocap or meld to import; see `python -m benchmark list`)"
-        )
-    if args.source is None and (args.fine_tune is not None or args.context is not None):
-        raise BenchmarkError("--fine-tune and --context apply to an import: give --source as well")
     dataset = data.load(args.dataset, home, args.source, import_options(args))
     summary = data.summarize(dataset)
     console = make_console()

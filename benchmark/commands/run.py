@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from benchmark.commands._options import add_setting_options, add_training_options
+from benchmark.commands._options import (
+    add_setting_options,
+    add_training_options,
+    check_models_and_ablations,
+    check_placement,
+)
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
 from benchmark.housekeeping import open_home
@@ -31,6 +36,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_training_options(parser)
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """What the options say together, before the home is opened or any data read."""
+    from benchmark.catalog import MODELS
+
+    if args.all == bool(args.model):
+        raise BenchmarkError(
+            "--all trains every model: drop --model, or drop --all"
+            if args.all
+            else "name the models with --model NAME (repeatable) or train everything with --all"
+        )
+    if args.tuned and args.set:
+        raise BenchmarkError("--tuned takes the settings `tune` chose: drop --set, or drop --tuned")
+    check_models_and_ablations(MODELS.names() if args.all else args.model, args.ablation)
+    check_placement(args)
+
+
 def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import MODELS
     from benchmark.console import make_console
@@ -38,11 +59,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.training.costs import plan_cost
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs, reusable_record
 
-    if not args.all and not args.model:
-        raise BenchmarkError("name the models with --model NAME (repeatable) or train everything with --all")
     models = MODELS.names() if args.all else args.model
-    if args.tuned and args.set:
-        raise BenchmarkError("--tuned takes the settings `tune` chose: drop --set, or drop --tuned")
     keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation, args.set)
     home = open_home(args.home)
     if args.tuned:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmark.commands._options import add_training_options
+from benchmark.commands._options import add_training_options, check_placement
 from benchmark.executors import Placement, run_sweep
 from benchmark.housekeeping import open_home
 
@@ -21,6 +21,10 @@ STUDY_NAMES = ("modality", "sdmoe", "tsne", "ikd")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("study", choices=STUDY_NAMES, help="which study (see the command's description)")
     add_training_options(parser)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    check_placement(args)
 
 
 def main(args: argparse.Namespace) -> int:

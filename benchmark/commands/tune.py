@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import argparse
 
-from benchmark.commands._options import add_training_options, counted
+from benchmark.commands._options import (
+    add_training_options,
+    check_models_and_ablations,
+    check_placement,
+    counted,
+    seed,
+)
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement
 from benchmark.housekeeping import open_home
@@ -27,10 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="trials per model variant and dataset, the defaults (trial 0) included; a larger number extends a study",
     )
-    parser.add_argument(
-        "--sampler-seed", type=counted(0), default=0, help="base seed of the proposals (default 0)"
-    )
+    parser.add_argument("--sampler-seed", type=seed, default=0, help="base seed of the proposals (default 0)")
     add_training_options(parser)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    check_models_and_ablations(args.model, args.ablation)
+    check_placement(args)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -35,7 +36,7 @@ from benchmark.data.class_weighting import (
 from benchmark.early_stopping import EarlyStopping
 from benchmark.errors import BenchmarkError
 from benchmark.metrics import weighted_f1
-from benchmark.seeding import seed_everything
+from benchmark.seeding import MOST_THREADS, SEED_MAX, seed_everything
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,15 @@ class FineTuneSettings:
             )
         if self.context < 0:
             raise BenchmarkError(f"--context {self.context}: give 0 or more previous turns")
-        if not 0 < self.learning_rate < 1 or not 0 <= self.dropout < 1 or self.weight_decay < 0:
+        if self.threads > MOST_THREADS:
+            raise BenchmarkError(f"fine-tune setting threads={self.threads}: give at most {MOST_THREADS}")
+        if not 0 <= self.seed <= SEED_MAX:
+            raise BenchmarkError(f"fine-tune setting seed={self.seed}: give a seed from 0 to {SEED_MAX}")
+        if (
+            not 0 < self.learning_rate < 1
+            or not 0 <= self.dropout < 1
+            or not 0 <= self.weight_decay < math.inf
+        ):
             raise BenchmarkError(
                 f"fine-tune settings learning_rate={self.learning_rate}, dropout={self.dropout}, "
                 f"weight_decay={self.weight_decay}: need 0 < learning_rate < 1, 0 <= dropout < 1, weight_decay >= 0"
@@ -95,8 +104,12 @@ class FineTuneSettings:
         replace the class's defaults for keys the text does not set."""
         fields = {f.name: f.type for f in dataclasses.fields(cls)}
         values: dict[str, float | int | str] = dict(defaults or {}) | dict(given)
+        seen: set[str] = set()
         for item in filter(None, (part.strip() for part in text.split(","))):
-            key, eq, value = item.partition("=")
+            key, eq, value = (part.strip() for part in item.partition("="))
+            if key in seen:
+                raise BenchmarkError(f"--fine-tune {key}: given twice: give each setting once")
+            seen.add(key)
             if not eq or key not in fields or key in given:
                 raise BenchmarkError(
                     f"--fine-tune {item!r}: expected KEY=VALUE with KEY one of "

@@ -66,6 +66,8 @@ class UtteranceColumns:
                 raise BenchmarkError(
                     f"--columns {item!r}: expected ROLE=COLUMN with ROLE one of {', '.join(valid)}"
                 )
+            if role in chosen:
+                raise BenchmarkError(f"--columns {role}: given twice: name one column for each role")
             chosen[role] = column
         return replace(cls(), **chosen)
 
@@ -153,7 +155,7 @@ def from_table(
         )
     features = {}
     if audio_columns:
-        features["audio"] = _audio_features(dialogues, audio_columns, source, options.audio)
+        features["audio"] = _audio_features(dialogues, audio_columns, columns.audio, source, options.audio)
         notes.append(f"audio: {options.audio.describe()}")
     built, dims = build_splits(
         source,
@@ -321,11 +323,10 @@ def _iemocap_utterances(
         raise BenchmarkError(
             f"{source}: this is an IEMOCAP table (file names Ses01F_...): use --dataset iemocap"
         )
-    drop = tuple(options.drop_labels) + IEMOCAP_OTHER_LABELS
-    options = replace(options, drop_labels=drop)
     roles = {"file": "file", "text": "transcription", "label": "major_emotion"}
     frames = _checked_frames(splits, roles, source, "text")
-    to_label = _label_mapper(source, family, options, notes, [f["label"] for f in frames.values()])
+    labels = [f["label"] for f in frames.values()]
+    to_label = _label_mapper(source, family, options, notes, labels, also_dropped=IEMOCAP_OTHER_LABELS)
     utterances = []
     for table_split, frame in frames.items():
         for row, cells in enumerate(frame.itertuples(index=False)):
@@ -350,13 +351,19 @@ def _iemocap_utterances(
 
 
 def _label_mapper(
-    source: str, family: str, options: TableOptions, notes: list[str], label_columns: list
+    source: str,
+    family: str,
+    options: TableOptions,
+    notes: list[str],
+    label_columns: list,
+    also_dropped: Sequence[str] = (),
 ) -> Callable[[object], int | None]:
     """Label value -> class index, or None for a dropped label (counted in `notes`). Names are matched
-    case-insensitively to the class list; unknown names are an error that lists them all."""
+    case-insensitively to the class list; unknown names are an error that lists them all. Each name of
+    `--drop-labels` must drop something: a class name, or a name the table does not hold, is an error."""
     classes = CLASS_NAMES[family]
     aliases = LABEL_ALIASES | (IEMOCAP_ALIASES if family == "iemocap" else {})
-    drop = {d.lower() for d in options.drop_labels}
+    drop = {d.lower() for d in (*options.drop_labels, *also_dropped)}
     values = [_label_value(v) for column in label_columns for v in column]
     if options.label_order is not None:
         order = [_class_name(str(n), classes, aliases) for n in options.label_order]
@@ -366,6 +373,7 @@ def _label_mapper(
                 f"--label-order names {', '.join(unknown_names)} are not {family} classes ({', '.join(classes)})"
             )
     names = {v for v in values if v is not None and not isinstance(v, (int, np.integer))}
+    _check_drop_labels(source, family, options.drop_labels, names, classes, aliases)
     if options.label_order is None and any(isinstance(v, (int, np.integer)) for v in values):
         raise BenchmarkError(
             f"{source}: labels are integers, whose class order the table does not state: pass "
@@ -406,6 +414,24 @@ def _label_mapper(
     return to_label
 
 
+def _check_drop_labels(
+    source: str, family: str, drop_labels: Sequence[str], names: set, classes: Sequence[str], aliases
+) -> None:
+    held = {str(n).lower() for n in names}
+    for name in drop_labels:
+        if _class_name(name, classes, aliases) is not None:
+            raise BenchmarkError(
+                f"--drop-labels {name}: {name!r} is one of the {family} classes ({', '.join(classes)}), which "
+                "are kept: --drop-labels drops labels outside them; leave it out"
+            )
+        if name.lower() not in held:
+            outside = sorted({str(n) for n in names if _class_name(str(n), classes, aliases) is None})
+            raise BenchmarkError(
+                f"{source}: --drop-labels {name}: the table has no label {name!r} (its labels outside the "
+                f"{family} classes: {', '.join(outside) or 'none'}): check the spelling, or leave it out"
+            )
+
+
 def _label_value(value):
     """A label as a class index where it is a whole number: an integer, a float as a table stores integers
     beside a missing value (3.0 beside NaN), or its text ("3", as a CSV read as text holds it); NaN as
@@ -430,6 +456,7 @@ def _speaker_roles(turns: Sequence[Utterance]) -> list[int]:
 def _audio_features(
     dialogues: Mapping[str, list[Utterance]],
     tables: Mapping[str, datasets.Dataset],
+    column: str,
     source: str,
     extractor: AudioExtractor,
 ) -> dict[str, np.ndarray]:
@@ -439,7 +466,7 @@ def _audio_features(
     import soundfile
 
     total = sum(len(t) for t in dialogues.values())
-    audio = {split: _audio_column(table, source) for split, table in tables.items()}
+    audio = {split: _audio_column(table, column, source) for split, table in tables.items()}
     out = {}
     with progress_bar("openSMILE", total) as advance:
         for dialogue, turns in dialogues.items():
@@ -463,9 +490,9 @@ def _audio_features(
     return out
 
 
-def _audio_column(table: datasets.Dataset, source: str) -> Callable[[int], object]:
-    """Row -> a file path or a bytes buffer soundfile can read, or None for an empty cell."""
-    name = _audio_name(table)
+def _audio_column(table: datasets.Dataset, name: str, source: str) -> Callable[[int], object]:
+    """Row -> a file path or a bytes buffer soundfile can read, or None for an empty cell, from the
+    column `name` (`--columns audio=NAME`), whatever other column holds audio too."""
     feature = table.features[name]
     if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
         root = Path(source).expanduser()
@@ -485,9 +512,3 @@ def _audio_column(table: datasets.Dataset, source: str) -> Callable[[int], objec
         return None if not item else io.BytesIO(item["bytes"]) if item.get("bytes") else item["path"]
 
     return payload
-
-
-def _audio_name(table: datasets.Dataset) -> str:
-    return next(
-        c for c in table.column_names if c == "audio" or isinstance(table.features[c], datasets.Audio)
-    )
