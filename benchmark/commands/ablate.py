@@ -31,7 +31,7 @@ def main(args: argparse.Namespace) -> int:
     ablation = ABLATIONS.get(args.drop)
     datasets = args.dataset or DEFAULT_DATASETS
     keys = plan([ablation.model], datasets, args.profile, args.seeds, [FULL_MODEL, ablation.name], args.set)
-    placement = Placement.from_args(args)
+    placement = Placement.from_args(args)  # the device settings resolved once, before any data loads
     home = open_home(args.home)
     runs = resolve_runs(keys, home, placement.execution)
     records = {r.key: r for r in run_sweep(runs, home, placement, force=args.force)}

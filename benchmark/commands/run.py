@@ -7,6 +7,7 @@ import argparse
 from benchmark.commands._options import add_setting_options, add_training_options
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
+from benchmark.executors.sweep import threads_of
 from benchmark.housekeeping import open_home
 
 
@@ -35,8 +36,9 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import MODELS
     from benchmark.console import make_console
     from benchmark.report import write_reports
+    from benchmark.store.runs import RunStore
     from benchmark.training.costs import plan_cost
-    from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs, reusable_record
+    from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 
     if not args.all and not args.model:
         raise BenchmarkError("name the models with --model NAME (repeatable) or train everything with --all")
@@ -44,21 +46,22 @@ def main(args: argparse.Namespace) -> int:
     if args.tuned and args.set:
         raise BenchmarkError("--tuned takes the settings `tune` chose: drop --set, or drop --tuned")
     keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation, args.set)
+    placement = Placement.from_args(args)  # the device settings resolved once, before any data loads
     home = open_home(args.home)
     if args.tuned:
         from benchmark.executors.tuning import tuned_keys
 
         keys = tuned_keys(keys, home)
     console = make_console()
-    placement = Placement.from_args(args)
     runs = resolve_runs(keys, home, placement.execution)
-    to_train = runs if args.force else [run for run in runs if reusable_record(run.plan, home) is None]
+    store = RunStore(home)
+    to_train = runs if args.force else [run for run in runs if store.reusable(run.plan) is None]
     console.print(
         f"{plan_summary(keys)} ({len(keys) - len(to_train)} stored, {len(to_train)} to train); "
-        f"{placement.describe_jobs()}",
+        f"{placement.describe_jobs(threads_of(runs))}",
         highlight=False,
     )
-    console.print(plan_cost([run.plan for run in to_train], placement), highlight=False)
+    console.print(plan_cost([run.plan for run in to_train]), highlight=False)
     if args.dry_run:
         return 0
     records = run_sweep(runs, home, placement, force=args.force)
@@ -70,7 +73,9 @@ def main(args: argparse.Namespace) -> int:
             highlight=False,
         )
     console.print(f"{len(records)} run records under {home.runs}")
-    for path in write_reports(home):
+    # the reports of what this command ran, not every report in the home
+    datasets = sorted({key.dataset for key in keys})
+    for path in write_reports(home, datasets=datasets, profiles=[args.profile]):
         console.print(f"wrote {path}")
     return 0
 
