@@ -12,7 +12,7 @@ A study variant's name starts with `STUDY_PREFIX`, so its row reads "text-teache
 """
 
 from benchmark.models.modeling import STUDY, Ablation, register_ablation
-from benchmark.store.records import FULL_MODEL, STUDY_PREFIX
+from benchmark.models.variants import FULL_MODEL, STUDY_PREFIX
 from summer.distillation import MODALITY_SEPARATOR, STREAM, TEACHER
 from summer.subject import SUBJECT
 

@@ -127,3 +127,13 @@ def test_the_stored_model_is_refused_in_one_line_when_the_store_lacks_it(home):
     run = runner.resolve_run(runner.plan(["early-fusion"], ["synthetic-iemocap"], "smoke", [0])[0], home)
     with pytest.raises(BenchmarkError, match="no stored weights of early-fusion on synthetic-iemocap"):
         runner.stored_model(run, home)
+
+
+def test_the_model_packages_name_their_variants_without_the_run_store():
+    """Data flows data -> model -> trainer -> run record: SUMMER's studies name their variants with the
+    models' words (benchmark/models/variants.py), which the store's RunKey uses too."""
+    from tests.test_layers import modules_loaded_by
+
+    loaded = modules_loaded_by("summer")
+    assert "summer.studies" in loaded and "benchmark.models.variants" in loaded
+    assert sorted(m for m in loaded if m.startswith("benchmark.store")) == []

@@ -14,12 +14,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from benchmark.models.variants import FULL_MODEL, STUDY_PREFIX
+
 if TYPE_CHECKING:  # at run time only `from_json` needs it: the schema module imports the datasets library
     from benchmark.data.schema import DatasetMeta
 
 RECORD_SCHEMA_VERSION = 3
-FULL_MODEL = "none"  # the ablation value of a run that drops nothing
-STUDY_PREFIX = "on-"  # ablation names of study variants (a model on other inputs), not "drop X" rows
 
 # The record's missing-modality section: condition -> the modalities removed, in the order the report's
 # table prints them (benchmark/training/modality_removal.py evaluates them), and how each was removed.
