@@ -18,7 +18,7 @@ from benchmark.cli import main
 from benchmark.errors import BenchmarkError
 from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs
 from benchmark.executors import sweep as sweep_module
-from benchmark.executors.ray_cluster import gpu_share
+from benchmark.executors.ray_cluster import bound_to_cluster
 from benchmark.executors.sweep import refuse_oversubscription
 from benchmark.home import PROJECT_ROOT, Home
 from benchmark.store.runs import RunStore
@@ -85,10 +85,17 @@ def test_one_job_at_a_time_is_the_cpu_default_and_a_few_share_a_gpu():
 
 
 def test_ray_tasks_ask_for_one_nth_of_a_gpu_on_cuda_and_none_on_the_cpu():
-    assert gpu_share(Placement(Execution("cuda"), executor="ray", jobs=2), cluster_gpus=0) == 0.5
-    assert gpu_share(Placement(Execution("auto"), executor="ray"), cluster_gpus=1) == 1 / RUNS_PER_GPU
-    assert gpu_share(Placement(Execution("auto"), executor="ray", jobs=3), cluster_gpus=0) == 0
-    assert gpu_share(Placement(Execution("cpu"), executor="ray", jobs=3), cluster_gpus=8) == 0
+    cuda, cpu = Execution("cuda"), Execution("cpu", "fp32", True)
+    assert bound_to_cluster(Placement(Execution("cuda"), executor="ray", jobs=2), cluster_gpus=0) == (
+        cuda,
+        0.5,
+    )
+    assert bound_to_cluster(Placement(Execution("auto"), executor="ray"), cluster_gpus=1) == (
+        cuda,
+        1 / RUNS_PER_GPU,
+    )
+    assert bound_to_cluster(Placement(Execution("auto"), executor="ray", jobs=3), cluster_gpus=0) == (cpu, 0)
+    assert bound_to_cluster(Placement(Execution("cpu"), executor="ray", jobs=3), cluster_gpus=8) == (cpu, 0)
 
 
 def test_zero_jobs_is_refused_in_one_line(tmp_path, capsys):

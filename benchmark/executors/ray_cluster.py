@@ -36,6 +36,7 @@ from benchmark.executors.tasks import (
 from benchmark.home import Home
 from benchmark.store.records import RunKey, RunRecord
 from benchmark.store.runs import RunStore
+from benchmark.training.execution import Execution
 from benchmark.training.runner import ResolvedRun, RunPlan
 
 
@@ -80,11 +81,11 @@ def _connected(ray, address: str | None) -> Iterator[None]:
         ray.shutdown()
 
 
-def gpu_share(placement: Placement, cluster_gpus: float) -> float:
-    """The GPUs one task asks for: 1/jobs of one when the runs compute on CUDA, else none."""
-    if not placement.execution.on_cluster(cluster_gpus).is_cuda:
-        return 0
-    return 1 / placement.runs_per_gpu
+def bound_to_cluster(placement: Placement, cluster_gpus: float) -> tuple[Execution, float]:
+    """The runs' device settings bound to the cluster (`Execution.on_cluster`), and the GPUs one task asks
+    for: 1/jobs of one when the runs compute on CUDA, else none."""
+    execution = placement.execution.on_cluster(cluster_gpus)
+    return execution, (1 / placement.runs_per_gpu if execution.is_cuda else 0)
 
 
 def _train_on_cluster(
@@ -93,9 +94,7 @@ def _train_on_cluster(
     from ray.util.queue import Queue
 
     events = Queue(actor_options={"num_cpus": 0})  # workers -> driver: task started, epoch finished
-    cluster_gpus = ray.cluster_resources().get("GPU", 0)
-    execution = placement.execution.on_cluster(cluster_gpus)
-    gpus = gpu_share(placement, cluster_gpus)
+    execution, gpus = bound_to_cluster(placement, ray.cluster_resources().get("GPU", 0))
     bound = [
         dataclasses.replace(run, plan=dataclasses.replace(run.plan, execution=execution)) for run in pending
     ]
