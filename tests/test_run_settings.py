@@ -24,12 +24,22 @@ SMOKE = ["--dataset", "synthetic-iemocap", "--profile", "smoke", "--seeds", "0"]
 CPU_ONE_THREAD = Execution("cpu", threads=1)
 
 
-def test_a_device_this_machine_lacks_is_one_line_before_any_data_loads(home, monkeypatch, capsys):
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["run", "--model", "early-fusion"],
+        ["ablate", "--drop", "ikd"],
+        ["study", "modality"],
+        ["study", "tsne"],
+        ["tune", "--model", "tfn", "--trials", "1"],
+    ],
+)
+def test_a_device_this_machine_lacks_is_one_line_before_any_data_loads(command, home, monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     touched = []
     monkeypatch.setattr(data, "load", lambda *a, **k: touched.append("load"))
     monkeypatch.setattr(synthetic, "generate", lambda *a, **k: touched.append("generate"))
-    code = main(["run", "--model", "early-fusion", "--device", "cuda", "--home", str(home.root)])
+    code = main([*command, "--device", "cuda", "--home", str(home.root)])
     error = capsys.readouterr().err.strip()
     assert code == 2 and error.count("\n") == 0 and "no CUDA device" in error
     assert touched == [] and not home.runs.exists()
