@@ -92,7 +92,9 @@ class RunPlan:
     teacher: TeacherRequest | None
     config: RunConfig
     config_hash: str
-    execution: Execution  # resolved: the device, precision and kernels the run computes with
+    # the device, precision and kernels the run computes with: resolved (a Ray sweep's checked, and bound
+    # to the cluster before its tasks get the plan: `Execution.on_cluster`)
+    execution: Execution
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,7 +186,8 @@ def run_key(
     execution: Execution = CPU,
 ) -> RunRecord:
     """The record of `key`'s one resolution on `execution` (resolved), trained and stored unless the
-    store keeps it already (`stored_or_trained`)."""
+    store keeps it already (`stored_or_trained`): one run in one call, for scripts/profile_main_job.py
+    and the tests, where no sweep shares data loads between runs."""
     record, _ = stored_or_trained(resolve_run(key, home, execution), home, force=force, on_epoch=on_epoch)
     return record
 
