@@ -6,8 +6,6 @@ Every training hyper-parameter that is a [choice] of docs/model.md ("Training") 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,9 +140,3 @@ PROFILES.add(
         seeds=(0, 1, 2, 3, 4),
     ),
 )
-
-
-def config_hash(config: dict[str, Any]) -> str:
-    """A short, stable hash of a JSON-able config: the identity of a run's settings."""
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

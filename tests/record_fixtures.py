@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from benchmark.data.schema import DatasetMeta
-from benchmark.profiles import config_hash
-from benchmark.store.records import FULL_MODEL, Environment, RunConfig, RunKey
+from benchmark.store.records import FULL_MODEL, Environment, RunConfig, RunKey, config_hash
 
 FIXTURE_EPOCHS = 3  # the epoch cap of the fixture configs; no patience
 

@@ -96,7 +96,7 @@ def test_a_typo_in_report_is_did_you_mean_and_keeps_the_index(home, capsys):
 def test_away_from_a_terminal_each_finished_run_prints_a_line(home, monkeypatch):
     keys = [RunKey("summer", "none", "synthetic-iemocap", "fast", s) for s in (0, 1)]
     monkeypatch.setattr(
-        local, "run_resolved", lambda run, *a, **k: fixture_record("summer", run.plan.key.seed)
+        local, "stored_or_trained", lambda run, *a, **k: (fixture_record("summer", run.plan.key.seed), False)
     )
     written = io.StringIO()
     local.run_keys(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-from benchmark.executors import Placement
 from benchmark.profiles import PROFILES
 from benchmark.training import costs
 from benchmark.training.costs import estimate, plan_cost
@@ -61,7 +60,7 @@ def test_run_prints_the_estimate_for_its_device_from_the_table_without_training(
     table.write_text(json.dumps({"entries": [_entry("early-fusion", "iemocap", "fast", 5.0)]}))
     monkeypatch.setattr(costs, "COSTS_PATH", table)
     keys = plan(["early-fusion"], ["synthetic-iemocap"], "fast", seeds=[0, 1])
-    line = plan_cost([run.plan for run in resolve_runs(keys, home)], Placement(Execution("cpu")))
+    line = plan_cost([run.plan for run in resolve_runs(keys, home, Execution("cpu"))])
     assert (
         line == "estimate: up to 80 s of training on cpu-2-threads, one run at a time"
     )  # 2 runs x 8 epochs x 5 s

@@ -145,11 +145,9 @@ def test_a_deterministic_cuda_run_is_bit_identical_when_repeated(tmp_path):
     """Every change to the GPU path (fused experts, their buffer) keeps `--deterministic` reruns equal."""
     key = plan(["summer"], ["synthetic-iemocap"], "smoke", seeds=[0], ablations=["none"])[0]
     execution = Execution("cuda", "fp32", deterministic=True).resolved()
-    first, first_weights = record_run(
-        resolve_run(key, Home(tmp_path / "a"), execution), Home(tmp_path / "a"), execution=execution
-    )
+    first, first_weights = record_run(resolve_run(key, Home(tmp_path / "a"), execution), Home(tmp_path / "a"))
     second, second_weights = record_run(
-        resolve_run(key, Home(tmp_path / "b"), execution), Home(tmp_path / "b"), execution=execution
+        resolve_run(key, Home(tmp_path / "b"), execution), Home(tmp_path / "b")
     )
     assert [vars(e) | {"seconds": 0} for e in first.curves] == [
         vars(e) | {"seconds": 0} for e in second.curves

@@ -4,7 +4,6 @@ torch threads at once than cores (the issue's hundredfold slowdown) are refused 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import subprocess
@@ -19,7 +18,7 @@ from benchmark.cli import main
 from benchmark.errors import BenchmarkError
 from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs
 from benchmark.executors import sweep as sweep_module
-from benchmark.executors.ray_cluster import gpu_share
+from benchmark.executors.ray_cluster import bound_to_cluster
 from benchmark.executors.sweep import refuse_oversubscription
 from benchmark.home import PROJECT_ROOT, Home
 from benchmark.store.runs import RunStore
@@ -76,20 +75,27 @@ ON_A_GPU = Execution("cuda:0", deterministic=False)  # resolved: is_cuda reads t
 
 
 def test_one_job_at_a_time_is_the_cpu_default_and_a_few_share_a_gpu():
-    assert default_jobs(Execution("cpu")) == 1
-    assert 1 <= default_jobs(ON_A_GPU) <= 4
-    assert default_jobs(dataclasses.replace(ON_A_GPU, threads=os.cpu_count() or 1)) == 1  # no cores left
+    assert default_jobs(Execution("cpu"), threads=2) == 1
+    assert 1 <= default_jobs(ON_A_GPU, threads=2) <= 4
+    assert default_jobs(ON_A_GPU, threads=os.cpu_count() or 1) == 1  # no cores left
     assert (
-        Placement(Execution("cpu")).describe_jobs().startswith("1 at a time on cpu (the default on the CPU")
+        Placement(Execution("cpu")).describe_jobs(2).startswith("1 at a time on cpu (the default on the CPU")
     )
-    assert Placement(Execution("cpu"), jobs=3).describe_jobs() == "3 at a time on cpu (--jobs)"
+    assert Placement(Execution("cpu"), jobs=3).describe_jobs(2) == "3 at a time on cpu (--jobs)"
 
 
 def test_ray_tasks_ask_for_one_nth_of_a_gpu_on_cuda_and_none_on_the_cpu():
-    assert gpu_share(Placement(Execution("cuda"), executor="ray", jobs=2), cluster_gpus=0) == 0.5
-    assert gpu_share(Placement(Execution("auto"), executor="ray"), cluster_gpus=1) == 1 / RUNS_PER_GPU
-    assert gpu_share(Placement(Execution("auto"), executor="ray", jobs=3), cluster_gpus=0) == 0
-    assert gpu_share(Placement(Execution("cpu"), executor="ray", jobs=3), cluster_gpus=8) == 0
+    cuda, cpu = Execution("cuda"), Execution("cpu", "fp32", True)
+    assert bound_to_cluster(Placement(Execution("cuda"), executor="ray", jobs=2), cluster_gpus=0) == (
+        cuda,
+        0.5,
+    )
+    assert bound_to_cluster(Placement(Execution("auto"), executor="ray"), cluster_gpus=1) == (
+        cuda,
+        1 / RUNS_PER_GPU,
+    )
+    assert bound_to_cluster(Placement(Execution("auto"), executor="ray", jobs=3), cluster_gpus=0) == (cpu, 0)
+    assert bound_to_cluster(Placement(Execution("cpu"), executor="ray", jobs=3), cluster_gpus=8) == (cpu, 0)
 
 
 def test_zero_jobs_is_refused_in_one_line(tmp_path, capsys):

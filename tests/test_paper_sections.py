@@ -9,10 +9,9 @@ import pytest
 
 from benchmark.data.synthetic import PLANTED_SOURCE, PLANTED_TOLERANCE, PLANTED_WEIGHTED_F1
 from benchmark.files import atomic_write_json
-from benchmark.profiles import config_hash
 from benchmark.report import write_reports
 from benchmark.report.study_sections import planted_lines
-from benchmark.store.records import RunKey
+from benchmark.store.records import RunKey, config_hash
 from benchmark.store.runs import RunStore
 from benchmark.training.tsne import tsne_path
 from tests import test_report

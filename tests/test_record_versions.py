@@ -11,7 +11,6 @@ import pytest
 
 from benchmark.errors import BenchmarkError
 from benchmark.home import Home
-from benchmark.profiles import config_hash
 from benchmark.report import write_reports
 from benchmark.store.records import (
     NOT_RECORDED,
@@ -19,6 +18,7 @@ from benchmark.store.records import (
     ModalityScore,
     RunConfig,
     RunKey,
+    config_hash,
     results_checksum,
 )
 from benchmark.store.runs import RunStore

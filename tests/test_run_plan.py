@@ -62,15 +62,17 @@ def test_the_local_executor_resolves_and_builds_a_run_once(home, counted):
     }
 
 
-def test_the_workers_get_the_plan_and_resolve_nothing_again(home, counted):
+def test_the_workers_get_the_plan_and_resolve_nothing_again(home, counted, monkeypatch):
     """What the processes executor and the Ray tasks run, in this process: the parent resolves and
-    schedules the teacher, one worker trains the teacher, another the run."""
+    schedules the teacher, one worker trains the teacher, another the run, where the plan says."""
     (resolved,) = runner.resolve_runs([KEY], home, ON_ONE_THREAD.execution)
     stored, pending = split_stored([resolved], home)
     (run,) = pending_runs(pending)
     events: queue.Queue = queue.Queue()
-    ray_cluster._teacher_task(run.plan, str(home.root), ON_ONE_THREAD, events)
-    raw, weights = ray_cluster._run_task(run.plan, str(home.root), ON_ONE_THREAD, events, None)
+    monkeypatch.setattr(Execution, "resolved", lambda self: pytest.fail("a worker resolved the device again"))
+    ray_cluster._teacher_task(run.plan, str(home.root), events)
+    raw, weights = ray_cluster._run_task(run.plan, str(home.root), events, None)
+    assert raw["environment"]["threads"] == 1 and raw["environment"]["device"] == "cpu"
     assert not stored and run.teacher is not None and raw["config_hash"] == run.plan.config_hash
     assert counted == {
         "resolutions": 1,
@@ -86,7 +88,7 @@ def test_a_worker_refuses_data_other_than_the_plans(home):
     elsewhere = dataclasses.replace(resolved.plan.data, fingerprint="0" * 64)
     plan = dataclasses.replace(resolved.plan, data=elsewhere)
     with pytest.raises(BenchmarkError, match="synthetic-iemocap changed while the sweep was running"):
-        ray_cluster._run_task(plan, str(home.root), ON_ONE_THREAD, queue.Queue())
+        ray_cluster._run_task(plan, str(home.root), queue.Queue())
     assert RunStore(home).read(KEY) is None
 
 

@@ -15,11 +15,10 @@ from benchmark.catalog import MODELS
 from benchmark.executors import Placement, run_sweep, tuning
 from benchmark.home import Home
 from benchmark.models.modeling import ablations_of
-from benchmark.profiles import config_hash
 from benchmark.report.claims import claim_rows
 from benchmark.report.load import load_records
 from benchmark.report.published import read_published_numbers
-from benchmark.store.records import RunKey
+from benchmark.store.records import RunKey, config_hash
 from benchmark.store.runs import RunStore
 from benchmark.store.studies import SETTINGS_ATTRIBUTE, read_study, storage_url, study_path
 from benchmark.training.execution import Execution

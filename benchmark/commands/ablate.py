@@ -45,7 +45,7 @@ def main(args: argparse.Namespace) -> int:
     datasets = args.dataset or DEFAULT_DATASETS
     variants = [FULL_MODEL, *(ablation.name for ablation in ablations)]
     keys = plan(models, datasets, args.profile, args.seeds, variants, args.set)
-    placement = Placement.from_args(args)
+    placement = Placement.from_args(args)  # the device settings resolved once, before any data loads
     home = open_home(args.home)
     runs = resolve_runs(keys, home, placement.execution)
     records = {r.key: r for r in run_sweep(runs, home, placement, force=args.force)}

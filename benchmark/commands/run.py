@@ -12,6 +12,7 @@ from benchmark.commands._options import (
 )
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
+from benchmark.executors.sweep import threads_of
 from benchmark.housekeeping import open_home
 
 
@@ -56,26 +57,28 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import MODELS
     from benchmark.console import make_console
     from benchmark.report import write_reports
+    from benchmark.store.runs import RunStore
     from benchmark.training.costs import plan_cost
-    from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs, reusable_record
+    from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 
     models = MODELS.names() if args.all else args.model
     keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation, args.set)
+    placement = Placement.from_args(args)  # the device settings resolved once, before any data loads
     home = open_home(args.home)
     if args.tuned:
         from benchmark.executors.tuning import tuned_keys
 
         keys = tuned_keys(keys, home)
     console = make_console()
-    placement = Placement.from_args(args)
     runs = resolve_runs(keys, home, placement.execution)
-    to_train = runs if args.force else [run for run in runs if reusable_record(run.plan, home) is None]
+    store = RunStore(home)
+    to_train = runs if args.force else [run for run in runs if store.reusable(run.plan) is None]
     console.print(
         f"{plan_summary(keys)} ({len(keys) - len(to_train)} stored, {len(to_train)} to train); "
-        f"{placement.describe_jobs()}",
+        f"{placement.describe_jobs(threads_of(runs))}",
         highlight=False,
     )
-    console.print(plan_cost([run.plan for run in to_train], placement), highlight=False)
+    console.print(plan_cost([run.plan for run in to_train]), highlight=False)
     if args.dry_run:
         return 0
     records = run_sweep(runs, home, placement, force=args.force)
@@ -87,7 +90,9 @@ def main(args: argparse.Namespace) -> int:
             highlight=False,
         )
     console.print(f"{len(records)} run records under {home.runs}")
-    for path in write_reports(home):
+    # the reports of what this command ran, not every report in the home
+    datasets = sorted({key.dataset for key in keys})
+    for path in write_reports(home, datasets=datasets, profiles=[args.profile]):
         console.print(f"wrote {path}")
     return 0
 

@@ -57,6 +57,7 @@ def main(args: argparse.Namespace) -> int:
         )
     trial_seed = profile.seeds[0]
     keys = plan(args.model, args.dataset or DEFAULT_DATASETS, args.profile, [trial_seed], args.ablation)
+    placement = Placement.from_args(args)  # the device settings resolved once, before any data loads
     home = open_home(args.home)
     console = make_console()
     console.print(
@@ -65,7 +66,7 @@ def main(args: argparse.Namespace) -> int:
         f"{', '.join(map(str, profile.seeds))}",
         highlight=False,
     )
-    summaries = tune(keys, home, Placement.from_args(args), args.trials, args.sampler_seed, profile.seeds)
+    summaries = tune(keys, home, placement, args.trials, args.sampler_seed, profile.seeds)
     for summary in summaries:
         default = summary.default
         console.print(

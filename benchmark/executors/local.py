@@ -18,8 +18,7 @@ from rich.progress import (
 from benchmark.console import make_console
 from benchmark.home import Home
 from benchmark.store.records import RunRecord
-from benchmark.training.execution import CPU, Execution
-from benchmark.training.runner import ResolvedRun, reusable_record, run_resolved
+from benchmark.training.runner import ResolvedRun, stored_or_trained
 
 
 def run_keys(
@@ -28,10 +27,9 @@ def run_keys(
     *,
     force: bool = False,
     console: Console | None = None,
-    execution: Execution = CPU,
 ) -> list[RunRecord]:
-    """Train (or reuse) each run with a live display; away from a terminal, where a live display shows
-    nothing until the end, one line per finished run instead."""
+    """Train (or reuse) each run, where its plan says, with a live display; away from a terminal, where a
+    live display shows nothing until the end, one line per finished run instead."""
     console = console or make_console(stderr=True)
     records = []
     columns = (
@@ -59,8 +57,7 @@ def run_keys(
                     status=f"loss {loss:.3f}  validation wF1 {validation_f1:.3f}",
                 )
 
-            stored = None if force else reusable_record(run.plan, home)
-            record = stored or run_resolved(run, home, force=force, on_epoch=on_epoch, execution=execution)
+            record, stored = stored_or_trained(run, home, force=force, on_epoch=on_epoch)
             records.append(record)
             progress.advance(counter)
             if not console.is_terminal:

@@ -28,7 +28,6 @@ from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
-from benchmark.executors import Placement
 from benchmark.executors.sweep import refuse_oversubscription
 from benchmark.executors.tasks import (
     WORKER_RETRIES,
@@ -51,13 +50,13 @@ _events = None  # in a worker: the queue its progress goes to the parent by
 
 
 def run_in_processes(
-    runs: Sequence[ResolvedRun], home: Home, placement: Placement, jobs: int, *, force: bool = False
+    runs: Sequence[ResolvedRun], home: Home, jobs: int, *, force: bool = False
 ) -> list[RunRecord]:
-    """`placement.execution` resolved already ("cpu" or "cuda:N"): every worker computes there."""
+    """Every worker computes where the run's plan says (resolved: "cpu" or "cuda:N")."""
     stored, pending = split_stored(runs, home, force=force)
     if pending:
         refuse_oversubscription(jobs, max(run.plan.train.threads for run in pending))
-        stored |= _ProcessSweep(pending_runs(pending), home, placement, jobs).run()
+        stored |= _ProcessSweep(pending_runs(pending), home, jobs, force).run()
     return [stored[run.plan.key] for run in runs]
 
 
@@ -67,12 +66,12 @@ def _start_worker(events) -> None:
     _events = events
 
 
-def _teacher_job(plan: RunPlan, home_root: str, placement: Placement) -> None:
-    train_teacher_of(plan, home_root, placement, _events)
+def _teacher_job(plan: RunPlan, home_root: str) -> None:
+    train_teacher_of(plan, home_root, _events)
 
 
-def _run_job(plan: RunPlan, home_root: str, placement: Placement) -> tuple[dict, bytes]:
-    raw, weights = train_record(plan, home_root, placement, _events)
+def _run_job(plan: RunPlan, home_root: str) -> tuple[dict, bytes]:
+    raw, weights = train_record(plan, home_root, _events)
     buffer = io.BytesIO()  # one byte string through the pipe, not one shared-memory handle per tensor
     torch.save(weights, buffer)
     return raw, buffer.getvalue()
@@ -83,8 +82,8 @@ def _message(err: BaseException) -> str:
 
 
 class _ProcessSweep:
-    def __init__(self, runs: list[PendingRun], home: Home, placement: Placement, jobs: int) -> None:
-        self.runs, self.home, self.placement, self.jobs = runs, home, placement, jobs
+    def __init__(self, runs: list[PendingRun], home: Home, jobs: int, force: bool) -> None:
+        self.runs, self.home, self.jobs, self.force = runs, home, jobs, force
         self.store = RunStore(home)
         self.display = SweepDisplay([run.key for run in runs], f"{jobs} runs at once")
         self.context = multiprocessing.get_context("spawn")
@@ -121,7 +120,7 @@ class _ProcessSweep:
 
         def submit_run(run: PendingRun) -> None:
             try:
-                futures[pool.submit(_run_job, run.plan, root, self.placement)] = ("run", run)
+                futures[pool.submit(_run_job, run.plan, root)] = ("run", run)
             except BrokenProcessPool:
                 unsubmitted.append(run)
 
@@ -129,7 +128,7 @@ class _ProcessSweep:
             if run.teacher is None or run.teacher in self.teachers_ready:
                 continue
             if run.teacher not in blocked:
-                futures[pool.submit(_teacher_job, run.plan, root, self.placement)] = ("teacher", run.teacher)
+                futures[pool.submit(_teacher_job, run.plan, root)] = ("teacher", run.teacher)
             blocked.setdefault(run.teacher, []).append(run)
         for run in runs:
             if run.teacher is None or run.teacher in self.teachers_ready:
@@ -159,7 +158,8 @@ class _ProcessSweep:
                             submit_run(run)
                     else:
                         raw, weights = result
-                        record = store_result(self.store, raw, torch.load(io.BytesIO(weights)))
+                        weights = torch.load(io.BytesIO(weights))
+                        record = store_result(self.store, item.plan, raw, weights, force=self.force)
                         self.finished[item.key] = record
                         self.display.finished(item.key, record)
         except BaseException:  # Ctrl-C, or an error of the parent's own: stop the workers, keep the stored

@@ -16,6 +16,7 @@ summer-bench must be installed at the same commit on every node.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterator, Sequence
 
@@ -35,22 +36,20 @@ from benchmark.executors.tasks import (
 from benchmark.home import Home
 from benchmark.store.records import RunKey, RunRecord
 from benchmark.store.runs import RunStore
+from benchmark.training.execution import Execution
 from benchmark.training.runner import ResolvedRun, RunPlan
 
 
 def run_on_ray(
     runs: Sequence[ResolvedRun], home: Home, placement: Placement, *, force: bool = False
 ) -> list[RunRecord]:
-    device = placement.execution.device
-    if device.startswith("cuda:"):
-        raise BenchmarkError(
-            f"--device {device}: with --executor ray, Ray assigns each task its GPU; use --device cuda"
-        )
+    """`placement.execution` checked at the command boundary (`Execution.checked_for_cluster`); bound
+    here to the cluster's GPUs, once, and carried to the tasks in each run's plan."""
     stored, pending = split_stored(runs, home, force=force)
     if pending:
         ray = _import_ray()
         with _connected(ray, placement.address):
-            stored |= _train_on_cluster(ray, pending, home, placement)
+            stored |= _train_on_cluster(ray, pending, home, placement, force)
     return [stored[run.plan.key] for run in runs]
 
 
@@ -82,27 +81,28 @@ def _connected(ray, address: str | None) -> Iterator[None]:
         ray.shutdown()
 
 
-def gpu_share(placement: Placement, cluster_gpus: float) -> float:
-    """The GPUs one task asks for: 1/jobs of one when the runs compute on CUDA, else none."""
-    device = placement.execution.device
-    wants_gpu = device == "cuda" or (device == "auto" and cluster_gpus > 0)
-    if not wants_gpu:
-        return 0
-    return 1 / placement.runs_per_gpu
+def bound_to_cluster(placement: Placement, cluster_gpus: float) -> tuple[Execution, float]:
+    """The runs' device settings bound to the cluster (`Execution.on_cluster`), and the GPUs one task asks
+    for: 1/jobs of one when the runs compute on CUDA, else none."""
+    execution = placement.execution.on_cluster(cluster_gpus)
+    return execution, (1 / placement.runs_per_gpu if execution.is_cuda else 0)
 
 
 def _train_on_cluster(
-    ray, pending: list[ResolvedRun], home: Home, placement: Placement
+    ray, pending: list[ResolvedRun], home: Home, placement: Placement, force: bool
 ) -> dict[RunKey, RunRecord]:
     from ray.util.queue import Queue
 
     events = Queue(actor_options={"num_cpus": 0})  # workers -> driver: task started, epoch finished
-    gpus = gpu_share(placement, ray.cluster_resources().get("GPU", 0))
+    execution, gpus = bound_to_cluster(placement, ray.cluster_resources().get("GPU", 0))
+    bound = [
+        dataclasses.replace(run, plan=dataclasses.replace(run.plan, execution=execution)) for run in pending
+    ]
     teacher_task, run_task = ray.remote(_teacher_task), ray.remote(_run_task)
     teachers: dict[str, object] = {}  # teacher cache identity -> the task that puts it in the cache
-    runs: dict[object, RunKey] = {}
-    for run in pending_runs(pending):
-        key, digest = run.key, run.teacher
+    runs: dict[object, RunPlan] = {}
+    for run in pending_runs(bound):
+        digest = run.teacher
         options = {
             "num_cpus": run.threads,
             "num_gpus": gpus,
@@ -112,18 +112,18 @@ def _train_on_cluster(
         dependencies = []
         if digest is not None:
             if digest not in teachers:
-                teachers[digest] = teacher_task.options(**options).remote(
-                    run.plan, str(home.root), placement, events
-                )
+                teachers[digest] = teacher_task.options(**options).remote(run.plan, str(home.root), events)
             dependencies.append(teachers[digest])
-        task = run_task.options(**options).remote(run.plan, str(home.root), placement, events, *dependencies)
-        runs[task] = key
-    return _collect(ray, runs, events, RunStore(home))
+        task = run_task.options(**options).remote(run.plan, str(home.root), events, *dependencies)
+        runs[task] = run.plan
+    return _collect(ray, runs, events, RunStore(home), force)
 
 
-def _collect(ray, runs: dict, events, store: RunStore) -> dict[RunKey, RunRecord]:
+def _collect(
+    ray, runs: dict[object, RunPlan], events, store: RunStore, force: bool
+) -> dict[RunKey, RunRecord]:
     """Store each record as its task finishes, keep the display current, report failures at the end."""
-    display = SweepDisplay(list(runs.values()), "Ray sweep")
+    display = SweepDisplay([plan.key for plan in runs.values()], "Ray sweep")
     finished: dict[RunKey, RunRecord] = {}
     failures: list[str] = []
     waiting = list(runs)
@@ -132,14 +132,15 @@ def _collect(ray, runs: dict, events, store: RunStore) -> dict[RunKey, RunRecord
             ready, waiting = ray.wait(waiting, num_returns=1, timeout=0.5)
             display.drain(events)
             for ref in ready:
-                key = runs[ref]
+                plan = runs[ref]
+                key = plan.key
                 try:
                     raw, weights = ray.get(ref)
                 except ray.exceptions.RayError as err:
                     failures.append(f"{label(key)}: {_cause(err)}")
                     display.failed(key, _cause(err))
                     continue
-                finished[key] = store_result(store, raw, weights)
+                finished[key] = store_result(store, plan, raw, weights, force=force)
                 display.finished(key, finished[key])
     raise_failures(failures, len(runs))
     return finished
@@ -150,11 +151,9 @@ def _cause(err: Exception) -> str:
     return (str(cause).strip().splitlines() or [type(cause).__name__])[-1]
 
 
-def _teacher_task(plan: RunPlan, home_root: str, placement: Placement, events) -> None:
-    train_teacher_of(plan, home_root, placement, events)
+def _teacher_task(plan: RunPlan, home_root: str, events) -> None:
+    train_teacher_of(plan, home_root, events)
 
 
-def _run_task(
-    plan: RunPlan, home_root: str, placement: Placement, events, *_teacher_in_cache
-) -> tuple[dict, dict]:
-    return train_record(plan, home_root, placement, events)
+def _run_task(plan: RunPlan, home_root: str, events, *_teacher_in_cache) -> tuple[dict, dict]:
+    return train_record(plan, home_root, events)

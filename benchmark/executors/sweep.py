@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,23 +49,31 @@ def refuse_oversubscription(jobs: int, threads: int) -> None:
     )
 
 
-def default_jobs(execution: Execution) -> int:
-    """Runs at once on `execution`'s resolved device when --jobs is not given. On the CPU 1: the runs
-    compute on the same cores, and on two cores a run trains almost twice as fast on two threads as on
-    one (docs/measurements.md, "Local executor against Ray"), so two runs at once would each take about
-    twice as long and gain nothing."""
+def default_jobs(execution: Execution, threads: int) -> int:
+    """Runs at once on `execution`'s resolved device when --jobs is not given, for runs of `threads` torch
+    threads each. On the CPU 1: the runs compute on the same cores, and on two cores a run trains almost
+    twice as fast on two threads as on one (docs/measurements.md, "Local executor against Ray"), so two
+    runs at once would each take about twice as long and gain nothing."""
     if not execution.is_cuda:
         return 1
-    return max(1, min(RUNS_PER_GPU, usable_cores() // (execution.threads or 2)))
+    return max(1, min(RUNS_PER_GPU, usable_cores() // threads))
+
+
+def threads_of(runs: Sequence[ResolvedRun]) -> int:
+    """The most torch threads any of `runs` trains with (its plan's: --threads, else its profile's)."""
+    return max((run.plan.train.threads for run in runs), default=1)
 
 
 @dataclass(frozen=True)
 class Placement:
     """Where a sweep's runs compute: the command line's `--executor`, `--address` and `--jobs`, and its
-    device settings (`--device`, `--precision`, `--deterministic`, `--threads`) as given, unresolved: the
-    local executor resolves them here, Ray's workers where they run. `jobs` None: `default_jobs`."""
+    device settings (`--device`, `--precision`, `--deterministic`, `--threads`), resolved once by
+    `from_args`, the command boundary, before any data loads: for the local executor on this machine
+    (`Execution.resolved`); for Ray checked here and bound to the cluster once it is joined
+    (`Execution.on_cluster`), since only the cluster knows its GPUs. Each run's plan carries the result
+    (`benchmark.training.runner.resolve_runs`). `jobs` None: `default_jobs`."""
 
-    execution: Execution = Execution(device="auto", deterministic=False)
+    execution: Execution
     executor: str = "local"
     address: str | None = None
     jobs: int | None = None
@@ -81,7 +88,8 @@ class Placement:
 
     @classmethod
     def from_args(cls, args) -> Placement:
-        execution = Execution(args.device, args.precision, args.deterministic, args.threads)
+        given = Execution(args.device, args.precision, args.deterministic, args.threads)
+        execution = given.checked_for_cluster() if args.executor == "ray" else given.resolved()
         return cls(execution, args.executor, args.address, args.jobs)
 
     @property
@@ -89,43 +97,41 @@ class Placement:
         """Ray: the runs that share one of the cluster's GPUs (each task asks for 1/N of one)."""
         return self.jobs or RUNS_PER_GPU
 
-    def local_jobs(self, execution: Execution) -> int:
-        """How many runs the local executor trains at once on `execution`, these settings resolved."""
-        return self.jobs or default_jobs(execution)
+    def local_jobs(self, threads: int) -> int:
+        """How many runs of `threads` torch threads each the local executor trains at once."""
+        return self.jobs or default_jobs(self.execution, threads)
 
-    def describe_jobs(self) -> str:
-        """The plan's account of how many runs train at once, and why: on the device the local executor
-        resolves here, or per GPU of a Ray cluster's (whose GPUs only its workers see)."""
+    def describe_jobs(self, threads: int) -> str:
+        """The plan's account of how many runs of `threads` torch threads each train at once, and why: on
+        the local executor's device, or per GPU of a Ray cluster's (whose GPUs only its workers see)."""
         if self.executor == "ray":
             return (
                 f"Ray tasks, each asking for its threads as CPUs and, on CUDA, 1/{self.runs_per_gpu} of a GPU"
             )
-        execution = self.execution.resolved()
-        jobs = self.local_jobs(execution)
+        jobs = self.local_jobs(threads)
         if self.jobs is not None:
             why = "--jobs"
-        elif execution.is_cuda:
+        elif self.execution.is_cuda:
             why = "the default on a GPU"
         else:
             why = "the default on the CPU, whose cores the runs would share"
-        return f"{jobs} at a time on {execution.device} ({why})"
+        return f"{jobs} at a time on {self.execution.device} ({why})"
 
 
 def run_sweep(
     runs: Sequence[ResolvedRun], home: Home, placement: Placement, *, force: bool = False
 ) -> list[RunRecord]:
-    """`runs` resolved with `placement.execution` (`benchmark.training.runner.resolve_runs`)."""
+    """`runs` resolved with `placement.execution` (`benchmark.training.runner.resolve_runs`): each
+    computes where its plan says."""
     if placement.executor == "ray":
         from benchmark.executors.ray_cluster import run_on_ray
 
         return run_on_ray(runs, home, placement, force=force)
     from benchmark.executors.local import run_keys
 
-    execution = placement.execution.resolved()
-    jobs = placement.local_jobs(execution)
+    jobs = placement.local_jobs(threads_of(runs))
     if jobs > 1:
         from benchmark.executors.processes import run_in_processes
 
-        resolved = dataclasses.replace(placement, execution=execution)
-        return run_in_processes(runs, home, resolved, jobs, force=force)
-    return run_keys(runs, home, force=force, execution=execution)
+        return run_in_processes(runs, home, jobs, force=force)
+    return run_keys(runs, home, force=force)

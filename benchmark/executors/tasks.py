@@ -1,7 +1,7 @@
 """What the executors that spread runs over workers share (Ray's tasks, the local executor's processes):
 
 1. Keys whose record is stored are not handed out (unless `force`): a stopped sweep, restarted, trains
-   nothing twice.
+   nothing twice (`RunStore.reusable`, checked again under the run's lock when its result is stored).
 2. Teachers first, once each: every pending run's plan names its teacher, and the runs are grouped by
    the teacher's cache identity (`pending_runs`); one worker trains each teacher (`train_teacher_of`)
    before the runs that share it start.
@@ -13,7 +13,8 @@
    bug) is not, and its error is reported once the other runs are stored (`raise_failures`).
 
 Runs are resolved once, by the parent (`benchmark.training.runner.resolve_runs`); a worker gets the run's plan,
-reloads its data by name and checks it is the data the plan was resolved with (`planned_dataset`).
+device settings included, reloads its data by name and checks it is the data the plan was resolved with
+(`planned_dataset`).
 
 Workers report progress as (kind, key, payload) events on a queue the parent drains into `SweepDisplay`.
 """
@@ -35,8 +36,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.home import Home
 from benchmark.store.records import RunKey, RunRecord
 from benchmark.store.runs import RunStore
-from benchmark.training.execution import Execution
-from benchmark.training.runner import ResolvedRun, RunPlan, planned_dataset, record_run, reusable_record
+from benchmark.training.runner import ResolvedRun, RunPlan, planned_dataset, record_run
 from benchmark.training.teachers import obtain_teacher, teacher_digest
 
 WORKER_RETRIES = 3  # attempts after a worker process dies (a node lost, the OOM killer, a kill -9)
@@ -48,7 +48,8 @@ def split_stored(
     """(the stored records a sweep reuses, the runs it must train), in the order of `runs`."""
     stored = {}
     if not force:
-        stored = {run.plan.key: r for run in runs if (r := reusable_record(run.plan, home))}
+        store = RunStore(home)
+        stored = {run.plan.key: r for run in runs if (r := store.reusable(run.plan))}
     return stored, [run for run in runs if run.plan.key not in stored]
 
 
@@ -80,38 +81,39 @@ def pending_runs(pending: Sequence[ResolvedRun]) -> list[PendingRun]:
     return runs
 
 
-def worker_home_and_execution(home_root: str, placement) -> tuple[Home, Execution]:
-    # On a Ray worker, "cuda" is the GPU Ray assigned (CUDA_VISIBLE_DEVICES); a task given no GPU sees
-    # none, so "auto" resolves to the CPU there.
-    return Home(Path(home_root)), placement.execution.resolved()
-
-
-def train_teacher_of(plan: RunPlan, home_root: str, placement, events) -> None:
+def train_teacher_of(plan: RunPlan, home_root: str, events) -> None:
     """Train (or find in the cache) the teacher `plan` asks for; the runs sharing it wait on this."""
-    home, execution = worker_home_and_execution(home_root, placement)
+    home = Home(Path(home_root))
     events.put(("teacher", plan.key, None))
     dataset = planned_dataset(plan, home)
-    obtain_teacher(plan.teacher, dataset, plan.profile.dims, plan.train, home, execution=execution)
+    obtain_teacher(plan.teacher, dataset, plan.profile.dims, plan.train, home, execution=plan.execution)
 
 
-def train_record(plan: RunPlan, home_root: str, placement, events) -> tuple[dict, dict[str, torch.Tensor]]:
+def train_record(plan: RunPlan, home_root: str, events) -> tuple[dict, dict[str, torch.Tensor]]:
     """Train one run on a worker: its record (as JSON) and weights, for the parent to store."""
-    home, execution = worker_home_and_execution(home_root, placement)
+    home = Home(Path(home_root))
     events.put(("running", plan.key, None))
 
     def on_epoch(epoch: int, total: int, loss: float, validation_f1: float) -> None:
         events.put(("epoch", plan.key, (epoch, total, loss, validation_f1)))
 
     run = ResolvedRun(plan, planned_dataset(plan, home))
-    record, weights = record_run(run, home, on_epoch, execution)
+    record, weights = record_run(run, home, on_epoch)
     return record.to_json(), weights
 
 
-def store_result(store: RunStore, raw: dict, weights: dict[str, torch.Tensor]) -> RunRecord:
-    record = RunRecord.from_json(raw)
-    with store.lock(record.key):
-        store.save(record, weights)
-    return record
+def store_result(
+    store: RunStore, plan: RunPlan, raw: dict, weights: dict[str, torch.Tensor], *, force: bool = False
+) -> RunRecord:
+    """A worker's record and weights stored, unless (`force` off) another process stored a reusable
+    record of the run since the sweep found none: then that one is kept and returned."""
+    with store.lock(plan.key):
+        existing = None if force else store.reusable(plan)
+        if existing is not None:
+            return existing
+        store.save(RunRecord.from_json(raw), weights)
+        # as stored: the same types as the records the sweep found stored (`stored_or_trained` alike)
+        return store.read(plan.key)
 
 
 def raise_failures(failures: Sequence[str], total: int) -> None:

@@ -121,7 +121,8 @@ class RunConfig:
     model_config: dict[str, Any]  # the model's config dataclass as a dict: its fields differ per model
     train: dict[str, Any]  # TrainConfig as a dict, the class weights computed included
     profile: str
-    # the profile's subsample (split -> dialogues kept); {} or, in a version-1 record, None: every dialogue
+    # the profile's subsample: split -> at most this many dialogues, {} for every dialogue; None in a
+    # version-1 record (which did not say, and used every dialogue)
     max_dialogues: dict[str, int] | None
     precision: str
     # the run key's settings, typed (absent from the JSON, and so from the hash, of a default run)
@@ -277,6 +278,13 @@ def upgraded_from_v2(raw: dict[str, Any]) -> dict[str, Any]:
         raw["best_epoch"], raw["curves"][-1]["epoch"], train["epochs"], train["patience"]
     )
     return raw | {"schema_version": 3, "convergence": asdict(convergence)}
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """A short, stable hash of a JSON-able config: the identity of a run's settings (and of a teacher's,
+    in the teacher cache)."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def results_checksum(raw: dict[str, Any]) -> str:

@@ -5,22 +5,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 
 from benchmark.errors import BenchmarkError
 from benchmark.files import atomic_write, atomic_write_json, exclusive
 from benchmark.home import Home
-from benchmark.profiles import config_hash
 from benchmark.store.records import (
     RECORD_SCHEMA_VERSION,
     NewerRecordError,
     RunKey,
     RunRecord,
+    config_hash,
     results_checksum,
 )
 from benchmark.stored import ShapeError, StoredFileError, one_line, read_json, read_typed
 from benchmark.variants import FULL_MODEL, STUDY_PREFIX
+
+if TYPE_CHECKING:
+    from benchmark.data.schema import DatasetMeta
+
+
+class Planned(Protocol):
+    """What the store needs of a run's plan (benchmark.training.runner.RunPlan) to find its record."""
+
+    @property
+    def key(self) -> RunKey: ...
+
+    @property
+    def data(self) -> DatasetMeta: ...
+
+    @property
+    def config_hash(self) -> str: ...
 
 
 class RunStore:
@@ -34,6 +51,18 @@ class RunStore:
         """The stored record of `key`, verified (see `read_record`), or None if there is none."""
         path = self.path(key)
         return read_record(path, key) if path.exists() else None
+
+    def reusable(self, plan: Planned) -> RunRecord | None:
+        """The stored record a sweep returns instead of training `plan` again: one made from the data now
+        imported under its dataset name (same fingerprint) with the same config (same hash). A record of
+        other data under the same name (a new import) or of another config is stale: None, and the run is
+        retrained and replaces it. Whoever trains on None checks again under `lock(plan.key)`, where no
+        other process can store it meanwhile."""
+        record = self.read(plan.key)
+        if record is None:
+            return None
+        fresh = record.data.fingerprint == plan.data.fingerprint
+        return record if fresh and record.config_hash == plan.config_hash else None
 
     def weights_path(self, key: RunKey) -> Path:
         """The validation-selected weights (a torch state dict) beside the record."""

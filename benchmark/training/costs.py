@@ -148,17 +148,13 @@ def estimate(runs: Sequence[tuple[RunKey, str | None]], device: str, table: dict
     return Estimate(seconds, costed, by_full_model, tuple(missing), borrowed)
 
 
-def plan_cost(plans: Sequence[RunPlan], placement) -> str:
-    """The plan line's estimate for `placement`'s device, from the committed table; trains nothing."""
-    from benchmark.errors import BenchmarkError
-
+def plan_cost(plans: Sequence[RunPlan]) -> str:
+    """The plan line's estimate on the device the plans compute on, from the committed table; trains
+    nothing."""
     if not plans:
         return "estimate: nothing to train"
-    try:
-        execution = placement.execution.resolved()
-    except BenchmarkError:
-        if placement.executor == "ray":  # its workers may see a GPU the driver does not
-            return "estimate: none, the Ray workers' device is not known here"
-        raise
+    execution = plans[0].execution  # one command's runs share it
+    if execution.device in ("auto", "cuda"):  # a Ray cluster's: its GPU is bound only where a task runs
+        return "estimate: none, the Ray workers' device is not known here"
     device = device_kind(execution, plans[0].train.threads)  # --threads, else the profile's
     return estimate(with_teachers(plans), device, cost_table(read_costs(COSTS_PATH))).describe(device)

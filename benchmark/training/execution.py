@@ -23,8 +23,10 @@ PRECISIONS = ("fp32", "bf16")
 @dataclass(frozen=True)
 class Execution:
     """The device settings of a run, the one type that carries them below the command line. As given
-    (`--device auto`) it names no device yet; `resolved()` turns it, where the run computes, into the
-    same type with a concrete device, or a one-line error."""
+    (`--device auto`) it names no device yet; `resolved()` turns it, once, at the command boundary
+    (`benchmark.executors.Placement.from_args`), into the same type with a concrete device, or a one-line
+    error; each run's plan carries the result. The defaults are the resolved CPU (`CPU`): what runs
+    compute on when no command resolved other settings (the regression gate, the tests)."""
 
     device: str = "cpu"  # "auto", "cpu", "cuda" or "cuda:N"; resolved: "cpu" or "cuda:N"
     precision: str = "fp32"  # "bf16": autocast of matrix products to bfloat16 (CUDA only)
@@ -73,6 +75,29 @@ class Execution:
         if self.is_cuda:
             described["cuda"] = torch.version.cuda
         return described
+
+    def checked_for_cluster(self) -> Execution:
+        """These settings as given, for a Ray cluster (`--executor ray`), whose tasks compute where Ray
+        places them: checked here, at the command boundary, as far as the driver can (the device's name,
+        precision on the CPU), and bound to the cluster by `on_cluster` once it is joined."""
+        if self.device.startswith("cuda:"):
+            raise BenchmarkError(
+                f"--device {self.device}: with --executor ray, Ray assigns each task its GPU; use --device cuda"
+            )
+        if self.device not in ("auto", "cpu", "cuda"):
+            self.resolved()  # the one-line error naming what is wrong with the device
+        if self.device == "cpu":
+            self.resolved()  # --precision bf16 on the CPU
+        return self
+
+    def on_cluster(self, cluster_gpus: float) -> Execution:
+        """Checked settings (`checked_for_cluster`) bound to a Ray cluster: CUDA ("cuda", the GPU Ray
+        assigns each task; an autoscaling cluster may add its GPUs later) when asked for or, with auto,
+        when the cluster has GPUs now; else the CPU."""
+        wants_cuda = self.device == "cuda" or (self.device == "auto" and cluster_gpus > 0)
+        if not wants_cuda:
+            return Execution("cpu", self.precision, True, self.threads).resolved()
+        return Execution("cuda", self.precision, self.deterministic, self.threads)
 
     def resolved(self) -> Execution:
         """These settings on this machine: auto is CUDA when torch sees a GPU, else the CPU (which is

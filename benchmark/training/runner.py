@@ -17,7 +17,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.home import Home
 from benchmark.models.modeling import MERCModel, TeacherRequest, ablations_of, count_parameters
 from benchmark.models.search_space import parse_settings, settings_of, settings_text, split_settings
-from benchmark.profiles import PROFILES, Profile, TrainConfig, config_hash
+from benchmark.profiles import PROFILES, Profile, TrainConfig
 from benchmark.seeding import seed_everything
 from benchmark.store.records import (
     FULL_MODEL,
@@ -27,8 +27,9 @@ from benchmark.store.records import (
     RunKey,
     RunRecord,
     TeacherSummary,
+    config_hash,
 )
-from benchmark.store.runs import RunStore
+from benchmark.store.runs import RunStore, retrain_command
 from benchmark.training.environment import environment
 from benchmark.training.execution import CPU, Execution
 from benchmark.training.loop import EpochCallback, TrainingResult, train_model, with_class_weights
@@ -78,8 +79,9 @@ def check_settings_keep_ablation(ablation: str, settings: dict) -> None:
 @dataclasses.dataclass(frozen=True)
 class RunPlan:
     """A run key resolved once, before anything trains: what the reuse check, the teacher scheduling and
-    the training all read. It names its data by meta (fingerprint, subsample notes) rather than carrying
-    it, so a worker gets it as it is and reloads the data by name (`planned_dataset`)."""
+    the training all read, where it computes included (`execution`, resolved at the command boundary:
+    executors and workers read it here). It names its data by meta (fingerprint, subsample notes) rather
+    than carrying it, so a worker gets it as it is and reloads the data by name (`planned_dataset`)."""
 
     key: RunKey
     profile: Profile
@@ -90,6 +92,9 @@ class RunPlan:
     teacher: TeacherRequest | None
     config: RunConfig
     config_hash: str
+    # the device, precision and kernels the run computes with: resolved (a Ray sweep's checked, and bound
+    # to the cluster before its tasks get the plan: `Execution.on_cluster`)
+    execution: Execution
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,8 +110,8 @@ def resolve_run(
 ) -> ResolvedRun:
     """The one resolution of `key`: its data loaded and subsampled (unless given, as `resolve_runs`
     shares it), its training settings, and its model's config and teacher read off the registry without
-    building the model. `execution.threads` replaces the profile's threads; `execution.precision` is
-    part of the config."""
+    building the model. `execution`, resolved already (`Execution.resolved`), goes into the plan as it
+    is: its threads replace the profile's, its precision is part of the config."""
     profile = PROFILES.get(key.profile)
     if dataset is None:
         dataset = profile_dataset(key, home)
@@ -130,6 +135,7 @@ def resolve_run(
         teacher=spec.teacher_for(model_config),
         config=config,
         config_hash=config_hash(config.to_json()),
+        execution=execution,
     )
     return ResolvedRun(plan, dataset)
 
@@ -179,41 +185,27 @@ def run_key(
     on_epoch: EpochCallback | None = None,
     execution: Execution = CPU,
 ) -> RunRecord:
-    """`run_resolved` of `key`'s one resolution."""
-    return run_resolved(
-        resolve_run(key, home, execution), home, force=force, on_epoch=on_epoch, execution=execution
-    )
+    """The record of `key`'s one resolution on `execution` (resolved), trained and stored unless the
+    store keeps it already (`stored_or_trained`): one run in one call, for scripts/profile_main_job.py
+    and the tests, where no sweep shares data loads between runs."""
+    record, _ = stored_or_trained(resolve_run(key, home, execution), home, force=force, on_epoch=on_epoch)
+    return record
 
 
-def run_resolved(
-    run: ResolvedRun,
-    home: Home,
-    *,
-    force: bool = False,
-    on_epoch: EpochCallback | None = None,
-    execution: Execution = CPU,
-) -> RunRecord:
-    """Train one run and store its record, unless a record of the same data and config exists (then
-    return it) and `force` is off. A record of other data under the same dataset name (a new import) or
-    of another config is stale: it is retrained and replaced."""
+def stored_or_trained(
+    run: ResolvedRun, home: Home, *, force: bool = False, on_epoch: EpochCallback | None = None
+) -> tuple[RunRecord, bool]:
+    """(the run's record, whether the store kept it already): the stored record when one is reusable
+    (`RunStore.reusable`) and `force` is off, else the run trained and its record stored. The check is
+    made under the run's lock, so two processes never train the same run at once."""
     store = RunStore(home)
     with store.lock(run.plan.key):
-        existing = None if force else reusable_record(run.plan, home)
+        existing = None if force else store.reusable(run.plan)
         if existing is not None:
-            return existing
-        store.save(*record_run(run, home, on_epoch, execution))
+            return existing, True
+        store.save(*record_run(run, home, on_epoch))
         # as stored: callers see the same types whether it was trained now or before
-        return store.read(run.plan.key)
-
-
-def reusable_record(plan: RunPlan, home: Home) -> RunRecord | None:
-    """The stored record a sweep returns instead of training `plan` again: one made from the data now
-    imported under its dataset name (same fingerprint) with the same config (same hash)."""
-    record = RunStore(home).read(plan.key)
-    if record is None:
-        return None
-    fresh = record.data.fingerprint == plan.data.fingerprint
-    return record if fresh and record.config_hash == plan.config_hash else None
+        return store.read(run.plan.key), False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,26 +220,48 @@ class TrainedRun:
     teacher_summary: TeacherSummary | None
 
 
-def train_run(
-    run: ResolvedRun, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
-) -> TrainedRun:
-    """Build the model, get its teacher (trained first, or from the teacher cache) and train: what a run
-    record and a study that needs the trained model (the t-SNE of fused features) both start from."""
+def built_model(run: ResolvedRun, home: Home) -> tuple[MERCModel, dict | None]:
+    """The run's model as it starts training, on the CPU, with its teacher attached (trained first, or
+    from the teacher cache), and the teacher's summary for the record (None: it takes no teacher)."""
     plan, dataset = run.plan, run.dataset
     # the model's initial weights depend on the seed alone, whatever the device it then moves to
-    seed_everything(plan.train.seed, plan.train.threads, execution.deterministic)
+    seed_everything(plan.train.seed, plan.train.threads, plan.execution.deterministic)
     model = MODELS.get(plan.key.model).build_from(plan.model_config, dataset.meta)
     teacher_summary = None
     if plan.teacher is not None:
         teacher, teacher_summary = obtain_teacher(
-            plan.teacher, dataset, plan.profile.dims, plan.train, home, execution=execution
+            plan.teacher, dataset, plan.profile.dims, plan.train, home, execution=plan.execution
         )
         model.attach_teacher(teacher)
+    return model, teacher_summary
+
+
+def train_run(run: ResolvedRun, home: Home, on_epoch: EpochCallback | None = None) -> TrainedRun:
+    """Build the model, get its teacher and train: what a run record starts from."""
+    plan, dataset = run.plan, run.dataset
+    model, teacher_summary = built_model(run, home)
     started = time.perf_counter()
-    result = train_model(model, dataset, plan.train, on_epoch, execution)
+    result = train_model(model, dataset, plan.train, on_epoch, plan.execution)
     train_seconds = time.perf_counter() - started
     model.load_state_dict(result.best_state)
     return TrainedRun(model, dataset, plan.train, result, train_seconds, teacher_summary)
+
+
+def stored_model(run: ResolvedRun, home: Home) -> MERCModel:
+    """The model of a stored run (`RunStore.reusable`), its validation-selected weights read from the
+    store rather than trained again, on the run's device: what a study of the trained model (the t-SNE
+    of fused features) reads."""
+    store, key = RunStore(home), run.plan.key
+    weights_path = store.weights_path(key)
+    if store.reusable(run.plan) is None or not weights_path.exists():
+        raise BenchmarkError(
+            f"no stored weights of {key.variant} on {key.dataset} ({key.profile}, seed {key.seed}) with "
+            f"this data and config: train it with `{retrain_command(key)}`"
+        )
+    model, _ = built_model(run, home)
+    weights = torch.load(weights_path, map_location="cpu", weights_only=True)
+    model.load_state_dict(weights)
+    return model.to(run.plan.execution.torch_device)
 
 
 def run_config(
@@ -275,11 +289,11 @@ def run_config(
 
 
 def record_run(
-    run: ResolvedRun, home: Home, on_epoch: EpochCallback | None = None, execution: Execution = CPU
+    run: ResolvedRun, home: Home, on_epoch: EpochCallback | None = None
 ) -> tuple[RunRecord, dict[str, torch.Tensor]]:
     """Train one run: its record and its validation-selected weights (on the CPU), unstored."""
-    plan = run.plan
-    trained = train_run(run, home, on_epoch, execution)
+    plan, execution = run.plan, run.plan.execution
+    trained = train_run(run, home, on_epoch)
     result, train = trained.result, trained.train
     record = RunRecord(
         key=plan.key,

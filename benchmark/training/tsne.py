@@ -1,8 +1,9 @@
 """The t-SNE study (the paper's figure 6): input features against SUMMER's fused features on the test
 split, each embedded in two dimensions by scikit-learn's TSNE and stored for the report to draw.
 
-The model is the run's own: same key, same seed, its validation-selected weights (trained again here,
-deterministically). The study's file is read back by the report through the run store (`read_tsne`).
+The model is the run's own: same key, same seed, its validation-selected weights as the run store keeps
+them (`stored_model`; the command trains and stores the run first when the store lacks it). The study's
+file is read back by the report through the run store (`read_tsne`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from sklearn.manifold import TSNE
 from benchmark.data.collate import collate_dialogues, dialogues_from_split
 from benchmark.files import atomic_write_json
 from benchmark.home import Home
-from benchmark.store.records import RunKey
 from benchmark.store.runs import tsne_path
-from benchmark.training.loop import EpochCallback
-from benchmark.training.runner import resolve_run, train_run
+from benchmark.training.runner import ResolvedRun, stored_model
 
 TSNE_PERPLEXITY = 30.0
 
@@ -32,17 +31,19 @@ def embed(features: np.ndarray, seed: int) -> np.ndarray:
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(scaled)
 
 
-def tsne_study(key: RunKey, home: Home, on_epoch: EpochCallback | None = None) -> Path:
-    run = train_run(resolve_run(key, home), home, on_epoch)
-    model, meta = run.model.eval(), run.dataset.meta
+def tsne_study(run: ResolvedRun, home: Home) -> Path:
+    """The study of a stored run (`run`'s record and weights in the store), computed on its plan's device."""
+    key, batch_size, device = run.plan.key, run.plan.train.batch_size, run.plan.execution.torch_device
+    model, meta = stored_model(run, home).eval(), run.dataset.meta
     dialogues = dialogues_from_split(run.dataset.splits["test"], meta.modalities)
     inputs, fused, labels = [], [], []
     with torch.no_grad():
-        for start in range(0, len(dialogues), run.train.batch_size):
-            batch = collate_dialogues(dialogues[start : start + run.train.batch_size])
+        for start in range(0, len(dialogues), batch_size):
+            batch = collate_dialogues(dialogues[start : start + batch_size])
             mask = batch.mask
             inputs.append(torch.cat([batch.features[m][mask] for m in meta.modalities], dim=-1))
-            fused.append(model(batch).hidden[mask])
+            on_device = batch.to(device)
+            fused.append(model(on_device).hidden[on_device.mask].cpu())
             labels.append(batch.labels[mask])
     label_array = torch.cat(labels).numpy()
     study = {
