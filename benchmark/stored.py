@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmark.errors import BenchmarkError
+from benchmark.files import OS_ERROR_FIXES, describe_os_error
 
 T = TypeVar("T")
 
@@ -39,10 +40,16 @@ class ShapeError(ValueError):
 
 
 def read_json(path: Path, what: str, fix: str) -> Any:
-    """The JSON value stored in `path`; unreadable, not UTF-8 or not JSON is a StoredFileError."""
+    """The JSON value stored in `path`; unreadable, not UTF-8 or not JSON is a StoredFileError. A path the
+    system refuses to read as a file (a folder, no permission) is that, said with its own fix: neither
+    restoring nor rebuilding the file would help."""
     try:
         return json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
+    except OSError as err:
+        if err.errno in OS_ERROR_FIXES:
+            raise BenchmarkError(describe_os_error(err)) from None
+        raise StoredFileError(path, what, one_line(err), fix) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise StoredFileError(path, what, one_line(err), fix) from None
 
 

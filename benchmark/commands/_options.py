@@ -130,11 +130,12 @@ def check_models_and_ablations(models: Sequence[str], ablations: Sequence[str] |
 
 
 def check_placement(args: argparse.Namespace) -> None:
-    """The options of `add_training_options` that say where runs compute, checked as `Placement` checks
-    them (executor, --address, --jobs, --threads, --precision), before any data loads."""
+    """The options of `add_training_options` that say where runs compute (executor, --address, --jobs,
+    --threads, --device, --precision), resolved once into `args.placement` before any data loads: the
+    command reads the resolved settings from there and never resolves them again."""
     from benchmark.executors import Placement
 
-    Placement.from_args(args)
+    args.placement = Placement.from_args(args)
     if args.jobs is not None and args.jobs > MOST_THREADS:
         raise BenchmarkError(f"--jobs {args.jobs}: give at most {MOST_THREADS}")
 

@@ -7,7 +7,7 @@ import argparse
 import dataclasses
 
 from benchmark.commands._options import add_setting_options, add_training_options, check_placement
-from benchmark.executors import Placement, run_sweep
+from benchmark.executors import run_sweep
 from benchmark.housekeeping import open_home
 
 
@@ -45,7 +45,7 @@ def main(args: argparse.Namespace) -> int:
     datasets = args.dataset or DEFAULT_DATASETS
     variants = [FULL_MODEL, *(ablation.name for ablation in ablations)]
     keys = plan(models, datasets, args.profile, args.seeds, variants, args.set)
-    placement = Placement.from_args(args)  # the device settings resolved once, before any data loads
+    placement = args.placement  # resolved once by check_options, before any data loads
     home = open_home(args.home)
     runs = resolve_runs(keys, home, placement.execution)
     records = {r.key: r for r in run_sweep(runs, home, placement, force=args.force)}

@@ -58,6 +58,7 @@ def main(args: argparse.Namespace) -> int:
     datasets = args.dataset or list(DEFAULT_DATASETS)
     threads = PROFILES.get(GATE_PROFILE).train["iemocap"].threads
     fingerprint = machine_fingerprint(threads)
+    reference = None if args.update else regression_gate.read_reference(args.reference)  # before training
     with tempfile.TemporaryDirectory(prefix="summer-bench-check-") as scratch:
         if args.home:
             home = GateHome(open_home(args.home).root)
@@ -71,7 +72,6 @@ def main(args: argparse.Namespace) -> int:
         print(f"the gate trains in {where}", file=sys.stderr)
         if args.update:
             return _update(args.reference, models, datasets, home, fingerprint)
-        reference = regression_gate.read_reference(args.reference)
         keys = plan(models, datasets, GATE_PROFILE, [reference.gate_seed])
         records = run_keys(resolve_runs(keys, home), home)
     findings = regression_gate.compare(reference, records, fingerprint)

@@ -11,7 +11,7 @@ from benchmark.commands._options import (
     check_placement,
 )
 from benchmark.errors import BenchmarkError
-from benchmark.executors import Placement, run_sweep
+from benchmark.executors import run_sweep
 from benchmark.executors.sweep import threads_of
 from benchmark.housekeeping import open_home
 
@@ -63,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
 
     models = MODELS.names() if args.all else args.model
     keys = plan(models, args.dataset or DEFAULT_DATASETS, args.profile, args.seeds, args.ablation, args.set)
-    placement = Placement.from_args(args)  # the device settings resolved once, before any data loads
+    placement = args.placement  # resolved once by check_options, before any data loads
     home = open_home(args.home)
     if args.tuned:
         from benchmark.executors.tuning import tuned_keys

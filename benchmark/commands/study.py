@@ -15,7 +15,7 @@ import argparse
 
 from benchmark.commands._options import add_training_options, check_placement
 from benchmark.errors import BenchmarkError
-from benchmark.executors import Placement, run_sweep
+from benchmark.executors import run_sweep
 from benchmark.housekeeping import open_home
 
 STUDY_NAMES = ("modality", "sdmoe", "tsne", "ikd")
@@ -39,7 +39,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
     from summer.studies import STUDY_VARIANTS
 
-    placement = Placement.from_args(args)  # the device settings resolved once, before any data loads
+    placement = args.placement  # resolved once by check_options, before any data loads
     home = open_home(args.home)
     console = make_console()
     datasets = args.dataset or DEFAULT_DATASETS

@@ -13,7 +13,6 @@ from benchmark.commands._options import (
     seed,
 )
 from benchmark.errors import BenchmarkError
-from benchmark.executors import Placement
 from benchmark.housekeeping import open_home
 
 
@@ -57,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
         )
     trial_seed = profile.seeds[0]
     keys = plan(args.model, args.dataset or DEFAULT_DATASETS, args.profile, [trial_seed], args.ablation)
-    placement = Placement.from_args(args)  # the device settings resolved once, before any data loads
+    placement = args.placement  # resolved once by check_options, before any data loads
     home = open_home(args.home)
     console = make_console()
     console.print(
