@@ -24,12 +24,14 @@ from hypothesis import strategies as st
 from benchmark import cli
 from benchmark.cli import main as cli_main
 from benchmark.commands import ablate
+from benchmark.data.schema import CLASS_NAMES
 from benchmark.data.utterances import TableOptions, UtteranceColumns
 from benchmark.files import exclusive
 from benchmark.home import PROJECT_ROOT
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
 from benchmark.training import runner
+from tests.data_fixtures import write_feature_pickle
 from tests.test_data_errors import earlier, refused  # noqa: F401 (earlier: a fixture)
 from tests.test_data_tables import IEMOCAP_ROWS, USER_TABLE, write_abstracttts_parquet
 
@@ -166,6 +168,27 @@ def test_drop_labels_that_would_drop_nothing_are_refused(tmp_path, home, earlier
 
     kept = data.load("iemocap", home, path, _import(TableOptions(drop_labels=("JOYFUL",))))
     assert any("dropped 1 utterances" in note for note in kept.meta.notes)
+
+
+def test_table_settings_on_a_source_that_is_not_a_table_are_refused(tmp_path, home, earlier):  # noqa: F811
+    path = write_feature_pickle(tmp_path / "features.pkl", "mmgcn-iemocap")
+    refused(home, path, f"{path}: --columns, --label-order apply to a table of utterances .* this source is ",
+            earlier, _import(TableOptions(columns=UtteranceColumns.parse(["text=utterance"]),
+                                          label_order=tuple(CLASS_NAMES["iemocap"]))))  # fmt: skip
+
+
+def test_list_sources_with_import_options_is_one_line(tmp_path, capsys):
+    home = tmp_path / "home"
+    assert (
+        cli_main(["data", "--list-sources", "--dataset", "meld", "--source", "x.csv", "--home", str(home)])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1
+        and "--list-sources only lists the named releases, and --dataset, --source" in err
+    )
+    assert not home.exists()
 
 
 def test_drop_labels_on_the_iemocap_layout_must_name_one_of_its_labels(tmp_path, home, earlier):  # noqa: F811

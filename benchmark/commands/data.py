@@ -157,6 +157,25 @@ def fine_tune_settings(args: argparse.Namespace):
 def check_options(args: argparse.Namespace) -> None:
     """What the options say together, before the home is opened or any data read."""
     if args.list_sources:
+        given = [
+            option
+            for option, value in (
+                ("--dataset", args.dataset),
+                ("--source", args.source),
+                ("--columns", args.columns),
+                ("--label-order", args.label_order),
+                ("--drop-labels", args.drop_labels),
+                ("--fine-tune", args.fine_tune),
+                ("--context", args.context),
+                ("--text-encoder", args.text_encoder),
+            )
+            if value not in (None, [], ())  # `--fine-tune` alone is "", given all the same
+        ]
+        if given:
+            raise BenchmarkError(
+                f"--list-sources only lists the named releases, and {', '.join(given)} would import: "
+                "give --list-sources alone, or leave it out to import"
+            )
         return
     if not args.dataset:
         raise BenchmarkError(

@@ -113,6 +113,13 @@ def load(
         )
     options = options or ImportOptions()
     raw = import_source(source, name, spec.family, home, options.table)
+    table_settings = options.table.identity()
+    if table_settings and raw.meta.source_kind not in TABLE_KINDS:
+        given = ", ".join(f"--{setting.replace('_', '-')}" for setting in table_settings)
+        raise BenchmarkError(
+            f"{source}: {given} apply to a table of utterances (CSV, parquet, JSON lines or MELD's CSVs), and "
+            f"this source is {raw.meta.source_kind}, which they would not change: leave them out"
+        )
     encoder = options.text_encoder if _needs_text_features(raw) else None
     if options.text_encoder is not None and options.text_encoder.fine_tune is not None and encoder is None:
         has = (
