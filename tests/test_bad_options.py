@@ -408,7 +408,7 @@ def test_any_argument_list_parses_into_valid_values_or_is_one_line(command, data
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", PROPERTY_COMMANDS)
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_many_argument_lists_parse_into_valid_values_or_are_one_line(command, data, tmp_path):
     argv = data.draw(_argument_lists(command))

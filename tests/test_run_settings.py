@@ -110,6 +110,7 @@ def test_a_workers_result_does_not_replace_a_record_stored_meanwhile_unless_forc
     assert store.read(run.plan.key).train_seconds == later.train_seconds
 
 
+@pytest.mark.slow  # trains a SUMMER smoke run and embeds it: half a minute
 def test_study_tsne_reads_the_stored_weights_and_honours_its_device_options(home, monkeypatch, capsys):
     key = runner.plan(["summer"], ["synthetic-iemocap"], "smoke", [0], ["none"])[0]
     runner.run_key(key, home, execution=CPU_ONE_THREAD)

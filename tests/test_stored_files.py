@@ -429,7 +429,7 @@ def _check_replacement(clean_files, name, tmp_path_factory, data):
 
 READERS = ["record", "reference", "claims", "costs", "current imports"]
 FEW = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-MANY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+MANY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.mark.parametrize("name", READERS)

@@ -317,7 +317,7 @@ def test_any_table_in_any_encoding_and_separator_reads_the_same_or_names_the_enc
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows, st.sampled_from(ENCODINGS), st.sampled_from([",", ";", "\t"]))
 def test_many_tables_in_any_encoding_and_separator_read_the_same_or_name_the_encoding(
     table_rows, encoding, separator

@@ -281,5 +281,5 @@ test_any_small_table_imports_as_its_typed_equivalent_or_refuses_in_one_line = se
     max_examples=25, deadline=None
 )(given(tables())(_same_as_typed))
 test_any_table_imports_as_its_typed_equivalent_or_refuses_in_one_line_slow = pytest.mark.slow(
-    settings(max_examples=400, deadline=None)(given(tables())(_same_as_typed))
+    settings(max_examples=120, deadline=None)(given(tables())(_same_as_typed))
 )

@@ -26,6 +26,9 @@ from benchmark.training.runner import resolve_runs
 from scripts import tuned_reference
 from tests.test_claims import SUMMER_ERRORS, make_predictions, make_record
 
+# the module's smoke home tunes two models and trains six smoke runs: the slow lane's
+pytestmark = pytest.mark.slow
+
 DATASET = "synthetic-iemocap"
 TUNED_MODELS = ("text-teacher", "early-fusion")
 TRIALS = 2
