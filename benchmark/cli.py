@@ -5,7 +5,9 @@ inside `main`, so that `--help` answers at once."""
 from __future__ import annotations
 
 import argparse
+import codecs
 import importlib
+import locale
 import os
 import sys
 
@@ -50,11 +52,19 @@ def _rerun_in_utf8_mode() -> None:
     Under a non-UTF-8 locale (`LC_ALL=C`) Python would open text files as ASCII (the paper's numbers hold
     non-ASCII names) and decode a non-ASCII path into surrogates no library can encode; the command
     instead runs itself again in Python's UTF-8 mode (PEP 540), which its subprocesses inherit. The
-    environment variable set here stops it from doing so twice."""
-    if sys.flags.utf8_mode or os.environ.get(UTF8_MODE) == "1":
+    environment variable set here stops it from doing so twice. Under a UTF-8 locale (the usual case) text
+    and paths already are UTF-8, and the command runs as it is."""
+    if sys.flags.utf8_mode or os.environ.get(UTF8_MODE) == "1" or _locale_is_utf8():
         return
     os.environ[UTF8_MODE] = "1"
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+def _locale_is_utf8() -> bool:
+    return (
+        sys.getfilesystemencoding() == "utf-8"
+        and codecs.lookup(locale.getpreferredencoding(False)).name == "utf-8"
+    )
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
