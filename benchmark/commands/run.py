@@ -56,8 +56,8 @@ def check_options(args: argparse.Namespace) -> None:
 def main(args: argparse.Namespace) -> int:
     from benchmark.catalog import MODELS
     from benchmark.console import make_console
+    from benchmark.executors.tasks import split_stored
     from benchmark.report import write_reports
-    from benchmark.store.runs import RunStore
     from benchmark.training.costs import plan_cost
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 
@@ -71,8 +71,7 @@ def main(args: argparse.Namespace) -> int:
         keys = tuned_keys(keys, home)
     console = make_console()
     runs = resolve_runs(keys, home, placement.execution)
-    store = RunStore(home)
-    to_train = runs if args.force else [run for run in runs if store.reusable(run.plan) is None]
+    _, to_train = split_stored(runs, home, force=args.force)
     console.print(
         f"{plan_summary(keys)} ({len(keys) - len(to_train)} stored, {len(to_train)} to train); "
         f"{placement.describe_jobs(threads_of(runs))}",

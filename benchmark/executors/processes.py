@@ -28,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
-from benchmark.executors.sweep import refuse_oversubscription
+from benchmark.executors.sweep import refuse_oversubscription, threads_of
 from benchmark.executors.tasks import (
     WORKER_RETRIES,
     PendingRun,
@@ -55,7 +55,7 @@ def run_in_processes(
     """Every worker computes where the run's plan says (resolved: "cpu" or "cuda:N")."""
     stored, pending = split_stored(runs, home, force=force)
     if pending:
-        refuse_oversubscription(jobs, max(run.plan.train.threads for run in pending))
+        refuse_oversubscription(jobs, threads_of(pending))
         stored |= _ProcessSweep(pending_runs(pending), home, jobs, force).run()
     return [stored[run.plan.key] for run in runs]
 

@@ -107,13 +107,8 @@ def store_result(
 ) -> RunRecord:
     """A worker's record and weights stored, unless (`force` off) another process stored a reusable
     record of the run since the sweep found none: then that one is kept and returned."""
-    with store.lock(plan.key):
-        existing = None if force else store.reusable(plan)
-        if existing is not None:
-            return existing
-        store.save(RunRecord.from_json(raw), weights)
-        # as stored: the same types as the records the sweep found stored (`stored_or_trained` alike)
-        return store.read(plan.key)
+    record, _ = store.reused_or_saved(plan, lambda: (RunRecord.from_json(raw), weights), force)
+    return record
 
 
 def raise_failures(failures: Sequence[str], total: int) -> None:

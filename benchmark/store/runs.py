@@ -3,6 +3,7 @@ it the run's validation-selected weights (`seed-N.pt`), written first."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -63,6 +64,22 @@ class RunStore:
             return None
         fresh = record.data.fingerprint == plan.data.fingerprint
         return record if fresh and record.config_hash == plan.config_hash else None
+
+    def reused_or_saved(
+        self,
+        plan: Planned,
+        produce: Callable[[], tuple[RunRecord, dict[str, torch.Tensor]]],
+        force: bool = False,
+    ) -> tuple[RunRecord, bool]:
+        """(the run's record, whether it was stored already): under `lock(plan.key)`, the reusable record
+        when there is one and `force` is off, else `produce()`'s record and weights saved. The record is
+        returned as stored, so callers see the same types whether it was made now or before."""
+        with self.lock(plan.key):
+            existing = None if force else self.reusable(plan)
+            if existing is not None:
+                return existing, True
+            self.save(*produce())
+            return self.read(plan.key), False
 
     def weights_path(self, key: RunKey) -> Path:
         """The validation-selected weights (a torch state dict) beside the record."""

@@ -21,8 +21,9 @@ def split_metrics(labels: np.ndarray, predicted: np.ndarray, classes: Sequence[s
     row is empty, so a report shows it absent). Macro-F1 averages the classes the split holds: a class
     with no utterance has no F1 to average."""
     n_classes = len(classes)
-    held = sorted(set(np.asarray(labels).tolist())) or list(range(n_classes))
     confusions = confusion_counts(labels, predicted, n_classes)
+    support = confusions.reshape(n_classes, n_classes).sum(axis=1)  # utterances per true class
+    held = support > 0 if support.any() else np.ones(n_classes, dtype=bool)
     counts = confusions.astype(float)
     per_class = per_class_f1_from_confusions(counts, n_classes)
     return SplitMetrics(

@@ -198,14 +198,7 @@ def stored_or_trained(
     """(the run's record, whether the store kept it already): the stored record when one is reusable
     (`RunStore.reusable`) and `force` is off, else the run trained and its record stored. The check is
     made under the run's lock, so two processes never train the same run at once."""
-    store = RunStore(home)
-    with store.lock(run.plan.key):
-        existing = None if force else store.reusable(run.plan)
-        if existing is not None:
-            return existing, True
-        store.save(*record_run(run, home, on_epoch))
-        # as stored: callers see the same types whether it was trained now or before
-        return store.read(run.plan.key), False
+    return RunStore(home).reused_or_saved(run.plan, lambda: record_run(run, home, on_epoch), force)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,14 +206,12 @@ class TrainedRun:
     """A run's trained model (its validation-selected weights loaded) and what its record needs."""
 
     model: MERCModel
-    dataset: MercDataset
-    train: TrainConfig
     result: TrainingResult
     train_seconds: float
     teacher_summary: TeacherSummary | None
 
 
-def built_model(run: ResolvedRun, home: Home) -> tuple[MERCModel, dict | None]:
+def built_model(run: ResolvedRun, home: Home) -> tuple[MERCModel, TeacherSummary | None]:
     """The run's model as it starts training, on the CPU, with its teacher attached (trained first, or
     from the teacher cache), and the teacher's summary for the record (None: it takes no teacher)."""
     plan, dataset = run.plan, run.dataset
@@ -244,7 +235,7 @@ def train_run(run: ResolvedRun, home: Home, on_epoch: EpochCallback | None = Non
     result = train_model(model, dataset, plan.train, on_epoch, plan.execution)
     train_seconds = time.perf_counter() - started
     model.load_state_dict(result.best_state)
-    return TrainedRun(model, dataset, plan.train, result, train_seconds, teacher_summary)
+    return TrainedRun(model, result, train_seconds, teacher_summary)
 
 
 def stored_model(run: ResolvedRun, home: Home) -> MERCModel:
@@ -294,7 +285,7 @@ def record_run(
     """Train one run: its record and its validation-selected weights (on the CPU), unstored."""
     plan, execution = run.plan, run.plan.execution
     trained = train_run(run, home, on_epoch)
-    result, train = trained.result, trained.train
+    result, train = trained.result, plan.train
     record = RunRecord(
         key=plan.key,
         config=plan.config,
