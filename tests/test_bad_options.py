@@ -191,6 +191,13 @@ def test_list_sources_with_import_options_is_one_line(tmp_path, capsys):
     assert not home.exists()
 
 
+def test_drop_labels_that_drop_every_utterance_are_one_line(tmp_path, home, earlier):  # noqa: F811
+    rows = [(*r[:4], "joyful", r[5]) for r in USER_TABLE]
+    path = _write_table(tmp_path / "all-joyful.parquet", rows)
+    refused(home, path, f"{path}: the train split is empty", earlier,
+            _import(TableOptions(drop_labels=("joyful",))))  # fmt: skip
+
+
 def test_drop_labels_on_the_iemocap_layout_must_name_one_of_its_labels(tmp_path, home, earlier):  # noqa: F811
     path = tmp_path / "iemocap.parquet"
     write_abstracttts_parquet(path)

@@ -3,9 +3,9 @@
 `raw_table_schema` checks one table as read, after its columns are mapped to roles (dialogue, turn,
 speaker, text, label, split): what each cell must be. MELD's CSV release and the AbstractTTS IEMOCAP
 layout are the same roles with stricter id formats (MELD's `Dialogue_ID` and `Utterance_ID` are whole
-numbers, IEMOCAP's `file` is `Ses01F_impro01_F000`). `UTTERANCES` checks the utterances every layout
-becomes: one per (split, dialogue, turn), labels class indices (label names are matched to the family's
-classes by `utterances._label_mapper`, which lists every unknown name at once).
+numbers, IEMOCAP's `file` is `Ses01F_impro01_F000`). Label names are matched to the family's classes by
+`utterances._label_mapper`, which lists every unknown name at once; one utterance per (split, dialogue,
+turn) is checked on the utterances every layout becomes (`utterances._check_one_per_turn`).
 
 Why pandera: the rules are data, one column and one named check at a time, instead of conditions spread
 over the reading loop where a new layout could skip one; its lazy validation collects every failing cell
@@ -189,27 +189,3 @@ def check_raw_table(frame: pd.DataFrame, schema: pa.DataFrameSchema, source: str
             f"{source}: row {row} of the {table} table {rule.problem(frame.at[row, role])} "
             f"(column {schema.columns[role].title!r}): {rule.fix}"
         ) from None
-
-
-# The utterances every layout becomes, ids as text, turns comparable, labels class indices: one
-# utterance per (split, dialogue, turn).
-UTTERANCES = pa.DataFrameSchema(
-    {
-        "split": pa.Column(str, pa.Check.isin(list(dict.fromkeys(SPLIT_ALIASES.values())))),
-        "dialogue": pa.Column(str),
-        "turn": pa.Column(object),
-        "label": pa.Column(int, pa.Check.ge(0)),
-    },
-    unique=["split", "dialogue", "turn"],
-    report_duplicates="exclude_first",
-    name="utterances",
-)
-
-
-def repeated_utterance(frame: pd.DataFrame) -> int | None:
-    """The position of the first utterance whose (split, dialogue, turn) an earlier one has, or None."""
-    try:
-        UTTERANCES.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        return int(err.failure_cases["index"].dropna().astype(int).min())
-    return None

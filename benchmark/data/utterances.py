@@ -29,7 +29,6 @@ from benchmark.data.table_schema import (
     check_raw_table,
     id_text,
     raw_table_schema,
-    repeated_utterance,
     whole_number,
 )
 from benchmark.data.validate import build_splits, imported_dataset
@@ -138,7 +137,7 @@ def from_table(
     for dialogue, turns in dialogues.items():
         _check_one_split(source, dialogue, turns)
         turns.sort(key=lambda u: u.turn)
-    _check_one_per_turn(source, utterances)
+    _check_one_per_turn(source, dialogues, utterances)
     split_ids: dict[str, list[str]] = {split: [] for split in SPLITS}
     for dialogue, turns in dialogues.items():
         split_ids[turns[0].split].append(dialogue)
@@ -276,18 +275,17 @@ def _checked_frames(
     return frames
 
 
-def _check_one_per_turn(source: str, utterances: Sequence[Utterance]) -> None:
-    frame = pd.DataFrame(
-        {
-            "split": [u.split for u in utterances],
-            "dialogue": [u.dialogue for u in utterances],
-            "turn": pd.Series([u.turn for u in utterances], dtype=object),
-            "label": [u.label for u in utterances],
-        }
-    )
-    position = repeated_utterance(frame)
-    if position is not None:
-        again = utterances[position]
+def _check_one_per_turn(
+    source: str, dialogues: dict[str, list[Utterance]], order: Sequence[Utterance]
+) -> None:
+    """Each (dialogue, turn) once; the dialogues' turns are sorted (stably), so a repeat sits right after
+    its first. The repeat named is the one that comes first in the table."""
+    position = {id(u): i for i, u in enumerate(order)}
+    repeats = [
+        b for turns in dialogues.values() for a, b in zip(turns, turns[1:], strict=False) if a.turn == b.turn
+    ]
+    if repeats:
+        again = min(repeats, key=lambda u: position[id(u)])
         raise BenchmarkError(
             f"{source}: dialogue {again.dialogue!r} has turn {again.turn[0]!r} twice in the {again.split} split "
             f"(again at row {again.row} of the {again.table} table): each utterance needs its own turn (or name "
