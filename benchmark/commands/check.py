@@ -10,8 +10,7 @@ from pathlib import Path
 
 from benchmark.commands._options import path
 from benchmark.errors import BenchmarkError
-from benchmark.home import REFERENCE_DIR, Home
-from benchmark.housekeeping import open_home
+from benchmark.home import REFERENCE_DIR, Home, resolve_home
 
 GATE_PROFILE = "smoke"
 SPREAD_SEEDS = (0, 1, 2)  # --update measures the seed spread the tolerances come from on these
@@ -61,8 +60,10 @@ def main(args: argparse.Namespace) -> int:
     reference = None if args.update else regression_gate.read_reference(args.reference)  # before training
     with tempfile.TemporaryDirectory(prefix="summer-bench-check-") as scratch:
         if args.home:
-            home = GateHome(open_home(args.home).root)
-            tidy(home)
+            home = GateHome(resolve_home(args.home).root)
+            tidy(
+                home
+            )  # the gate's own runs and the shared caches: the home's runs are not the gate's to touch
             where = (
                 f"{home.runs} (the gate's own runs; those under {Home(home.root).runs} are left as they are)"
             )
