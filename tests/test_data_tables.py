@@ -83,6 +83,18 @@ def test_meld_turns_follow_utterance_ids_and_speakers_are_numbered_per_dialogue(
     assert row["dialogue_id"] == "test_0" and row["speakers"] == [0, 1, 0] and row["labels"] == [4, 1, 3]
 
 
+def test_columns_given_for_the_meld_csv_release_are_refused(tmp_path, home):
+    dialogues = [[("Hi.", "Ross", "joy"), ("What?", "Rachel", "surprise")]]
+    folder = tmp_path / "meld"
+    write_meld_release(folder, {"train": dialogues * 3, "validation": dialogues, "test": dialogues})
+    options = data.ImportOptions(
+        text_encoder=None, table=TableOptions(columns=UtteranceColumns(text="Sr No."))
+    )
+    with pytest.raises(BenchmarkError, match=r"MELD's CSV release is always read with its own columns "
+                       r"\(Dialogue_ID, Utterance_ID, Speaker, Utterance, Emotion, audio\): leave --columns out"):  # fmt: skip
+        data.load("meld", home, str(folder), options)
+
+
 IEMOCAP_ROWS = [  # (file, transcription, major_emotion) as AbstractTTS/IEMOCAP has them, in a shuffled order
     ("Ses01F_impro01_M001", "What do you mean?", "frustrated"),
     ("Ses01F_impro01_F000", "Excuse me.", "neutral"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 
 import datasets
@@ -22,6 +22,7 @@ from benchmark.data.utterances import (
     MELD_COLUMNS,
     SPLIT_ALIASES,
     TableOptions,
+    UtteranceColumns,
     from_table,
     is_utterance_table,
     meld_csv_files,
@@ -80,16 +81,16 @@ def load_data_files(folder: Path, name: str, family: str, reader: Reader) -> Mer
     release (train_sent_emo.csv, dev_sent_emo.csv, test_sent_emo.csv)."""
     meld = meld_csv_files(folder)
     if meld is not None:
+        if reader.table.columns != UtteranceColumns():
+            raise BenchmarkError(
+                f"{folder}: MELD's CSV release is always read with its own columns "
+                f"({', '.join(c for c in astuple(MELD_COLUMNS) if c)}): leave --columns out"
+            )
         splits = read_tables(folder, {s: [Path(p)] for s, p in meld.items()}, reader.cache_dir)
         options = replace(reader.table, columns=MELD_COLUMNS)
         fingerprint = _hash_files([Path(p) for p in meld.values()])
         return from_table(splits, str(folder), "meld-csv", name, family, fingerprint, options)
     files = {split: _split_files(folder, split) for split in SPLITS}
-    suffixes = {"".join(p.suffixes[-2:]) for paths in files.values() for p in paths}
-    if len({table_builder(p) for paths in files.values() for p in paths}) > 1:
-        raise BenchmarkError(
-            f"{folder}: split files mix formats ({', '.join(sorted(suffixes))}): keep one format, parquet or json"
-        )
     splits = read_tables(folder, files, reader.cache_dir)
     every_file = [p for paths in files.values() for p in paths]
     return _convert(splits, str(folder), "datasets-folder", name, family, _hash_files(every_file), reader)
