@@ -20,6 +20,7 @@ memory is printed beside the process's RSS. `--set KEY=VALUE` changes one option
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import resource
@@ -36,9 +37,11 @@ def prepare(
     device: str,
     precision: str,
     overrides: dict,
+    threads: int | None = None,
 ):
     """What timing a model's epochs needs: (model on the device, with its teacher attached untrained, whose
-    forward costs the same; its splits; train config; execution; the seeded order generator)."""
+    forward costs the same; its splits; train config; execution; the seeded order generator). `threads`:
+    torch threads instead of the profile's, as `run --threads` gives them."""
     from benchmark import data
     from benchmark.catalog import DATASETS, MODELS
     from benchmark.data.collate import dialogues_from_split
@@ -50,6 +53,8 @@ def prepare(
     profile = PROFILES.get(profile_name)
     dataset = data.subsample(data.load(dataset_name, Home(Path(home_root))), profile.max_dialogues)
     train = profile.train_config(DATASETS.get(dataset_name).family, 0)
+    if threads is not None:
+        train = dataclasses.replace(train, threads=threads)
     execution = Execution(device, precision, deterministic=False).resolved()
     order = seed_everything(train.seed, train.threads, execution.deterministic)
     model = MODELS.get(model_name).build(dataset.meta, profile.dims, overrides).to(execution.torch_device)

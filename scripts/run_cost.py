@@ -13,7 +13,7 @@ An entry holds for a dataset family. `--home HOME --dataset iemocap` times the r
 instead of the synthetic stand-in (whose split sizes are the real ones, its feature dims SDT's), e.g.
 to check that a release's feature dims change little.
 
-    python scripts/run_cost.py [--profile fast --profile paper] [--steps 3] [--device cpu|cuda]
+    python scripts/run_cost.py [--profile fast --profile paper] [--steps 3] [--device cpu|cuda] [--threads N]
         [--dataset synthetic-iemocap --dataset synthetic-meld] [--model summer ...] [--output PATH]
         [--home HOME]
 """
@@ -60,7 +60,13 @@ def model_and_overrides(variant: str) -> tuple[str, dict]:
 
 
 def epoch_cost(
-    variant: str, dataset_name: str, profile: str, steps: int, home_root: str, device: str
+    variant: str,
+    dataset_name: str,
+    profile: str,
+    steps: int,
+    home_root: str,
+    device: str,
+    threads: int | None,
 ) -> dict:
     import torch
 
@@ -70,7 +76,7 @@ def epoch_cost(
 
     model_name, overrides = model_and_overrides(variant)
     model, dataset, splits, train, execution, order = prepare(
-        model_name, dataset_name, profile, home_root, device, "fp32", overrides
+        model_name, dataset_name, profile, home_root, device, "fp32", overrides, threads
     )
     optimizer = make_optimizer(model, train)
     size = train.batch_size
@@ -127,6 +133,11 @@ def main() -> None:
     parser.add_argument("--model", action="append", help=f"variants; default: {' '.join(DEFAULT_VARIANTS)}")
     parser.add_argument("--steps", type=int, default=3, help="batches timed per split (default 3)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads per run instead of the profile's (entries for `run --threads N`, e.g. 1 for --jobs 2)",
+    )
     parser.add_argument("--output", type=Path, help="default: the package's benchmark/training/costs.json")
     parser.add_argument(
         "--home", type=Path, help="the home whose imports to time (default: a temporary one, synthetic data)"
@@ -137,6 +148,8 @@ def main() -> None:
         help="what the entries say it ran on (default: the CPU's architecture and cores)",
     )
     args = parser.parse_args()
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads {args.threads}: give 1 or more threads")
     from benchmark.training.costs import COSTS_PATH
 
     output = args.output or COSTS_PATH
@@ -147,7 +160,9 @@ def main() -> None:
         for profile in args.profile or ["fast", "paper"]:
             for dataset in args.dataset or ["synthetic-iemocap", "synthetic-meld"]:
                 for variant in args.model or DEFAULT_VARIANTS:
-                    entry = pool.apply(epoch_cost, (variant, dataset, profile, args.steps, home, args.device))
+                    entry = pool.apply(
+                        epoch_cost, (variant, dataset, profile, args.steps, home, args.device, args.threads)
+                    )
                     entry |= {
                         "date": datetime.date.today().isoformat(),
                         "machine": args.machine,

@@ -202,7 +202,9 @@ def protocol_claims(
     protocol = tuning.chosen_records(
         home, records, dataset, profile, warn=lambda line: print(line, file=sys.stderr)
     )
-    rivals = [name for name in MODELS.names() if name != SUBJECT.model]
+    # the claims compare the models this reference tuned, not rivals it never trained ("not run")
+    trained = {record.key.model for record in records}
+    rivals = [name for name in MODELS.names() if name != SUBJECT.model and name in trained]
     ablations = ablations_of(SUBJECT.model)
 
     summer_claims = read_published_numbers().summer_claims()
@@ -430,8 +432,9 @@ def render(
         "",
         "The claims are the report's (benchmark/report/claims.py), once on the default runs and once on the",
         "runs the report uses (each variant's tuned runs where its chosen settings ran on every seed). As in",
-        "the report, they weigh SUMMER against every registered rival and ablation: one this home lacks keeps",
-        "a verdict from `supported` and is named with the command that runs it.",
+        "the report, they weigh SUMMER against every registered ablation (one this home lacks keeps a verdict",
+        'from `supported` and is named with the command that runs it); unlike the report, "every rival" means',
+        "the rivals this home trained, the ones given the same budget.",
         "",
     ]
     for dataset, records_of in sorted(by_dataset.items()):
