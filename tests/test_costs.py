@@ -55,6 +55,28 @@ def test_the_estimate_adds_runs_times_epochs_times_cost_and_each_shared_teacher_
     )
 
 
+def test_with_jobs_the_runs_are_laid_out_in_plan_order_on_the_first_free_worker():
+    keys = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0], ablations=["none"])
+    summer, fusion = sorted(keys, key=lambda key: key.model != "summer")
+    table = {
+        (CPU, "summer", "iemocap", "smoke"): 3.0,
+        (CPU, "text-teacher", "iemocap", "smoke"): 1.0,
+        (CPU, "early-fusion", "iemocap", "smoke"): 0.5,
+    }
+    epochs = 4  # the smoke profile's
+    runs = [(summer, "text-teacher"), (fusion, None), (fusion, None), (fusion, None)]
+    # worker 1: SUMMER and its teacher (16 s); worker 2: the three early-fusion runs (6 s)
+    assert estimate(runs, CPU, table, jobs=2).seconds == epochs * (3.0 + 1.0)
+    assert estimate(runs, CPU, table, jobs=1).seconds == epochs * (3.0 + 1.0 + 3 * 0.5)
+    # the short runs first: the second worker takes SUMMER after one of them
+    assert estimate(runs[::-1], CPU, table, jobs=2).seconds == epochs * (0.5 + 3.0 + 1.0)
+    assert (
+        estimate(runs, CPU, table, jobs=2)
+        .describe(CPU)
+        .startswith("estimate: up to 16 s of training on cpu-2-threads, 2 runs at a time")
+    )
+
+
 def test_run_prints_the_estimate_for_its_device_from_the_table_without_training(home, tmp_path, monkeypatch):
     table = tmp_path / "costs.json"
     table.write_text(json.dumps({"entries": [_entry("early-fusion", "iemocap", "fast", 5.0)]}))

@@ -77,7 +77,8 @@ def main(args: argparse.Namespace) -> int:
         f"{placement.describe_jobs(threads_of(runs))}",
         highlight=False,
     )
-    console.print(plan_cost([run.plan for run in to_train]), highlight=False)
+    jobs = 1 if placement.executor == "ray" else placement.local_jobs(threads_of(runs))
+    console.print(plan_cost([run.plan for run in to_train], jobs), highlight=False)
     if args.dry_run:
         return 0
     records = run_sweep(runs, home, placement, force=args.force)
