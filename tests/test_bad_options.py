@@ -21,9 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmark import cli
-from benchmark.cli import main as cli_main
-from benchmark.commands import ablate
+from benchmark.commands import ablate, cli
+from benchmark.commands.cli import main as cli_main
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.data.utterances import TableOptions, UtteranceColumns
 from benchmark.files import exclusive

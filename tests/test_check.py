@@ -8,7 +8,7 @@ import json
 import pytest
 
 from benchmark import regression_gate
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.home import REFERENCE_DIR, Home
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from benchmark.catalog import MODELS
-from benchmark.cli import main
+from benchmark.commands.cli import main
 from benchmark.data.collate import collate_dialogues
 from benchmark.errors import BenchmarkError
 from benchmark.models.modeling import ModelDims

@@ -124,8 +124,8 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "report": {BOTTOM, "data", "models", "store", "profiles", "catalog"},
     "regression_gate": {BOTTOM, "data", "models", "store", "profiles"},
 }
-# commands/, cli, housekeeping and __main__ sit on top and may import every layer; scripts/ too.
-TOP = {"commands", "cli", "housekeeping", "__main__"}
+# commands/ and __main__ sit on top and may import every layer; scripts/ too.
+TOP = {"commands", "__main__"}
 
 
 def layer_of(module: str) -> str:

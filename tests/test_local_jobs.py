@@ -14,7 +14,7 @@ import time
 import psutil
 import pytest
 
-from benchmark.cli import main
+from benchmark.commands.cli import main
 from benchmark.errors import BenchmarkError
 from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs
 from benchmark.executors import sweep as sweep_module

@@ -13,7 +13,7 @@ import psutil
 import pytest
 import ray
 
-from benchmark.cli import main
+from benchmark.commands.cli import main
 from benchmark.executors import Placement
 from benchmark.home import Home
 from benchmark.store.runs import RunStore

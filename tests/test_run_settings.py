@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from benchmark import data
-from benchmark.cli import main
+from benchmark.commands.cli import main
 from benchmark.data import synthetic
 from benchmark.errors import BenchmarkError
 from benchmark.executors.tasks import store_result

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from benchmark import regression_gate
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.data import cache
 from benchmark.errors import BenchmarkError
 from benchmark.home import REFERENCE_DIR, Home

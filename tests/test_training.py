@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.home import Home
 from benchmark.profiles import TrainConfig
 from benchmark.store.records import RunKey, RunRecord

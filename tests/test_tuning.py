@@ -10,7 +10,7 @@ import datasets
 import optuna
 import pytest
 
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, tuning
 from benchmark.home import REFERENCE_DIR, Home

@@ -1,6 +1,6 @@
 """The command line's parser and the options shared by the commands that train. Every option is
 checked where it is parsed: its type and range by its argparse type, a repeat by the parser's actions,
-and options that depend on each other by the command's `check_options` (benchmark/cli.py)."""
+and options that depend on each other by the command's `check_options` (benchmark/commands/cli.py)."""
 
 from __future__ import annotations
 

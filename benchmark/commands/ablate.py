@@ -7,8 +7,8 @@ import argparse
 import dataclasses
 
 from benchmark.commands._options import add_setting_options, add_training_options, check_placement
+from benchmark.commands.housekeeping import open_home
 from benchmark.executors import run_sweep
-from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

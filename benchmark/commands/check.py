@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from benchmark import regression_gate
     from benchmark.catalog import MODELS
+    from benchmark.commands.housekeeping import tidy
     from benchmark.executors.local import run_keys
-    from benchmark.housekeeping import tidy
     from benchmark.profiles import PROFILES
     from benchmark.training.environment import machine_fingerprint
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs

@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Mapping
 
 from benchmark.commands._options import names
+from benchmark.commands.housekeeping import open_home
 from benchmark.errors import BenchmarkError
-from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,10 +10,10 @@ from benchmark.commands._options import (
     check_models_and_ablations,
     check_placement,
 )
+from benchmark.commands.housekeeping import open_home
 from benchmark.errors import BenchmarkError
 from benchmark.executors import run_sweep
 from benchmark.executors.sweep import threads_of
-from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 
 from benchmark.commands._options import add_training_options, check_placement
+from benchmark.commands.housekeeping import open_home
 from benchmark.errors import BenchmarkError
 from benchmark.executors import run_sweep
-from benchmark.housekeeping import open_home
 
 STUDY_NAMES = ("modality", "sdmoe", "tsne", "ikd")
 

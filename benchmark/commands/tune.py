@@ -12,8 +12,8 @@ from benchmark.commands._options import (
     counted,
     seed,
 )
+from benchmark.commands.housekeeping import open_home
 from benchmark.errors import BenchmarkError
-from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
