@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from benchmark import regression_gate
 from benchmark.commands.cli import main as cli_main
 from benchmark.home import REFERENCE_DIR, Home
+from benchmark.report import regression_gate
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
 from benchmark.training.environment import machine_fingerprint

@@ -122,7 +122,6 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "training": {BOTTOM, "data", "models", "store", "profiles", "catalog"},
     "executors": {BOTTOM, "data", "models", "store", "profiles", "catalog", "training"},
     "report": {BOTTOM, "data", "models", "store", "profiles", "catalog"},
-    "regression_gate": {BOTTOM, "data", "models", "store", "profiles"},
 }
 # commands/ and __main__ sit on top and may import every layer; scripts/ too.
 TOP = {"commands", "__main__"}

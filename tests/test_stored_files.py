@@ -17,12 +17,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmark import regression_gate
 from benchmark.commands.cli import main as cli_main
 from benchmark.data import cache
 from benchmark.errors import BenchmarkError
 from benchmark.home import REFERENCE_DIR, Home
-from benchmark.report import calibration, write_reports
+from benchmark.report import calibration, regression_gate, write_reports
 from benchmark.report.claims import ClaimsSummary
 from benchmark.report.load import load_groups
 from benchmark.store.records import RunKey, RunRecord, TeacherSummary
