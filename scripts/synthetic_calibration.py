@@ -57,11 +57,11 @@ from benchmark.metrics import weighted_f1
 from benchmark.profiles import PROFILES
 from benchmark.report.calibration import CALIBRATION_PAGE, COLUMNS, CONTEXT_GAIN, PLANTED, RANK_CHECK
 from benchmark.report.load import load_records
-from benchmark.report.real_text import FINE_TUNED, text_only_models
 from benchmark.report.stats import mean_and_std
 from benchmark.store.records import FULL_MODEL, RunRecord
 from benchmark.training.execution import Execution
 from benchmark.training.runner import plan, resolve_runs
+from scripts.real_text import FINE_TUNED, text_only_models
 from summer.studies import modality_variant
 
 FAMILIES = ("iemocap", "meld")

@@ -2,7 +2,7 @@
 by the suite (frozen and fine-tuned features side by side), beside the context-free references and the
 published text-only numbers.
 
-`python -m benchmark.report.real_text --home FROZEN --home FINE_TUNED` reads, from each home, the current
+`python -m scripts.real_text --home FROZEN --home FINE_TUNED` reads, from each home, the current
 imports of `iemocap` and `meld` and the stored runs of one profile on them, and writes
 `results/reference/real_text.md` and `.csv`. A home is one kind of text features: each dataset name has
 one current import per home.
@@ -215,7 +215,7 @@ def render(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmark.report.real_text", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m scripts.real_text", description=__doc__)
     parser.add_argument(
         "--home",
         action="append",
