@@ -40,10 +40,10 @@ def prepare(
     """What timing a model's epochs needs: (model on the device, with its teacher attached untrained, whose
     forward costs the same; its splits; train config; execution; the seeded order generator)."""
     from benchmark import data
-    from benchmark.catalog import DATASETS, MODELS
     from benchmark.data.collate import dialogues_from_split
+    from benchmark.experiment.catalog import DATASETS, MODELS
+    from benchmark.experiment.profiles import PROFILES
     from benchmark.home import Home
-    from benchmark.profiles import PROFILES
     from benchmark.seeding import seed_everything
     from benchmark.training.execution import Execution
 

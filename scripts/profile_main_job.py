@@ -161,7 +161,7 @@ def main() -> None:
 
     from pathlib import Path
 
-    from benchmark.catalog import MODELS
+    from benchmark.experiment.catalog import MODELS
     from benchmark.home import Home
     from benchmark.training.execution import Execution
     from benchmark.training.runner import DEFAULT_DATASETS, plan, run_key

@@ -18,10 +18,10 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from benchmark import data
-from benchmark.catalog import MODELS
 from benchmark.data.features import FINE_TUNED_REFERENCE
 from benchmark.data.schema import DatasetMeta, MercDataset
 from benchmark.errors import BenchmarkError
+from benchmark.experiment.catalog import MODELS
 from benchmark.files import atomic_write
 from benchmark.home import REFERENCE_DIR, Home, resolve_home
 from benchmark.metrics import weighted_f1

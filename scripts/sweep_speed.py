@@ -50,8 +50,8 @@ def main() -> None:
 
     import ray
 
-    from benchmark.catalog import MODELS
     from benchmark.executors import Placement
+    from benchmark.experiment.catalog import MODELS
     from benchmark.home import Home
     from benchmark.training.execution import Execution
     from benchmark.training.runner import DEFAULT_DATASETS, plan

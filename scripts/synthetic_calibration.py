@@ -37,7 +37,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from benchmark import data
-from benchmark.catalog import SUBJECT
 from benchmark.data.class_weighting import INVERSE_FREQUENCY
 from benchmark.data.schema import MercDataset
 from benchmark.data.synthetic import (
@@ -51,10 +50,11 @@ from benchmark.data.synthetic import (
 )
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
+from benchmark.experiment.catalog import SUBJECT
+from benchmark.experiment.profiles import PROFILES
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import REFERENCE_DIR, Home, resolve_home
 from benchmark.metrics import weighted_f1
-from benchmark.profiles import PROFILES
 from benchmark.report.calibration import CALIBRATION_PAGE, COLUMNS, CONTEXT_GAIN, PLANTED, RANK_CHECK
 from benchmark.report.load import load_records
 from benchmark.report.stats import mean_and_std

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.catalog import MODELS, SUBJECT
 from benchmark.errors import BenchmarkError
+from benchmark.experiment.catalog import MODELS, SUBJECT
 from benchmark.files import atomic_write
 from benchmark.home import REFERENCE_DIR, Home
 from benchmark.models.modeling import ablations_of

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.catalog import MODELS
 from benchmark.data.collate import collate_dialogues
 from benchmark.errors import BenchmarkError
+from benchmark.experiment.catalog import MODELS
 from benchmark.models.modeling import ModelDims
 from benchmark.store.records import RunKey
 from benchmark.training.runner import run_key

@@ -57,7 +57,7 @@ def test_the_gate_never_replaces_a_users_record_and_says_where_it_trained(refere
 
 
 def test_committed_reference_covers_every_registered_variant_and_states_its_rule():
-    from benchmark.catalog import MODELS
+    from benchmark.experiment.catalog import MODELS
     from benchmark.training.runner import DEFAULT_DATASETS, plan
 
     reference = regression_gate.read_reference(REFERENCE_DIR / "smoke.json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from benchmark.profiles import PROFILES
+from benchmark.experiment.profiles import PROFILES
 from benchmark.training import costs
 from benchmark.training.costs import estimate, plan_cost
 from benchmark.training.execution import Execution

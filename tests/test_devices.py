@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark.catalog import MODELS
 from benchmark.commands.cli import main
 from benchmark.data.collate import collate_dialogues
 from benchmark.errors import BenchmarkError
+from benchmark.experiment.catalog import MODELS
 from benchmark.models.modeling import ModelDims
 from benchmark.store.records import RunKey
 from benchmark.training.execution import Execution

@@ -10,8 +10,8 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from baselines.mmgcn import DialogueGraph, angular_similarity
-from benchmark.catalog import MODELS
 from benchmark.data.collate import collate_dialogues
+from benchmark.experiment.catalog import MODELS
 from benchmark.models.modeling import ModelDims
 from tests.model_fixtures import tiny_dialogues, tiny_meta
 

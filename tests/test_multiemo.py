@@ -17,9 +17,9 @@ from baselines.multiemo import (
     soft_hgr,
     swfc_class_weights,
 )
-from benchmark.catalog import MODELS
 from benchmark.data.collate import collate_dialogues
 from benchmark.data.schema import CLASS_NAMES
+from benchmark.experiment.catalog import MODELS
 from benchmark.models.modeling import ModelDims
 from tests.model_fixtures import tiny_dialogues, tiny_meta
 

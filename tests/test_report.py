@@ -249,7 +249,7 @@ def test_a_report_on_a_named_release_says_where_the_data_came_from(home):
 def test_summers_ablation_rows_follow_summer_s_registration_order(monkeypatch, home):
     """Adding an ablation row is one entry in summer/ablations.py: the report lists it after the rows
     registered before it and the claims ask for it, without a name in the report's code."""
-    from benchmark.catalog import ABLATIONS, SUBJECT
+    from benchmark.experiment.catalog import ABLATIONS, SUBJECT
     from benchmark.models.modeling import SUITE, Ablation, ablations_of, register_ablation
     from benchmark.report.tables import variants_of
 

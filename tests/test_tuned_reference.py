@@ -11,8 +11,8 @@ import optuna
 import pandas as pd
 import pytest
 
-from benchmark.catalog import MODELS
 from benchmark.executors import Placement, run_sweep, tuning
+from benchmark.experiment.catalog import MODELS
 from benchmark.home import Home
 from benchmark.models.modeling import ablations_of
 from benchmark.report.claims import claim_rows

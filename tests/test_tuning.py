@@ -220,8 +220,8 @@ def test_every_default_lies_in_its_models_space():
     for both dataset families (where the defaults differ by family)."""
     from baselines.multiemo import AUTHORS_LOSS
     from baselines.sdt import TEMPERATURE as SDT_TEMPERATURE
-    from benchmark.catalog import MODELS
-    from benchmark.profiles import PROFILES
+    from benchmark.experiment.catalog import MODELS
+    from benchmark.experiment.profiles import PROFILES
     from summer.config import TEMPERATURE as SUMMER_TEMPERATURE
 
     def check(model: str, name: str, value) -> None:

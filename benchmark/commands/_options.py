@@ -108,7 +108,7 @@ def names(text: str) -> tuple[str, ...]:
 def check_models_and_ablations(models: Sequence[str], ablations: Sequence[str] | None) -> None:
     """Every model registered, every `--ablation` one of a selected model's, and every selected model
     with at least one variant to train: otherwise the plan would silently leave runs out."""
-    from benchmark.catalog import ABLATIONS, MODELS
+    from benchmark.experiment.catalog import ABLATIONS, MODELS
     from benchmark.store.records import FULL_MODEL
 
     for model in models:

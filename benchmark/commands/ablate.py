@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_options(args: argparse.Namespace) -> None:
-    from benchmark.catalog import ABLATIONS
+    from benchmark.experiment.catalog import ABLATIONS
 
     for name in args.drop:
         ABLATIONS.get(name)  # a typo is a did-you-mean error
@@ -35,8 +35,8 @@ def check_options(args: argparse.Namespace) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from benchmark.catalog import ABLATIONS
     from benchmark.console import make_console
+    from benchmark.experiment.catalog import ABLATIONS
     from benchmark.store.records import FULL_MODEL
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 

@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from benchmark.catalog import DATASETS
-    from benchmark.profiles import PROFILES
+    from benchmark.experiment.catalog import DATASETS
+    from benchmark.experiment.profiles import PROFILES
     from benchmark.report import write_reports
     from benchmark.report.stats import DEFAULT_RESAMPLES
 

@@ -32,7 +32,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from benchmark.console import make_console
-    from benchmark.profiles import PROFILES
+    from benchmark.experiment.profiles import PROFILES
     from benchmark.report import write_reports
     from benchmark.report.study_sections import modality_lines
     from benchmark.store.records import FULL_MODEL

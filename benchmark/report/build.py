@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.catalog import MODELS, SUMMER
+from benchmark.experiment.catalog import MODELS, SUMMER
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
 from benchmark.models.modeling import ablations_of

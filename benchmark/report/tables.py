@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmark.catalog import SUBJECT, SUMMER
+from benchmark.experiment.catalog import SUBJECT, SUMMER
 from benchmark.models.modeling import ablations_of
 from benchmark.report.paper import PaperNumbers, verdict
 from benchmark.report.stats import CONFIDENCE, bootstrap_interval, mean_and_std, paired_bootstrap

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from benchmark.catalog import DATASETS
-from benchmark.profiles import PROFILES
+from benchmark.experiment.catalog import DATASETS
+from benchmark.experiment.profiles import PROFILES
 from benchmark.store.records import FULL_MODEL, RunKey
 from benchmark.stored import read_typed
 from benchmark.training.execution import Execution

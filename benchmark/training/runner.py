@@ -11,13 +11,13 @@ from typing import Any
 import torch
 
 from benchmark import data
-from benchmark.catalog import ABLATIONS, DATASETS, MODELS
 from benchmark.data.schema import DatasetMeta, MercDataset
 from benchmark.errors import BenchmarkError
+from benchmark.experiment.catalog import ABLATIONS, DATASETS, MODELS
+from benchmark.experiment.profiles import PROFILES, Profile, TrainConfig
 from benchmark.home import Home
 from benchmark.models.modeling import MERCModel, TeacherRequest, ablations_of, count_parameters
 from benchmark.models.search_space import parse_settings, settings_of, settings_text, split_settings
-from benchmark.profiles import PROFILES, Profile, TrainConfig
 from benchmark.seeding import seed_everything
 from benchmark.store.records import (
     FULL_MODEL,
