@@ -73,7 +73,7 @@ def measure(
 ) -> dict:
     import torch
 
-    from benchmark.models.modeling import count_parameters
+    from benchmark.models.contract import count_parameters
     from benchmark.training.loop import evaluate, make_optimizer, train_epoch
 
     model, dataset, splits, train, execution, order = prepare(

@@ -25,7 +25,7 @@ from benchmark.experiment.catalog import MODELS
 from benchmark.files import atomic_write
 from benchmark.home import REFERENCE_DIR, Home, resolve_home
 from benchmark.metrics import weighted_f1
-from benchmark.models.modeling import ModelDims
+from benchmark.models.contract import ModelDims
 from benchmark.report.load import load_records
 from benchmark.report.stats import mean_and_std
 

@@ -11,7 +11,7 @@ from benchmark.commands.cli import main
 from benchmark.data.collate import collate_dialogues
 from benchmark.errors import BenchmarkError
 from benchmark.experiment.catalog import MODELS
-from benchmark.models.modeling import ModelDims
+from benchmark.models.contract import ModelDims
 from benchmark.store.records import RunKey
 from benchmark.training.execution import Execution
 from benchmark.training.runner import run_key

@@ -13,7 +13,7 @@ from benchmark.data import fine_tune
 from benchmark.early_stopping import EarlyStopping
 from benchmark.experiment.catalog import MODELS
 from benchmark.experiment.profiles import TrainConfig
-from benchmark.models.modeling import ModelDims
+from benchmark.models.contract import ModelDims
 from benchmark.training import loop
 from tests.test_crosscheck import tiny_dataset
 

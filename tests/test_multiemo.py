@@ -20,7 +20,7 @@ from baselines.multiemo import (
 from benchmark.data.collate import collate_dialogues
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.experiment.catalog import MODELS
-from benchmark.models.modeling import ModelDims
+from benchmark.models.contract import ModelDims
 from tests.model_fixtures import tiny_dialogues, tiny_meta
 
 DIMS = ModelDims(width=16, heads=2, layers=1, dropout=0.0)

@@ -250,7 +250,7 @@ def test_summers_ablation_rows_follow_summer_s_registration_order(monkeypatch, h
     """Adding an ablation row is one entry in summer/ablations.py: the report lists it after the rows
     registered before it and the claims ask for it, without a name in the report's code."""
     from benchmark.experiment.catalog import ABLATIONS, SUBJECT
-    from benchmark.models.modeling import SUITE, Ablation, ablations_of, register_ablation
+    from benchmark.models.contract import SUITE, Ablation, ablations_of, register_ablation
     from benchmark.report.tables import variants_of
 
     assert ablations_of(SUBJECT.model)[:4] == ["standard-moe", "self-attention", "ikd", "label-smoothing"]

@@ -16,7 +16,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, ray_cluster, run_sweep
 from benchmark.executors.tasks import pending_runs, split_stored
 from benchmark.home import PROJECT_ROOT
-from benchmark.models.modeling import ModelSpec
+from benchmark.models.contract import ModelSpec
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
 from benchmark.training import runner

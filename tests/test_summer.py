@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from benchmark.data.collate import IGNORE_LABEL, Batch, collate_dialogues
 from benchmark.errors import BenchmarkError
 from benchmark.experiment.catalog import ABLATIONS, MODELS
-from benchmark.models.modeling import PAPER, PAPER_AND_SUITE, SUITE, ModelDims
+from benchmark.models.contract import PAPER, PAPER_AND_SUITE, SUITE, ModelDims
 from benchmark.training.runner import ablations_of
 from summer.distillation import FrozenTeacher
 from summer.fusion import Attention, teacher_guided_scores

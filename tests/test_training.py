@@ -81,7 +81,7 @@ def test_patience_stops_early(home):
 
     dataset = data.subsample(data.load("synthetic-iemocap", home), {"train": 8, "validation": 4, "test": 4})
     from benchmark.experiment.catalog import MODELS
-    from benchmark.models.modeling import ModelDims
+    from benchmark.models.contract import ModelDims
 
     model = MODELS.get("text-teacher").build(dataset.meta, ModelDims(8, 2, 1, 0.0), {})
     result = loop.train_model(model, dataset, TrainConfig(lr=0.0, epochs=10, batch_size=4, patience=2))
@@ -308,7 +308,7 @@ def test_the_trainer_weighs_its_cross_entropy_and_decays_weights(monkeypatch):
 
     from benchmark.data.collate import collate_dialogues
     from benchmark.experiment.catalog import MODELS
-    from benchmark.models.modeling import ModelDims
+    from benchmark.models.contract import ModelDims
     from tests.model_fixtures import tiny_dialogues, tiny_meta
 
     meta = tiny_meta()

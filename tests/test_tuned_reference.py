@@ -14,7 +14,7 @@ import pytest
 from benchmark.executors import Placement, run_sweep, tuning
 from benchmark.experiment.catalog import MODELS
 from benchmark.home import Home
-from benchmark.models.modeling import ablations_of
+from benchmark.models.contract import ablations_of
 from benchmark.report.claims import claim_rows
 from benchmark.report.load import load_records
 from benchmark.report.published import read_published_numbers

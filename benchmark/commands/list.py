@@ -66,7 +66,7 @@ def _parameters(model: str, family: str) -> str:
     from benchmark.data.schema import CLASS_NAMES, DatasetMeta
     from benchmark.experiment.catalog import DATASETS, MODELS
     from benchmark.experiment.profiles import PROFILES
-    from benchmark.models.modeling import count_parameters
+    from benchmark.models.contract import count_parameters
 
     spec = DATASETS.get(f"synthetic-{family}")
     meta = DatasetMeta(

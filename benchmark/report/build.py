@@ -16,7 +16,7 @@ import pandas as pd
 from benchmark.experiment.catalog import MODELS, SUMMER
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
-from benchmark.models.modeling import ablations_of
+from benchmark.models.contract import ablations_of
 from benchmark.report import paper_sections, plots, tuning
 from benchmark.report.calibration import calibration_lines
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, ClaimsSummary, claim_rows, claims_table

@@ -16,7 +16,7 @@ from benchmark.data.synthetic import (
     PLANTED_WEIGHTED_F1,
 )
 from benchmark.experiment.catalog import ABLATIONS, SUBJECT, SUMMER
-from benchmark.models.modeling import STUDY
+from benchmark.models.contract import STUDY
 from benchmark.report.plots import _save, plt
 from benchmark.report.stats import CONFIDENCE, mean_and_std, paired_bootstrap
 from benchmark.report.tables import Variant, mean_std, variants_of

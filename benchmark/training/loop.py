@@ -26,7 +26,7 @@ from benchmark.data.schema import MercDataset
 from benchmark.early_stopping import EarlyStopping
 from benchmark.errors import BenchmarkError
 from benchmark.experiment.profiles import TrainConfig
-from benchmark.models.modeling import MERCModel
+from benchmark.models.contract import MERCModel
 from benchmark.seeding import seed_everything
 from benchmark.store.records import EpochLog, Predictions, SplitMetrics
 from benchmark.training.execution import CPU, Execution

@@ -16,7 +16,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.experiment.catalog import ABLATIONS, DATASETS, MODELS
 from benchmark.experiment.profiles import PROFILES, Profile, TrainConfig
 from benchmark.home import Home
-from benchmark.models.modeling import MERCModel, TeacherRequest, ablations_of, count_parameters
+from benchmark.models.contract import MERCModel, TeacherRequest, ablations_of, count_parameters
 from benchmark.models.search_space import parse_settings, settings_of, settings_text, split_settings
 from benchmark.seeding import seed_everything
 from benchmark.store.records import (

@@ -16,7 +16,7 @@ from benchmark.data.schema import MercDataset
 from benchmark.experiment.catalog import MODELS
 from benchmark.experiment.profiles import PROFILES, TrainConfig
 from benchmark.home import Home, resolve_home
-from benchmark.models.modeling import ModelDims, count_parameters
+from benchmark.models.contract import ModelDims, count_parameters
 from benchmark.seeding import seed_everything
 from benchmark.store.records import SplitMetrics
 from benchmark.training.execution import Execution
