@@ -45,7 +45,7 @@ def prepare(
     from benchmark.experiment.profiles import PROFILES
     from benchmark.home import Home
     from benchmark.seeding import seed_everything
-    from benchmark.training.execution import Execution
+    from benchmark.training.device_settings import Execution
 
     profile = PROFILES.get(profile_name)
     dataset = data.subsample(data.load(dataset_name, Home(Path(home_root))), profile.max_dialogues)

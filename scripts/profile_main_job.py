@@ -163,7 +163,7 @@ def main() -> None:
 
     from benchmark.experiment.catalog import MODELS
     from benchmark.home import Home
-    from benchmark.training.execution import Execution
+    from benchmark.training.device_settings import Execution
     from benchmark.training.runner import DEFAULT_DATASETS, plan, run_key
 
     imports = time.perf_counter() - STARTED

@@ -59,7 +59,7 @@ from benchmark.report.calibration import CALIBRATION_PAGE, COLUMNS, CONTEXT_GAIN
 from benchmark.report.load import load_records
 from benchmark.report.stats import mean_and_std
 from benchmark.store.records import FULL_MODEL, RunRecord
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import plan, resolve_runs
 from scripts.real_text import FINE_TUNED, text_only_models
 from summer.studies import modality_variant

@@ -8,7 +8,7 @@ import json
 from benchmark.experiment.profiles import PROFILES
 from benchmark.training import costs
 from benchmark.training.costs import estimate, plan_cost
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import plan, resolve_runs
 
 CPU = "cpu-2-threads"

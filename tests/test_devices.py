@@ -13,7 +13,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.experiment.catalog import MODELS
 from benchmark.models.contract import ModelDims
 from benchmark.store.records import RunKey
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import run_key
 from tests.model_fixtures import tiny_dialogues, tiny_meta
 

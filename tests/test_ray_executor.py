@@ -17,7 +17,7 @@ from benchmark.commands.cli import main
 from benchmark.executors import Placement
 from benchmark.home import Home
 from benchmark.store.runs import RunStore
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import plan
 from tests.sweep_fixtures import comparable, sweep
 

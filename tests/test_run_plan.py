@@ -20,7 +20,7 @@ from benchmark.models.contract import ModelSpec
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
 from benchmark.training import runner
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 
 KEY = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)  # a student: it asks for a teacher
 ON_ONE_THREAD = Placement(Execution("cpu", threads=1))

@@ -21,7 +21,7 @@ from benchmark.report.published import read_published_numbers
 from benchmark.store.records import RunKey, config_hash
 from benchmark.store.runs import RunStore
 from benchmark.store.studies import SETTINGS_ATTRIBUTE, read_study, storage_url, study_path
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import resolve_runs
 from scripts import tuned_reference
 from tests.test_claims import SUMMER_ERRORS, make_predictions, make_record

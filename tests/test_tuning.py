@@ -20,7 +20,7 @@ from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
 from benchmark.store.studies import read_study, study_path
 from benchmark.training import runner
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 
 TRIALS = 3
 KEY = RunKey("tfn", "none", "synthetic-iemocap", "smoke", 0)

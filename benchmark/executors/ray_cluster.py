@@ -36,7 +36,7 @@ from benchmark.executors.tasks import (
 from benchmark.home import Home
 from benchmark.store.records import RunKey, RunRecord
 from benchmark.store.runs import RunStore
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import ResolvedRun, RunPlan
 
 

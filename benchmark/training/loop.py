@@ -29,7 +29,7 @@ from benchmark.experiment.profiles import TrainConfig
 from benchmark.models.contract import MERCModel
 from benchmark.seeding import seed_everything
 from benchmark.store.records import EpochLog, Predictions, SplitMetrics
-from benchmark.training.execution import CPU, Execution
+from benchmark.training.device_settings import CPU, Execution
 from benchmark.training.metrics import PredictionCollector
 
 EpochCallback = Callable[

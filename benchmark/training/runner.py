@@ -30,8 +30,8 @@ from benchmark.store.records import (
     config_hash,
 )
 from benchmark.store.runs import RunStore, retrain_command
+from benchmark.training.device_settings import CPU, Execution
 from benchmark.training.environment import environment
-from benchmark.training.execution import CPU, Execution
 from benchmark.training.loop import EpochCallback, TrainingResult, train_model, with_class_weights
 from benchmark.training.modality_removal import evaluate_without_modalities
 from benchmark.training.teachers import obtain_teacher

@@ -20,7 +20,7 @@ from benchmark.models.contract import MODELS, MERCModel, ModelDims, TeacherReque
 from benchmark.seeding import seed_everything
 from benchmark.store.records import TeacherSummary, config_hash
 from benchmark.stored import ShapeError, StoredFileError, one_line, read_json, rebuilding, typed
-from benchmark.training.execution import CPU, Execution
+from benchmark.training.device_settings import CPU, Execution
 from benchmark.training.loop import EpochCallback, train_model
 
 

@@ -19,7 +19,7 @@ from benchmark.home import Home, resolve_home
 from benchmark.models.contract import ModelDims, count_parameters
 from benchmark.seeding import seed_everything
 from benchmark.store.records import SplitMetrics
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.loop import train_model
 from scripts.crosscheck.reference import Reference, Settings, select_on_validation
 from scripts.crosscheck.registry import REFERENCES
