@@ -14,7 +14,7 @@ import torch
 from benchmark import data
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, ray_cluster, run_sweep
-from benchmark.executors.tasks import pending_runs, split_stored
+from benchmark.executors.workers import pending_runs, split_stored
 from benchmark.home import PROJECT_ROOT
 from benchmark.models.contract import ModelSpec
 from benchmark.store.records import RunKey

@@ -14,7 +14,7 @@ from benchmark import data
 from benchmark.commands.cli import main
 from benchmark.data import synthetic
 from benchmark.errors import BenchmarkError
-from benchmark.executors.tasks import store_result
+from benchmark.executors.workers import store_result
 from benchmark.store.runs import RunStore, tsne_path
 from benchmark.training import device_settings, runner
 from benchmark.training.device_settings import Execution

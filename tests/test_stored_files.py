@@ -494,6 +494,6 @@ def test_a_re_import_then_run_then_report_reports_only_the_new_imports_runs(tmp_
 
 
 def test_a_records_json_form_in_memory_reads_back_as_the_record():
-    # as a worker hands its record to the parent process (executors/tasks.py): tuples, not JSON's lists
+    # as a worker hands its record to the parent process (executors/workers.py): tuples, not JSON's lists
     record = fixture_record("summer", 0)
     assert RunRecord.from_json(record.to_json()) == record

@@ -55,7 +55,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from benchmark.console import make_console
-    from benchmark.executors.tasks import split_stored
+    from benchmark.executors.workers import split_stored
     from benchmark.experiment.catalog import MODELS
     from benchmark.report import write_reports
     from benchmark.training.costs import plan_cost
