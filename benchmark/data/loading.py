@@ -16,7 +16,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from benchmark.data import cache, features, multiemo, releases, schema, synthetic, table_sources
+from benchmark.data import cache, features, multiemo_folder, releases, schema, synthetic, table_sources
 from benchmark.data.features import TextEncoder
 from benchmark.data.pickles import load_pickle_source
 from benchmark.data.schema import SPLITS, MercDataset
@@ -193,13 +193,13 @@ def import_source(
     reader = table_sources.Reader(cache_dir=writable_cache(home), table=table or TableOptions())
     if path.is_file() and table_builder(path) is not None:
         return table_sources.load_table_file(path, name, family, reader)
-    if path.name == multiemo.SPEAKERS and path.is_file():
-        raise multiemo.lone_speakers_file(path)
+    if path.name == multiemo_folder.SPEAKERS and path.is_file():
+        raise multiemo_folder.lone_speakers_file(path)
     if path.suffix == ".pkl" or path.is_file():
         return load_pickle_source(path, name, family)
     if path.is_dir():
-        if multiemo.is_multiemo_folder(path):
-            return multiemo.load_multiemo_folder(path, name, family)
+        if multiemo_folder.is_multiemo_folder(path):
+            return multiemo_folder.load_multiemo_folder(path, name, family)
         if (path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists():
             return table_sources.load_saved_folder(path, name, family, reader)
         return table_sources.load_data_files(path, name, family, reader)
