@@ -37,7 +37,7 @@ from benchmark.models.contract import ablations_of
 from benchmark.report import tuning
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, ablation_variant, claim_rows
 from benchmark.report.load import load_groups
-from benchmark.report.published import read_published_numbers
+from benchmark.report.published_numbers import read_published_numbers
 from benchmark.report.stats import (
     BOOTSTRAP_SEED,
     CONFIDENCE,

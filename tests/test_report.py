@@ -149,7 +149,7 @@ def test_split_metrics_fixture_is_consistent():
 
 
 def test_verdict_against_transcribed_paper_numbers():
-    from benchmark.report.paper import PaperNumbers, verdict
+    from benchmark.report.paper_numbers import PaperNumbers, verdict
     from benchmark.report.tables import main_table, variants_of
 
     assert verdict(70.0, 68.0, 72.0, 70.5, 1.0, synthetic=False) == "reproduced"

@@ -17,7 +17,7 @@ from benchmark.home import Home
 from benchmark.models.contract import ablations_of
 from benchmark.report.claims import claim_rows
 from benchmark.report.load import load_records
-from benchmark.report.published import read_published_numbers
+from benchmark.report.published_numbers import read_published_numbers
 from benchmark.store.records import RunKey, config_hash
 from benchmark.store.runs import RunStore
 from benchmark.store.studies import SETTINGS_ATTRIBUTE, read_study, storage_url, study_path

@@ -21,7 +21,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.console import make_console
     from benchmark.experiment.catalog import ABLATIONS, DATASETS, MODELS
     from benchmark.experiment.profiles import PROFILES
-    from benchmark.report.published import published_summary, read_published_numbers
+    from benchmark.report.published_numbers import published_summary, read_published_numbers
 
     console = make_console()
     datasets = Table("dataset", "family", "kind", "feature dims", "description", title="datasets")

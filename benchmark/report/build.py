@@ -23,8 +23,8 @@ from benchmark.report.claims import VERDICT_RULE, ClaimRow, ClaimsSummary, claim
 from benchmark.report.crosscheck import crosscheck_lines
 from benchmark.report.load import load_groups
 from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
-from benchmark.report.paper import PaperNumbers, read_paper_numbers
-from benchmark.report.published import read_published_numbers
+from benchmark.report.paper_numbers import PaperNumbers, read_paper_numbers
+from benchmark.report.published_numbers import read_published_numbers
 from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
 from benchmark.report.study_sections import is_study_run
 from benchmark.report.tables import (
