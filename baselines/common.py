@@ -9,8 +9,8 @@ from torch import nn
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.errors import BenchmarkError
+from benchmark.models.contract import ModelDims
 from benchmark.models.layers import DialogueTransformer, modality_encoders
-from benchmark.models.modeling import ModelDims
 
 
 class ModalityContexts(nn.Module):

@@ -13,7 +13,7 @@ from torch import nn
 from baselines.common import ModalityContexts, require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
-from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from benchmark.models.contract import MERCModel, ModelDims, ModelOutput, make_config, register_model
 
 
 class LateFusion(MERCModel):

@@ -16,7 +16,7 @@ from baselines.common import ModalityContexts, require_modalities
 from baselines.tfn import with_one
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
-from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
+from benchmark.models.contract import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.search_space import IntRange
 
 

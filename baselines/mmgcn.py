@@ -35,8 +35,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
+from benchmark.models.contract import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.layers import Dropout
-from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.search_space import FloatRange, IntRange
 
 

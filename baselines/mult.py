@@ -30,8 +30,8 @@ from torch import nn
 from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
+from benchmark.models.contract import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.layers import Dropout
-from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 
 MEMORY_LAYERS = 3  # src/models.py: the self-attention over the joined streams has at least 3 layers
 

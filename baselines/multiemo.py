@@ -28,8 +28,8 @@ from torch import nn
 from baselines.common import require_modalities
 from benchmark.data.collate import IGNORE_LABEL, Batch
 from benchmark.data.schema import DatasetMeta
+from benchmark.models.contract import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.layers import ContextLayer, Dropout
-from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.search_space import FloatRange
 
 

@@ -38,8 +38,8 @@ from torch import nn
 from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
+from benchmark.models.contract import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.layers import Dropout, sinusoidal_positions
-from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.search_space import FloatRange
 
 # Self-distillation temperature per dataset family: SDT's published settings (exec_iemocap.sh, exec_meld.sh).

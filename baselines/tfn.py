@@ -16,8 +16,8 @@ from torch import nn
 from baselines.common import ModalityContexts, require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
+from benchmark.models.contract import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.layers import Dropout
-from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.search_space import IntRange
 
 

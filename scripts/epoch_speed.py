@@ -43,12 +43,12 @@ def prepare(
     forward costs the same; its splits; train config; execution; the seeded order generator). `threads`:
     torch threads instead of the profile's, as `run --threads` gives them."""
     from benchmark import data
-    from benchmark.catalog import DATASETS, MODELS
     from benchmark.data.collate import dialogues_from_split
+    from benchmark.experiment.catalog import DATASETS, MODELS
+    from benchmark.experiment.profiles import PROFILES
     from benchmark.home import Home
-    from benchmark.profiles import PROFILES
     from benchmark.seeding import seed_everything
-    from benchmark.training.execution import Execution
+    from benchmark.training.device_settings import Execution
 
     profile = PROFILES.get(profile_name)
     dataset = data.subsample(data.load(dataset_name, Home(Path(home_root))), profile.max_dialogues)
@@ -78,7 +78,7 @@ def measure(
 ) -> dict:
     import torch
 
-    from benchmark.models.modeling import count_parameters
+    from benchmark.models.contract import count_parameters
     from benchmark.training.loop import evaluate, make_optimizer, train_epoch
 
     model, dataset, splits, train, execution, order = prepare(

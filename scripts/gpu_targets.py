@@ -85,10 +85,10 @@ def main() -> None:
 
 def paper_sweep_estimate(profile: str, costs: Path, device: str, home_root: Path) -> None:
     """`run --all` at `profile`: its estimated training time from the measured table (target: 4 h)."""
-    from benchmark.catalog import MODELS
+    from benchmark.experiment.catalog import MODELS
     from benchmark.home import Home
     from benchmark.training.costs import cost_table, device_kind, estimate, read_costs, with_teachers
-    from benchmark.training.execution import Execution
+    from benchmark.training.device_settings import Execution
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 
     keys = plan(MODELS.names(), DEFAULT_DATASETS, profile)

@@ -161,9 +161,9 @@ def main() -> None:
 
     from pathlib import Path
 
-    from benchmark.catalog import MODELS
+    from benchmark.experiment.catalog import MODELS
     from benchmark.home import Home
-    from benchmark.training.execution import Execution
+    from benchmark.training.device_settings import Execution
     from benchmark.training.runner import DEFAULT_DATASETS, plan, run_key
 
     imports = time.perf_counter() - STARTED

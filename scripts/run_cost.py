@@ -53,7 +53,7 @@ DEFAULT_VARIANTS = (
 
 
 def model_and_overrides(variant: str) -> tuple[str, dict]:
-    from benchmark.catalog import ABLATIONS
+    from benchmark.experiment.catalog import ABLATIONS
 
     model, _, ablation = variant.partition("-no-")
     return model, (dict(ABLATIONS.get(ablation).overrides) if ablation else {})
@@ -70,7 +70,7 @@ def epoch_cost(
 ) -> dict:
     import torch
 
-    from benchmark.catalog import DATASETS
+    from benchmark.experiment.catalog import DATASETS
     from benchmark.training.costs import device_kind
     from benchmark.training.loop import evaluate, make_optimizer, train_epoch
 

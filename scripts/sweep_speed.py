@@ -50,10 +50,10 @@ def main() -> None:
 
     import ray
 
-    from benchmark.catalog import MODELS
     from benchmark.executors import Placement
+    from benchmark.experiment.catalog import MODELS
     from benchmark.home import Home
-    from benchmark.training.execution import Execution
+    from benchmark.training.device_settings import Execution
     from benchmark.training.runner import DEFAULT_DATASETS, plan
 
     models, datasets = args.model or MODELS.names(), args.dataset or DEFAULT_DATASETS

@@ -37,7 +37,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from benchmark import data
-from benchmark.catalog import SUBJECT
 from benchmark.data.class_weighting import INVERSE_FREQUENCY
 from benchmark.data.schema import MercDataset
 from benchmark.data.synthetic import (
@@ -51,17 +50,18 @@ from benchmark.data.synthetic import (
 )
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
+from benchmark.experiment.catalog import SUBJECT
+from benchmark.experiment.profiles import PROFILES
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import REFERENCE_DIR, Home, resolve_home
 from benchmark.metrics import weighted_f1
-from benchmark.profiles import PROFILES
 from benchmark.report.calibration import CALIBRATION_PAGE, COLUMNS, CONTEXT_GAIN, PLANTED, RANK_CHECK
 from benchmark.report.load import load_records
-from benchmark.report.real_text import FINE_TUNED, text_only_models
 from benchmark.report.stats import mean_and_std
 from benchmark.store.records import FULL_MODEL, RunRecord
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import plan, resolve_runs
+from scripts.real_text import FINE_TUNED, text_only_models
 from summer.studies import modality_variant
 
 FAMILIES = ("iemocap", "meld")

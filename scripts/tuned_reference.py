@@ -29,15 +29,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.catalog import MODELS, SUBJECT
 from benchmark.errors import BenchmarkError
+from benchmark.experiment.catalog import MODELS, SUBJECT
 from benchmark.files import atomic_write
 from benchmark.home import REFERENCE_DIR, Home
-from benchmark.models.modeling import ablations_of
+from benchmark.models.contract import ablations_of
 from benchmark.report import tuning
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, ablation_variant, claim_rows
 from benchmark.report.load import load_groups
-from benchmark.report.published import read_published_numbers
+from benchmark.report.published_numbers import read_published_numbers
 from benchmark.report.stats import (
     BOOTSTRAP_SEED,
     CONFIDENCE,

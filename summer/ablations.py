@@ -5,7 +5,7 @@ both (no teacher, no guided mask, no KL / MSE / teacher-head terms), so it is on
 both: seven names, eight rows. The reports list the rows in the order registered here.
 """
 
-from benchmark.models.modeling import PAPER, PAPER_AND_SUITE, SUITE, Ablation, register_ablation
+from benchmark.models.contract import PAPER, PAPER_AND_SUITE, SUITE, Ablation, register_ablation
 
 for ablation in (
     Ablation(

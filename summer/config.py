@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from benchmark.errors import BenchmarkError
-from benchmark.models.modeling import ModelDims
+from benchmark.models.contract import ModelDims
 from summer.distillation import DistillationOptions
 from summer.fusion import GUIDANCE_MASKS
 from summer.moe import MoEOptions

@@ -30,8 +30,7 @@ from torch import nn
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.errors import BenchmarkError
-from benchmark.models.layers import UtteranceEncoder, dense_layer
-from benchmark.models.modeling import (
+from benchmark.models.contract import (
     MERCModel,
     ModelDims,
     ModelOutput,
@@ -40,6 +39,7 @@ from benchmark.models.modeling import (
     register_model,
     require_features,
 )
+from benchmark.models.layers import UtteranceEncoder, dense_layer
 from summer.fusion import Attention
 from summer.moe import EXPERTS_SETTING, MoEOptions, context_block
 

@@ -18,8 +18,7 @@ from torch import nn
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.errors import BenchmarkError
-from benchmark.models.layers import modality_encoders
-from benchmark.models.modeling import (
+from benchmark.models.contract import (
     MERCModel,
     ModelDims,
     ModelOutput,
@@ -28,6 +27,7 @@ from benchmark.models.modeling import (
     register_model,
     require_features,
 )
+from benchmark.models.layers import modality_encoders
 from benchmark.models.search_space import FloatRange
 from summer.config import TEMPERATURE, SummerConfig
 from summer.distillation import (

@@ -11,7 +11,7 @@ A study variant's name starts with `STUDY_PREFIX`, so its row reads "text-teache
 "text-teacher-no-...".
 """
 
-from benchmark.models.modeling import STUDY, Ablation, register_ablation
+from benchmark.models.contract import STUDY, Ablation, register_ablation
 from benchmark.variants import FULL_MODEL, STUDY_PREFIX
 from summer.distillation import MODALITY_SEPARATOR, STREAM, TEACHER
 from summer.subject import SUBJECT, SUMMER

@@ -1,5 +1,5 @@
 """A small MultiEMO data folder, spelled out from MultiEMO's loaders (`Dataset/IEMOCAPDataset.py`,
-`Dataset/MELDDataset.py`) independently of benchmark/data/multiemo.py:
+`Dataset/MELDDataset.py`) independently of benchmark/data/multiemo_folder.py:
 
 - `Speakers.pkl`: videoIDs, videoSpeakers, videoLabels, videoText, videoAudio, videoVisual,
   videoSentence, trainVid, testVid (IEMOCAP: 9 items, speakers 'M'/'F'); MELD adds a trailing item (the

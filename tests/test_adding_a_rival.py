@@ -14,12 +14,12 @@ import torch
 from torch import nn
 
 from baselines.common import require_modalities
-from benchmark.catalog import MODELS
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.errors import BenchmarkError
+from benchmark.experiment.catalog import MODELS
+from benchmark.models.contract import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.layers import modality_encoders
-from benchmark.models.modeling import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.report import write_reports
 from benchmark.store.records import RunKey
 from benchmark.training.runner import DEFAULT_DATASETS, plan, run_key

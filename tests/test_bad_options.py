@@ -21,9 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmark import cli
-from benchmark.cli import main as cli_main
-from benchmark.commands import ablate
+from benchmark.commands import ablate, cli
+from benchmark.commands.cli import main as cli_main
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.data.utterances import TableOptions, UtteranceColumns
 from benchmark.files import exclusive
@@ -395,7 +394,7 @@ def _parses_into_valid_values_or_one_line(command: str, argv: list[str], home) -
         assert 0 <= settings.seed <= SEED_MAX and math.isfinite(settings.weight_decay)
         assert 1 <= settings.threads <= 1024
     if command == "run":
-        from benchmark.catalog import MODELS
+        from benchmark.experiment.catalog import MODELS
 
         models = MODELS.names() if args.all else args.model
         try:

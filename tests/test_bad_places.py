@@ -16,10 +16,10 @@ import datasets
 import pytest
 
 from benchmark import data
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
+from benchmark.commands.housekeeping import tidy
 from benchmark.files import INCOMING_PREFIX, exclusive, owned_folder
 from benchmark.home import HOME_MARKER, PROJECT_ROOT, resolve_home
-from benchmark.housekeeping import tidy
 from tests.test_data_errors import earlier, refused  # noqa: F401 (earlier: a fixture)
 from tests.test_data_tables import USER_TABLE
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.catalog import MODELS
 from benchmark.data.collate import collate_dialogues
 from benchmark.errors import BenchmarkError
-from benchmark.models.modeling import ModelDims
+from benchmark.experiment.catalog import MODELS
+from benchmark.models.contract import ModelDims
 from benchmark.store.records import RunKey
 from benchmark.training.runner import run_key
 from tests.model_fixtures import assert_padding_invariant, tiny_dialogues, tiny_meta

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from benchmark import regression_gate
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.home import REFERENCE_DIR, Home
+from benchmark.report import regression_gate
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
 from benchmark.training.environment import machine_fingerprint
@@ -57,7 +57,7 @@ def test_the_gate_never_replaces_a_users_record_and_says_where_it_trained(refere
 
 
 def test_committed_reference_covers_every_registered_variant_and_states_its_rule():
-    from benchmark.catalog import MODELS
+    from benchmark.experiment.catalog import MODELS
     from benchmark.training.runner import DEFAULT_DATASETS, plan
 
     reference = regression_gate.read_reference(REFERENCE_DIR / "smoke.json")

@@ -20,7 +20,7 @@ from benchmark.report.claims import (
     claim_rows,
     decide,
 )
-from benchmark.report.published import PublishedNumbers, read_published_numbers
+from benchmark.report.published_numbers import PublishedNumbers, read_published_numbers
 from benchmark.store.records import Convergence, EpochLog, Predictions, RunKey, RunRecord
 from benchmark.training.metrics import split_metrics
 from tests.record_fixtures import fixture_config, fixture_data, fixture_environment

@@ -10,7 +10,7 @@ import sys
 import pytest
 from rich.console import Console
 
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.commands.run import plan_summary
 from benchmark.executors import local
 from benchmark.files import atomic_write, exclusive
@@ -27,7 +27,7 @@ SMOKE_TFN = ["--model", "tfn", "--dataset", "synthetic-iemocap", "--profile", "s
 def test_help_imports_no_torch():
     code = (
         "import sys\n"
-        "from benchmark.cli import build_parser\n"
+        "from benchmark.commands.cli import build_parser\n"
         "for command in ([], ['run'], ['tune'], ['report'], ['ablate'], ['check'], ['list'], ['data']):\n"
         "    try:\n"
         "        build_parser().parse_args([*command, '--help'])\n"

@@ -80,7 +80,7 @@ def _claims(unconverged: set[tuple[str, int]]):
     """Claim rows on the claim tests' known records, the runs in `unconverged` stopped at their cap while
     improving."""
     from benchmark.report.claims import claim_rows
-    from benchmark.report.published import read_published_numbers
+    from benchmark.report.published_numbers import read_published_numbers
     from tests.test_claims import (
         ABLATIONS,
         RIVAL_ERRORS,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from benchmark.profiles import PROFILES
+from benchmark.experiment.profiles import PROFILES
 from benchmark.training import costs
 from benchmark.training.costs import estimate, plan_cost
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import plan, resolve_runs
 
 CPU = "cpu-2-threads"
@@ -90,7 +90,7 @@ def test_run_prints_the_estimate_for_its_device_from_the_table_without_training(
 
 
 def test_a_dry_run_prints_the_plan_and_the_estimate_and_trains_nothing(home, tmp_path, monkeypatch, capsys):
-    from benchmark.cli import main as cli_main
+    from benchmark.commands.cli import main as cli_main
 
     table = tmp_path / "costs.json"
     entries = [_entry(v, "iemocap", "paper", s) for v, s in (("early-fusion", 2.0), ("sdt", 6.0))]

@@ -14,10 +14,10 @@ import datasets
 import numpy as np
 import pytest
 
-from benchmark.catalog import MODELS
 from benchmark.data.schema import CLASS_NAMES, MercDataset, features_for
 from benchmark.errors import BenchmarkError
-from benchmark.models.modeling import ModelDims, count_parameters
+from benchmark.experiment.catalog import MODELS
+from benchmark.models.contract import ModelDims, count_parameters
 from benchmark.report.crosscheck import crosscheck_lines
 from benchmark.store.records import SplitMetrics
 from scripts.crosscheck import mmgcn, mult, multiemo, sdt

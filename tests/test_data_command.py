@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from tests.data_fixtures import write_feature_pickle
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from benchmark import data
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.data import cache, features
 from benchmark.data.safe_pickle import load_pickle
 from benchmark.errors import BenchmarkError

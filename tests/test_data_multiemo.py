@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from benchmark import data
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.data.pickles import carve_validation
 from benchmark.errors import BenchmarkError
 from tests.multiemo_fixtures import write_multiemo_folder

@@ -18,8 +18,8 @@ from benchmark.data import synthetic
 from benchmark.data.class_weighting import INVERSE_FREQUENCY
 from benchmark.data.collate import IGNORE_LABEL, collate_dialogues, dialogues_from_split
 from benchmark.data.schema import SPLITS
+from benchmark.experiment.profiles import PROFILES
 from benchmark.home import Home
-from benchmark.profiles import PROFILES
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark.catalog import MODELS
-from benchmark.cli import main
+from benchmark.commands.cli import main
 from benchmark.data.collate import collate_dialogues
 from benchmark.errors import BenchmarkError
-from benchmark.models.modeling import ModelDims
+from benchmark.experiment.catalog import MODELS
+from benchmark.models.contract import ModelDims
 from benchmark.store.records import RunKey
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import run_key
 from tests.model_fixtures import tiny_dialogues, tiny_meta
 

@@ -16,7 +16,7 @@ import datasets
 import pytest
 
 from benchmark import data
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.data import releases
 from benchmark.home import PROJECT_ROOT, Home
 from tests.data_fixtures import write_feature_pickle

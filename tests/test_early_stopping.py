@@ -9,11 +9,11 @@ import torch
 from rich.progress import Progress
 from torch import nn
 
-from benchmark.catalog import MODELS
 from benchmark.data import fine_tune
 from benchmark.early_stopping import EarlyStopping
-from benchmark.models.modeling import ModelDims
-from benchmark.profiles import TrainConfig
+from benchmark.experiment.catalog import MODELS
+from benchmark.experiment.profiles import TrainConfig
+from benchmark.models.contract import ModelDims
 from benchmark.training import loop
 from tests.test_crosscheck import tiny_dataset
 

@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import summer.moe as moe
 from benchmark.home import Home
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import plan, record_run, resolve_run
 from summer.moe import (
     DialoguePacking,

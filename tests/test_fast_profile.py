@@ -7,7 +7,7 @@ import statistics
 
 import pytest
 
-from benchmark.profiles import PROFILES
+from benchmark.experiment.profiles import PROFILES
 from benchmark.store.records import RunKey
 from benchmark.training.runner import run_key
 

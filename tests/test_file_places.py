@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from benchmark import files
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.files import atomic_write_json, describe_os_error
 from benchmark.home import PROJECT_ROOT
 from tests.test_table_files import _csv

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from benchmark import data
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.commands.data import add_arguments, import_options
 from benchmark.data import features
 from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED

@@ -95,8 +95,8 @@ def test_a_layer_below_training_imports_nothing_from_it(package, one_of_its_modu
     assert training_modules(loaded) == []
 
 
-# Which layers each layer may import (docs/layers.md). A top-level module of `benchmark/` outside the bottom
-# layer is named on its own until it moves into the folder it belongs to.
+# Which layers each layer may import (docs/layers.md). Every top-level module of `benchmark/` is of the bottom
+# layer; every other layer is a folder.
 BOTTOM = "bottom"
 BOTTOM_MODULES = (
     "errors",
@@ -116,16 +116,14 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "models": {BOTTOM, "data"},
     "summer": {BOTTOM, "data", "models"},
     "baselines": {BOTTOM, "data", "models"},
-    "profiles": {BOTTOM, "data", "models"},
-    "catalog": {BOTTOM, "data", "models", "summer", "baselines"},
-    "store": {BOTTOM, "data", "models", "profiles"},
-    "training": {BOTTOM, "data", "models", "store", "profiles", "catalog"},
-    "executors": {BOTTOM, "data", "models", "store", "profiles", "catalog", "training"},
-    "report": {BOTTOM, "data", "models", "store", "profiles", "catalog"},
-    "regression_gate": {BOTTOM, "data", "models", "store", "profiles"},
+    "experiment": {BOTTOM, "data", "models", "summer", "baselines"},
+    "store": {BOTTOM, "data", "models"},
+    "training": {BOTTOM, "data", "models", "experiment", "store"},
+    "executors": {BOTTOM, "data", "models", "experiment", "store", "training"},
+    "report": {BOTTOM, "data", "models", "experiment", "store"},
 }
-# commands/, cli, housekeeping and __main__ sit on top and may import every layer; scripts/ too.
-TOP = {"commands", "cli", "housekeeping", "__main__"}
+# commands/ and __main__ sit on top and may import every layer; scripts/ too.
+TOP = {"commands", "__main__"}
 
 
 def layer_of(module: str) -> str:

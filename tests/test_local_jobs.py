@@ -14,7 +14,7 @@ import time
 import psutil
 import pytest
 
-from benchmark.cli import main
+from benchmark.commands.cli import main
 from benchmark.errors import BenchmarkError
 from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs
 from benchmark.executors import sweep as sweep_module
@@ -22,7 +22,7 @@ from benchmark.executors.ray_cluster import bound_to_cluster
 from benchmark.executors.sweep import refuse_oversubscription
 from benchmark.home import PROJECT_ROOT, Home
 from benchmark.store.runs import RunStore
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import plan
 from tests.sweep_fixtures import comparable, sweep
 

@@ -10,9 +10,9 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from baselines.mmgcn import DialogueGraph, angular_similarity
-from benchmark.catalog import MODELS
 from benchmark.data.collate import collate_dialogues
-from benchmark.models.modeling import ModelDims
+from benchmark.experiment.catalog import MODELS
+from benchmark.models.contract import ModelDims
 from tests.model_fixtures import tiny_dialogues, tiny_meta
 
 DIMS = ModelDims(width=16, heads=2, layers=1, dropout=0.2)

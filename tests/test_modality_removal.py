@@ -7,9 +7,9 @@ import dataclasses
 import torch
 
 from benchmark import data
-from benchmark.catalog import MODELS
 from benchmark.data.collate import dialogues_from_split
-from benchmark.profiles import PROFILES
+from benchmark.experiment.catalog import MODELS
+from benchmark.experiment.profiles import PROFILES
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
 from benchmark.training import runner

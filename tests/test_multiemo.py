@@ -17,10 +17,10 @@ from baselines.multiemo import (
     soft_hgr,
     swfc_class_weights,
 )
-from benchmark.catalog import MODELS
 from benchmark.data.collate import collate_dialogues
 from benchmark.data.schema import CLASS_NAMES
-from benchmark.models.modeling import ModelDims
+from benchmark.experiment.catalog import MODELS
+from benchmark.models.contract import ModelDims
 from tests.model_fixtures import tiny_dialogues, tiny_meta
 
 DIMS = ModelDims(width=16, heads=2, layers=1, dropout=0.0)

@@ -13,11 +13,11 @@ import psutil
 import pytest
 import ray
 
-from benchmark.cli import main
+from benchmark.commands.cli import main
 from benchmark.executors import Placement
 from benchmark.home import Home
 from benchmark.store.runs import RunStore
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import plan
 from tests.sweep_fixtures import comparable, sweep
 

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from benchmark import data
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.data import features
 from benchmark.data.safe_pickle import load_pickle
 from benchmark.data.schema import CLASS_NAMES, DatasetMeta
-from benchmark.report import real_text
+from scripts import real_text
 
 
 @pytest.mark.slow

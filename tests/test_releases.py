@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from benchmark import data
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.data import releases
 from benchmark.data.download import PARTIAL_SUFFIX, fetch, git_blob_id
 from benchmark.errors import BenchmarkError

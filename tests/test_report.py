@@ -149,7 +149,7 @@ def test_split_metrics_fixture_is_consistent():
 
 
 def test_verdict_against_transcribed_paper_numbers():
-    from benchmark.report.paper import PaperNumbers, verdict
+    from benchmark.report.paper_numbers import PaperNumbers, verdict
     from benchmark.report.tables import main_table, variants_of
 
     assert verdict(70.0, 68.0, 72.0, 70.5, 1.0, synthetic=False) == "reproduced"
@@ -249,8 +249,8 @@ def test_a_report_on_a_named_release_says_where_the_data_came_from(home):
 def test_summers_ablation_rows_follow_summer_s_registration_order(monkeypatch, home):
     """Adding an ablation row is one entry in summer/ablations.py: the report lists it after the rows
     registered before it and the claims ask for it, without a name in the report's code."""
-    from benchmark.catalog import ABLATIONS, SUBJECT
-    from benchmark.models.modeling import SUITE, Ablation, ablations_of, register_ablation
+    from benchmark.experiment.catalog import ABLATIONS, SUBJECT
+    from benchmark.models.contract import SUITE, Ablation, ablations_of, register_ablation
     from benchmark.report.tables import variants_of
 
     assert ablations_of(SUBJECT.model)[:4] == ["standard-moe", "self-attention", "ikd", "label-smoothing"]

@@ -14,13 +14,13 @@ import torch
 from benchmark import data
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, ray_cluster, run_sweep
-from benchmark.executors.tasks import pending_runs, split_stored
+from benchmark.executors.workers import pending_runs, split_stored
 from benchmark.home import PROJECT_ROOT
-from benchmark.models.modeling import ModelSpec
+from benchmark.models.contract import ModelSpec
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
 from benchmark.training import runner
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 
 KEY = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)  # a student: it asks for a teacher
 ON_ONE_THREAD = Placement(Execution("cpu", threads=1))

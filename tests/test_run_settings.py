@@ -11,14 +11,13 @@ import pytest
 import torch
 
 from benchmark import data
-from benchmark.cli import main
+from benchmark.commands.cli import main
 from benchmark.data import synthetic
 from benchmark.errors import BenchmarkError
-from benchmark.executors.tasks import store_result
+from benchmark.executors.workers import store_result
 from benchmark.store.runs import RunStore, tsne_path
-from benchmark.training import execution as execution_module
-from benchmark.training import runner
-from benchmark.training.execution import Execution
+from benchmark.training import device_settings, runner
+from benchmark.training.device_settings import Execution
 
 SMOKE = ["--dataset", "synthetic-iemocap", "--profile", "smoke", "--seeds", "0"]
 CPU_ONE_THREAD = Execution("cpu", threads=1)
@@ -55,7 +54,7 @@ def resolutions(monkeypatch) -> list[Execution]:
         calls.append(self)
         return resolve(self)
 
-    monkeypatch.setattr(execution_module.Execution, "resolved", counted)
+    monkeypatch.setattr(device_settings.Execution, "resolved", counted)
     return calls
 
 

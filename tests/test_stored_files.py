@@ -17,12 +17,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmark import regression_gate
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.data import cache
 from benchmark.errors import BenchmarkError
 from benchmark.home import REFERENCE_DIR, Home
-from benchmark.report import calibration, write_reports
+from benchmark.report import calibration, regression_gate, write_reports
 from benchmark.report.claims import ClaimsSummary
 from benchmark.report.load import load_groups
 from benchmark.store.records import RunKey, RunRecord, TeacherSummary
@@ -495,6 +494,6 @@ def test_a_re_import_then_run_then_report_reports_only_the_new_imports_runs(tmp_
 
 
 def test_a_records_json_form_in_memory_reads_back_as_the_record():
-    # as a worker hands its record to the parent process (executors/tasks.py): tuples, not JSON's lists
+    # as a worker hands its record to the parent process (executors/workers.py): tuples, not JSON's lists
     record = fixture_record("summer", 0)
     assert RunRecord.from_json(record.to_json()) == record

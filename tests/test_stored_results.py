@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from benchmark import data
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.home import Home
 from benchmark.report.load import load_records
 from benchmark.store.records import RunKey, results_checksum

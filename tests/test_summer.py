@@ -10,10 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from benchmark.catalog import ABLATIONS, MODELS
 from benchmark.data.collate import IGNORE_LABEL, Batch, collate_dialogues
 from benchmark.errors import BenchmarkError
-from benchmark.models.modeling import PAPER, PAPER_AND_SUITE, SUITE, ModelDims
+from benchmark.experiment.catalog import ABLATIONS, MODELS
+from benchmark.models.contract import PAPER, PAPER_AND_SUITE, SUITE, ModelDims
 from benchmark.training.runner import ablations_of
 from summer.distillation import FrozenTeacher
 from summer.fusion import Attention, teacher_guided_scores
@@ -286,7 +286,7 @@ def test_label_smoothing_changes_the_loss_by_the_expected_amount():
 
 
 def test_the_trainer_applies_the_label_smoothing_the_model_asks_for(monkeypatch):
-    from benchmark.profiles import TrainConfig
+    from benchmark.experiment.profiles import TrainConfig
     from benchmark.training import loop
 
     seen = []
@@ -512,7 +512,7 @@ def test_summer_without_its_teacher_modality_is_unguided_and_never_asks_the_teac
 
 
 def test_the_ikd_study_varies_one_reading_at_a_time_beside_the_default_and_no_ikd():
-    from benchmark.profiles import PROFILES
+    from benchmark.experiment.profiles import PROFILES
     from benchmark.store.records import FULL_MODEL
     from benchmark.training.runner import plan
     from summer.studies import STUDY_VARIANTS

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmark import data
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.data.class_weighting import INVERSE_FREQUENCY, inverse_train_validation_frequency
 from benchmark.data.utterances import TableOptions, UtteranceColumns
 from benchmark.errors import BenchmarkError

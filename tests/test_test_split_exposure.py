@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 
 from benchmark import data
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.data import releases
 from benchmark.data.schema import MAY_HAVE_TRAINED_ON_TEST, exposure_of
 from benchmark.report import write_reports

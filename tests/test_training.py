@@ -9,9 +9,9 @@ import threading
 import numpy as np
 import pytest
 
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
+from benchmark.experiment.profiles import TrainConfig
 from benchmark.home import Home
-from benchmark.profiles import TrainConfig
 from benchmark.store.records import RunKey, RunRecord
 from benchmark.store.runs import RunStore
 from benchmark.training import loop, runner, teachers
@@ -80,8 +80,8 @@ def test_patience_stops_early(home):
     from benchmark import data
 
     dataset = data.subsample(data.load("synthetic-iemocap", home), {"train": 8, "validation": 4, "test": 4})
-    from benchmark.catalog import MODELS
-    from benchmark.models.modeling import ModelDims
+    from benchmark.experiment.catalog import MODELS
+    from benchmark.models.contract import ModelDims
 
     model = MODELS.get("text-teacher").build(dataset.meta, ModelDims(8, 2, 1, 0.0), {})
     result = loop.train_model(model, dataset, TrainConfig(lr=0.0, epochs=10, batch_size=4, patience=2))
@@ -294,7 +294,7 @@ def test_iemocap_runs_weigh_classes_by_inverse_frequency_of_the_data_and_record_
 
 
 def test_every_profile_states_the_specifications_settings():
-    from benchmark.profiles import PROFILES
+    from benchmark.experiment.profiles import PROFILES
 
     for _, profile in PROFILES.items():
         for family, config in profile.train.items():
@@ -306,9 +306,9 @@ def test_the_trainer_weighs_its_cross_entropy_and_decays_weights(monkeypatch):
     import torch
     import torch.nn.functional as F
 
-    from benchmark.catalog import MODELS
     from benchmark.data.collate import collate_dialogues
-    from benchmark.models.modeling import ModelDims
+    from benchmark.experiment.catalog import MODELS
+    from benchmark.models.contract import ModelDims
     from tests.model_fixtures import tiny_dialogues, tiny_meta
 
     meta = tiny_meta()

@@ -11,17 +11,17 @@ import optuna
 import pandas as pd
 import pytest
 
-from benchmark.catalog import MODELS
 from benchmark.executors import Placement, run_sweep, tuning
+from benchmark.experiment.catalog import MODELS
 from benchmark.home import Home
-from benchmark.models.modeling import ablations_of
+from benchmark.models.contract import ablations_of
 from benchmark.report.claims import claim_rows
 from benchmark.report.load import load_records
-from benchmark.report.published import read_published_numbers
+from benchmark.report.published_numbers import read_published_numbers
 from benchmark.store.records import RunKey, config_hash
 from benchmark.store.runs import RunStore
 from benchmark.store.studies import SETTINGS_ATTRIBUTE, read_study, storage_url, study_path
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import resolve_runs
 from scripts import tuned_reference
 from tests.test_claims import SUMMER_ERRORS, make_predictions, make_record

@@ -10,7 +10,7 @@ import datasets
 import optuna
 import pytest
 
-from benchmark.cli import main as cli_main
+from benchmark.commands.cli import main as cli_main
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, tuning
 from benchmark.home import REFERENCE_DIR, Home
@@ -20,7 +20,7 @@ from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
 from benchmark.store.studies import read_study, study_path
 from benchmark.training import runner
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 
 TRIALS = 3
 KEY = RunKey("tfn", "none", "synthetic-iemocap", "smoke", 0)
@@ -220,8 +220,8 @@ def test_every_default_lies_in_its_models_space():
     for both dataset families (where the defaults differ by family)."""
     from baselines.multiemo import AUTHORS_LOSS
     from baselines.sdt import TEMPERATURE as SDT_TEMPERATURE
-    from benchmark.catalog import MODELS
-    from benchmark.profiles import PROFILES
+    from benchmark.experiment.catalog import MODELS
+    from benchmark.experiment.profiles import PROFILES
     from summer.config import TEMPERATURE as SUMMER_TEMPERATURE
 
     def check(model: str, name: str, value) -> None:

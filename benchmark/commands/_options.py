@@ -1,6 +1,6 @@
 """The command line's parser and the options shared by the commands that train. Every option is
 checked where it is parsed: its type and range by its argparse type, a repeat by the parser's actions,
-and options that depend on each other by the command's `check_options` (benchmark/cli.py)."""
+and options that depend on each other by the command's `check_options` (benchmark/commands/cli.py)."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def names(text: str) -> tuple[str, ...]:
 def check_models_and_ablations(models: Sequence[str], ablations: Sequence[str] | None) -> None:
     """Every model registered, every `--ablation` one of a selected model's, and every selected model
     with at least one variant to train: otherwise the plan would silently leave runs out."""
-    from benchmark.catalog import ABLATIONS, MODELS
+    from benchmark.experiment.catalog import ABLATIONS, MODELS
     from benchmark.store.records import FULL_MODEL
 
     for model in models:

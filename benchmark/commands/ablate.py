@@ -7,8 +7,8 @@ import argparse
 import dataclasses
 
 from benchmark.commands._options import add_setting_options, add_training_options, check_placement
+from benchmark.commands.housekeeping import open_home
 from benchmark.executors import run_sweep
-from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def check_options(args: argparse.Namespace) -> None:
-    from benchmark.catalog import ABLATIONS
+    from benchmark.experiment.catalog import ABLATIONS
 
     for name in args.drop:
         ABLATIONS.get(name)  # a typo is a did-you-mean error
@@ -35,8 +35,8 @@ def check_options(args: argparse.Namespace) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from benchmark.catalog import ABLATIONS
     from benchmark.console import make_console
+    from benchmark.experiment.catalog import ABLATIONS
     from benchmark.store.records import FULL_MODEL
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 

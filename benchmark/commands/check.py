@@ -45,11 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from benchmark import regression_gate
-    from benchmark.catalog import MODELS
+    from benchmark.commands.housekeeping import tidy
     from benchmark.executors.local import run_keys
-    from benchmark.housekeeping import tidy
-    from benchmark.profiles import PROFILES
+    from benchmark.experiment.catalog import MODELS
+    from benchmark.experiment.profiles import PROFILES
+    from benchmark.report import regression_gate
     from benchmark.training.environment import machine_fingerprint
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 
@@ -84,9 +84,9 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _update(path: Path, models, datasets, home: Home, fingerprint: dict) -> int:
-    from benchmark import regression_gate
-    from benchmark.catalog import MODELS
     from benchmark.executors.local import run_keys
+    from benchmark.experiment.catalog import MODELS
+    from benchmark.report import regression_gate
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs
 
     old = regression_gate.read_reference(path) if path.exists() else None

@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Mapping
 
 from benchmark.commands._options import names
+from benchmark.commands.housekeeping import open_home
 from benchmark.errors import BenchmarkError
-from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -141,7 +141,7 @@ def fine_tune_settings(args: argparse.Namespace):
     if args.fine_tune is not None:
         from benchmark.data import DATASETS
         from benchmark.data.fine_tune import FineTuneSettings
-        from benchmark.profiles import SPEC_TRAINING
+        from benchmark.experiment.profiles import SPEC_TRAINING
 
         given = {} if args.context is None else {"context": args.context}
         protocol = {}

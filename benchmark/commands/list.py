@@ -18,10 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from benchmark.catalog import ABLATIONS, DATASETS, MODELS
     from benchmark.console import make_console
-    from benchmark.profiles import PROFILES
-    from benchmark.report.published import published_summary, read_published_numbers
+    from benchmark.experiment.catalog import ABLATIONS, DATASETS, MODELS
+    from benchmark.experiment.profiles import PROFILES
+    from benchmark.report.published_numbers import published_summary, read_published_numbers
 
     console = make_console()
     datasets = Table("dataset", "family", "kind", "feature dims", "description", title="datasets")
@@ -63,10 +63,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _parameters(model: str, family: str) -> str:
-    from benchmark.catalog import DATASETS, MODELS
     from benchmark.data.schema import CLASS_NAMES, DatasetMeta
-    from benchmark.models.modeling import count_parameters
-    from benchmark.profiles import PROFILES
+    from benchmark.experiment.catalog import DATASETS, MODELS
+    from benchmark.experiment.profiles import PROFILES
+    from benchmark.models.contract import count_parameters
 
     spec = DATASETS.get(f"synthetic-{family}")
     meta = DatasetMeta(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from benchmark.commands._options import counted
-from benchmark.housekeeping import open_home
+from benchmark.commands.housekeeping import open_home
 
 # [choice] The bootstrap draws every resample at once (resamples x dialogues integers, benchmark/report/
 # stats.py): 1,000,000 resamples already took 1.5 GB; 100,000 (a tenth of that, 50 times the default).
@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from benchmark.catalog import DATASETS
-    from benchmark.profiles import PROFILES
+    from benchmark.experiment.catalog import DATASETS
+    from benchmark.experiment.profiles import PROFILES
     from benchmark.report import write_reports
     from benchmark.report.stats import DEFAULT_RESAMPLES
 

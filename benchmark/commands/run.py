@@ -10,10 +10,10 @@ from benchmark.commands._options import (
     check_models_and_ablations,
     check_placement,
 )
+from benchmark.commands.housekeeping import open_home
 from benchmark.errors import BenchmarkError
 from benchmark.executors import run_sweep
 from benchmark.executors.sweep import threads_of
-from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_options(args: argparse.Namespace) -> None:
     """What the options say together, before the home is opened or any data read."""
-    from benchmark.catalog import MODELS
+    from benchmark.experiment.catalog import MODELS
 
     if args.all == bool(args.model):
         raise BenchmarkError(
@@ -54,9 +54,9 @@ def check_options(args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from benchmark.catalog import MODELS
     from benchmark.console import make_console
-    from benchmark.executors.tasks import split_stored
+    from benchmark.executors.workers import split_stored
+    from benchmark.experiment.catalog import MODELS
     from benchmark.report import write_reports
     from benchmark.training.costs import plan_cost
     from benchmark.training.runner import DEFAULT_DATASETS, plan, resolve_runs

@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 
 from benchmark.commands._options import add_training_options, check_placement
+from benchmark.commands.housekeeping import open_home
 from benchmark.errors import BenchmarkError
 from benchmark.executors import run_sweep
-from benchmark.housekeeping import open_home
 
 STUDY_NAMES = ("modality", "sdmoe", "tsne", "ikd")
 
@@ -32,7 +32,7 @@ def check_options(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from benchmark.console import make_console
-    from benchmark.profiles import PROFILES
+    from benchmark.experiment.profiles import PROFILES
     from benchmark.report import write_reports
     from benchmark.report.study_sections import modality_lines
     from benchmark.store.records import FULL_MODEL

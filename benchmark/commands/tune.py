@@ -12,8 +12,8 @@ from benchmark.commands._options import (
     counted,
     seed,
 )
+from benchmark.commands.housekeeping import open_home
 from benchmark.errors import BenchmarkError
-from benchmark.housekeeping import open_home
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +44,7 @@ def check_options(args: argparse.Namespace) -> None:
 def main(args: argparse.Namespace) -> int:
     from benchmark.console import make_console
     from benchmark.executors.tuning import tune
-    from benchmark.profiles import PROFILES
+    from benchmark.experiment.profiles import PROFILES
     from benchmark.report import write_reports
     from benchmark.training.runner import DEFAULT_DATASETS, plan
 

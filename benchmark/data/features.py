@@ -16,12 +16,14 @@ import dataclasses
 import functools
 import hashlib
 import importlib.metadata
+import io
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import datasets
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -163,6 +165,68 @@ class AudioExtractor:
             rows.append(smile.process_signal(np.asarray(signal, dtype=np.float32), rate).to_numpy()[0])
             on_item(1)
         return np.stack(rows).astype(np.float32)
+
+
+def audio_features(
+    turns: Mapping[str, Sequence[tuple[str, int]]],
+    tables: Mapping[str, datasets.Dataset],
+    column: str,
+    source: str,
+    extractor: AudioExtractor,
+) -> dict[str, np.ndarray]:
+    """openSMILE features per utterance of each dialogue, whose turns are given as (table, row): the split
+    of the table the utterance was read from and its index there. Read from the audio column without
+    `datasets`' decoder: a `datasets.Audio` column (bytes or paths) or a column of file paths, relative
+    ones taken from the source's folder."""
+    import soundfile
+
+    total = sum(len(t) for t in turns.values())
+    audio = {split: _audio_column(table, column, source) for split, table in tables.items()}
+    out = {}
+    with progress_bar("openSMILE", total) as advance:
+        for dialogue, rows in turns.items():
+            waves = []
+            for table, row in rows:
+                payload = audio[table](row)
+                if payload is None:
+                    raise BenchmarkError(
+                        f"{source}: row {row} of the {table} table has no audio: fill it or drop the row"
+                    )
+                try:
+                    signal, rate = soundfile.read(payload, dtype="float32", always_2d=True)
+                except Exception as err:
+                    what = payload if isinstance(payload, str) else f"dialogue {dialogue!r}"
+                    raise BenchmarkError(
+                        f"{source}: the audio of row {row} of the {table} table ({what}) could not be read "
+                        f"({type(err).__name__}): check the audio column holds WAV/FLAC files or bytes"
+                    ) from None
+                waves.append((signal.mean(axis=1), rate))
+            out[dialogue] = extractor.extract(waves, advance)
+    return out
+
+
+def _audio_column(table: datasets.Dataset, name: str, source: str) -> Callable[[int], object]:
+    """Row -> a file path or a bytes buffer soundfile can read, or None for an empty cell, from the
+    column `name` (`--columns audio=NAME`), whatever other column holds audio too."""
+    feature = table.features[name]
+    if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
+        root = Path(source).expanduser()
+        base = root.parent if root.is_file() else root
+        paths = table[name]
+        return lambda row: str(base / paths[row]) if paths[row] else None
+    try:
+        raw = table.cast_column(name, datasets.Audio(decode=False))
+    except Exception:
+        raise BenchmarkError(
+            f"{source}: the audio column {name!r} holds {feature}, not audio: give file paths, bytes or a "
+            "datasets Audio column, or import without audio with --columns audio="
+        ) from None
+
+    def payload(row: int):  # one row at a time: a whole split's audio need not fit in memory
+        item = raw[row][name]
+        return None if not item else io.BytesIO(item["bytes"]) if item.get("bytes") else item["path"]
+
+    return payload
 
 
 def derived_fingerprint(fingerprint: str, *parts: object) -> str:

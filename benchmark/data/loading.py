@@ -16,7 +16,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from benchmark.data import cache, features, hub, multiemo, releases, schema, synthetic
+from benchmark.data import cache, features, multiemo_folder, releases, schema, synthetic, table_sources
 from benchmark.data.features import TextEncoder
 from benchmark.data.pickles import load_pickle_source
 from benchmark.data.schema import SPLITS, MercDataset
@@ -190,26 +190,26 @@ def import_source(
         return _import_release(releases.named_source(source, family), name, family, home)
     path = Path(source).expanduser()
     _check_path_kind(path, source)
-    reader = hub.Reader(cache_dir=writable_cache(home), table=table or TableOptions())
+    reader = table_sources.Reader(cache_dir=writable_cache(home), table=table or TableOptions())
     if path.is_file() and table_builder(path) is not None:
-        return hub.load_table_file(path, name, family, reader)
-    if path.name == multiemo.SPEAKERS and path.is_file():
-        raise multiemo.lone_speakers_file(path)
+        return table_sources.load_table_file(path, name, family, reader)
+    if path.name == multiemo_folder.SPEAKERS and path.is_file():
+        raise multiemo_folder.lone_speakers_file(path)
     if path.suffix == ".pkl" or path.is_file():
         return load_pickle_source(path, name, family)
     if path.is_dir():
-        if multiemo.is_multiemo_folder(path):
-            return multiemo.load_multiemo_folder(path, name, family)
+        if multiemo_folder.is_multiemo_folder(path):
+            return multiemo_folder.load_multiemo_folder(path, name, family)
         if (path / "dataset_dict.json").exists() or (path / "dataset_info.json").exists():
-            return hub.load_saved_folder(path, name, family, reader)
-        return hub.load_data_files(path, name, family, reader)
+            return table_sources.load_saved_folder(path, name, family, reader)
+        return table_sources.load_data_files(path, name, family, reader)
     repo_id, at, _ = source.partition("@")
     if not at or source.startswith((".", "/", "~")) or repo_id.count("/") != 1:
         raise BenchmarkError(
             f"{source}: no such file or folder (relative paths start from {Path.cwd()}), and not a hub id: "
             "check the path, or give a hub dataset as OWNER/NAME@REVISION"
         )
-    return hub.load_hub(source, name, family, reader)
+    return table_sources.load_hub(source, name, family, reader)
 
 
 def _check_path_kind(path: Path, source: str) -> None:

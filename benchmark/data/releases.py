@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchmark.data import multiemo
+from benchmark.data import multiemo_folder
 from benchmark.data.download import Unreachable, fetch
 from benchmark.data.pickles import UNSTATED_LINEAGE
 from benchmark.errors import BenchmarkError
@@ -82,9 +82,9 @@ class NamedSource:
 def _multiemo(family: str, folder: str, blob_ids: tuple[str, str, str, str], holds: str) -> NamedSource:
     files = tuple(
         ReleaseFile(f"Data/{folder}/{name}", blob)
-        for name, blob in zip(multiemo.FILES, blob_ids, strict=True)
+        for name, blob in zip(multiemo_folder.FILES, blob_ids, strict=True)
     )
-    return NamedSource("multiemo", family, *MULTIEMO, files, holds, multiemo.LINEAGE)
+    return NamedSource("multiemo", family, *MULTIEMO, files, holds, multiemo_folder.LINEAGE)
 
 
 # Lineage as each release states it. MMGCN's repository names its inputs only in train.py (`feat2dim`,

@@ -5,22 +5,20 @@ A table arrives as `datasets` splits (the csv/parquet/json builders, `load_from_
 grouped into dialogues in turn order, its labels matched **by name** to the family's class list (integer
 labels only with the order stated), and its speakers numbered by first appearance within each dialogue.
 Text stays as sentences (column `sentences`) for the feature extractors; an audio column is turned into
-openSMILE features here, per utterance.
+openSMILE features per utterance (`benchmark.data.features.audio_features`).
 """
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
 
 import datasets
 import numpy as np
 import pandas as pd
 
-from benchmark.data.features import AudioExtractor, progress_bar
+from benchmark.data.features import AudioExtractor, audio_features
 from benchmark.data.pickles import VALIDATION_CARVE_SEED, carve_validation
 from benchmark.data.schema import CLASS_NAMES, MAX_SPEAKERS, SPLITS, MercDataset
 from benchmark.data.table_schema import (
@@ -154,7 +152,8 @@ def from_table(
         )
     features = {}
     if audio_columns:
-        features["audio"] = _audio_features(dialogues, audio_columns, columns.audio, source, options.audio)
+        rows = {dialogue: [(u.table, u.row) for u in turns] for dialogue, turns in dialogues.items()}
+        features["audio"] = audio_features(rows, audio_columns, columns.audio, source, options.audio)
         notes.append(f"audio: {options.audio.describe()}")
     built, dims = build_splits(
         source,
@@ -449,64 +448,3 @@ def _class_name(value: str, classes: Sequence[str], aliases: Mapping[str, str]) 
 def _speaker_roles(turns: Sequence[Utterance]) -> list[int]:
     roles: dict[str, int] = {}
     return [roles.setdefault(u.speaker, len(roles)) for u in turns]
-
-
-def _audio_features(
-    dialogues: Mapping[str, list[Utterance]],
-    tables: Mapping[str, datasets.Dataset],
-    column: str,
-    source: str,
-    extractor: AudioExtractor,
-) -> dict[str, np.ndarray]:
-    """openSMILE features per utterance, read from the audio column without `datasets`' decoder: a
-    `datasets.Audio` column (bytes or paths) or a column of file paths, relative ones taken from the
-    source's folder."""
-    import soundfile
-
-    total = sum(len(t) for t in dialogues.values())
-    audio = {split: _audio_column(table, column, source) for split, table in tables.items()}
-    out = {}
-    with progress_bar("openSMILE", total) as advance:
-        for dialogue, turns in dialogues.items():
-            waves = []
-            for u in turns:
-                payload = audio[u.table](u.row)
-                if payload is None:
-                    raise BenchmarkError(
-                        f"{source}: row {u.row} of the {u.table} table has no audio: fill it or drop the row"
-                    )
-                try:
-                    signal, rate = soundfile.read(payload, dtype="float32", always_2d=True)
-                except Exception as err:
-                    what = payload if isinstance(payload, str) else f"dialogue {dialogue!r}"
-                    raise BenchmarkError(
-                        f"{source}: the audio of row {u.row} of the {u.table} table ({what}) could not be read "
-                        f"({type(err).__name__}): check the audio column holds WAV/FLAC files or bytes"
-                    ) from None
-                waves.append((signal.mean(axis=1), rate))
-            out[dialogue] = extractor.extract(waves, advance)
-    return out
-
-
-def _audio_column(table: datasets.Dataset, name: str, source: str) -> Callable[[int], object]:
-    """Row -> a file path or a bytes buffer soundfile can read, or None for an empty cell, from the
-    column `name` (`--columns audio=NAME`), whatever other column holds audio too."""
-    feature = table.features[name]
-    if isinstance(feature, datasets.Value) and feature.dtype in ("string", "large_string"):
-        root = Path(source).expanduser()
-        base = root.parent if root.is_file() else root
-        paths = table[name]
-        return lambda row: str(base / paths[row]) if paths[row] else None
-    try:
-        raw = table.cast_column(name, datasets.Audio(decode=False))
-    except Exception:
-        raise BenchmarkError(
-            f"{source}: the audio column {name!r} holds {feature}, not audio: give file paths, bytes or a "
-            "datasets Audio column, or import without audio with --columns audio="
-        ) from None
-
-    def payload(row: int):  # one row at a time: a whole split's audio need not fit in memory
-        item = raw[row][name]
-        return None if not item else io.BytesIO(item["bytes"]) if item.get("bytes") else item["path"]
-
-    return payload

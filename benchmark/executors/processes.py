@@ -1,5 +1,5 @@
 """The local executor's `--jobs N`: N runs at once on this machine's device, each in a worker process of
-its own, with what the spreading executors share (`benchmark/executors/tasks.py`): stored runs skipped,
+its own, with what the spreading executors share (`benchmark/executors/workers.py`): stored runs skipped,
 each teacher trained once before the runs that share it are handed out, the parent alone writing run
 records, a run whose worker dies retried.
 
@@ -29,7 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 import torch
 
 from benchmark.executors.sweep import refuse_oversubscription, threads_of
-from benchmark.executors.tasks import (
+from benchmark.executors.workers import (
     WORKER_RETRIES,
     PendingRun,
     SweepDisplay,

@@ -1,5 +1,5 @@
 """The Ray executor: every pending (model, variant, dataset, seed) run becomes a Ray task, with what
-every spreading executor shares (`benchmark/executors/tasks.py`): stored runs skipped, teachers first
+every spreading executor shares (`benchmark/executors/workers.py`): stored runs skipped, teachers first
 and once each, the driver alone writing run records, a task whose worker dies retried.
 
 Teachers: one teacher task per teacher cache identity; the runs that share it are submitted with that
@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement
-from benchmark.executors.tasks import (
+from benchmark.executors.workers import (
     WORKER_RETRIES,
     SweepDisplay,
     label,
@@ -36,7 +36,7 @@ from benchmark.executors.tasks import (
 from benchmark.home import Home
 from benchmark.store.records import RunKey, RunRecord
 from benchmark.store.runs import RunStore
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import ResolvedRun, RunPlan
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from benchmark.errors import BenchmarkError
 from benchmark.home import Home
 from benchmark.store.records import RunRecord
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 
 if TYPE_CHECKING:
     from benchmark.training.runner import ResolvedRun

@@ -20,9 +20,9 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from benchmark.catalog import MODELS
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, run_sweep
+from benchmark.experiment.catalog import MODELS
 from benchmark.home import Home
 from benchmark.models.search_space import TRAIN_SETTINGS, SearchSpace, settings_of, settings_text
 from benchmark.store.records import RunKey

@@ -1,2 +1,2 @@
-"""Models: the contract every model implements (`modeling`) and the building blocks SUMMER and the rivals
+"""Models: the contract every model implements (`contract`) and the building blocks SUMMER and the rivals
 share (`layers`)."""

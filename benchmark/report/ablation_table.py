@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmark.catalog import SUMMER
+from benchmark.experiment.catalog import SUMMER
 from benchmark.report.stats import paired_bootstrap
 from benchmark.report.tables import Variant, full_summer, mean_std
 

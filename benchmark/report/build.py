@@ -13,18 +13,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.catalog import MODELS, SUMMER
+from benchmark.experiment.catalog import MODELS, SUMMER
 from benchmark.files import atomic_write, atomic_write_json
 from benchmark.home import Home
-from benchmark.models.modeling import ablations_of
+from benchmark.models.contract import ablations_of
 from benchmark.report import paper_sections, plots, tuning
 from benchmark.report.calibration import calibration_lines
 from benchmark.report.claims import VERDICT_RULE, ClaimRow, ClaimsSummary, claim_rows, claims_table
 from benchmark.report.crosscheck import crosscheck_lines
 from benchmark.report.load import load_groups
 from benchmark.report.modalities import missing_modality_markdown, missing_modality_table
-from benchmark.report.paper import PaperNumbers, read_paper_numbers
-from benchmark.report.published import read_published_numbers
+from benchmark.report.paper_numbers import PaperNumbers, read_paper_numbers
+from benchmark.report.published_numbers import read_published_numbers
 from benchmark.report.stats import BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_RESAMPLES
 from benchmark.report.study_sections import is_study_run
 from benchmark.report.tables import (

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from benchmark.catalog import SUBJECT, SUMMER
+from benchmark.experiment.catalog import SUBJECT, SUMMER
 from benchmark.metrics import per_class_f1_from_confusions, weighted_f1_from_confusions
-from benchmark.report.published import SummerClaims
+from benchmark.report.published_numbers import SummerClaims
 from benchmark.report.stats import CONFIDENCE, interval, resample_confusions
 from benchmark.store.records import FULL_MODEL, Predictions, RunRecord
 

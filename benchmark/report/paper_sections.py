@@ -9,7 +9,12 @@ import pandas as pd
 
 from benchmark.home import Home
 from benchmark.report.ablation_table import paper_ablation_table
-from benchmark.report.published import published_table, read_published_numbers, relayed_lines, source_lines
+from benchmark.report.published_numbers import (
+    published_table,
+    read_published_numbers,
+    relayed_lines,
+    source_lines,
+)
 from benchmark.report.study_sections import (
     ikd_lines,
     ikd_table,

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from benchmark.catalog import SUMMER  # noqa: E402
+from benchmark.experiment.catalog import SUMMER  # noqa: E402
 from benchmark.files import atomic_write  # noqa: E402
 from benchmark.report.stats import mean_and_std  # noqa: E402
 from benchmark.report.tables import Variant, full_summer  # noqa: E402

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.catalog import ABLATIONS, SUBJECT, SUMMER
 from benchmark.data.synthetic import (
     PLANTED_PROFILE,
     PLANTED_SOURCE,
     PLANTED_TOLERANCE,
     PLANTED_WEIGHTED_F1,
 )
-from benchmark.models.modeling import STUDY
+from benchmark.experiment.catalog import ABLATIONS, SUBJECT, SUMMER
+from benchmark.models.contract import STUDY
 from benchmark.report.plots import _save, plt
 from benchmark.report.stats import CONFIDENCE, mean_and_std, paired_bootstrap
 from benchmark.report.tables import Variant, mean_std, variants_of

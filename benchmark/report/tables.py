@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmark.catalog import SUBJECT, SUMMER
-from benchmark.models.modeling import ablations_of
-from benchmark.report.paper import PaperNumbers, verdict
+from benchmark.experiment.catalog import SUBJECT, SUMMER
+from benchmark.models.contract import ablations_of
+from benchmark.report.paper_numbers import PaperNumbers, verdict
 from benchmark.report.stats import CONFIDENCE, bootstrap_interval, mean_and_std, paired_bootstrap
 from benchmark.store.records import FULL_MODEL, Predictions, RunRecord
 

@@ -18,8 +18,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from benchmark.experiment.profiles import PROFILES  # noqa: E402
 from benchmark.home import Home  # noqa: E402
-from benchmark.profiles import PROFILES  # noqa: E402
 from benchmark.report.claims import ClaimRow  # noqa: E402
 from benchmark.report.plots import _legend_outside, _save  # noqa: E402
 from benchmark.store.records import RunRecord  # noqa: E402

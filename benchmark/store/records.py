@@ -117,7 +117,7 @@ class RunConfig:
     model: str
     ablation: str
     ablation_label: str  # "full", or the ablation's label as the paper's table writes it
-    ablation_origin: str | None  # where the ablation row comes from (modeling.PAPER, ...); None: full model
+    ablation_origin: str | None  # where the ablation row comes from (contract.PAPER, ...); None: full model
     model_config: dict[str, Any]  # the model's config dataclass as a dict: its fields differ per model
     train: dict[str, Any]  # TrainConfig as a dict, the class weights computed included
     profile: str

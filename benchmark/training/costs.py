@@ -28,11 +28,11 @@ from pathlib import Path
 
 import torch
 
-from benchmark.catalog import DATASETS
-from benchmark.profiles import PROFILES
+from benchmark.experiment.catalog import DATASETS
+from benchmark.experiment.profiles import PROFILES
 from benchmark.store.records import FULL_MODEL, RunKey
 from benchmark.stored import read_typed
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.runner import RunPlan
 
 COSTS_PATH = Path(__file__).with_name("costs.json")

@@ -25,11 +25,11 @@ from benchmark.data.collate import IGNORE_LABEL, Dialogue, collate_dialogues, di
 from benchmark.data.schema import MercDataset
 from benchmark.early_stopping import EarlyStopping
 from benchmark.errors import BenchmarkError
-from benchmark.models.modeling import MERCModel
-from benchmark.profiles import TrainConfig
+from benchmark.experiment.profiles import TrainConfig
+from benchmark.models.contract import MERCModel
 from benchmark.seeding import seed_everything
 from benchmark.store.records import EpochLog, Predictions, SplitMetrics
-from benchmark.training.execution import CPU, Execution
+from benchmark.training.device_settings import CPU, Execution
 from benchmark.training.metrics import PredictionCollector
 
 EpochCallback = Callable[

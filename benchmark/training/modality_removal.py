@@ -18,9 +18,9 @@ import torch
 
 from benchmark.data.collate import Dialogue, dialogues_from_split
 from benchmark.data.schema import MercDataset
-from benchmark.models.modeling import MERCModel
+from benchmark.models.contract import MERCModel
 from benchmark.store.records import ABSENT, CONDITIONS, NOT_IN_DATA, ZERO_FILLED, ModalityScore
-from benchmark.training.execution import CPU, Execution
+from benchmark.training.device_settings import CPU, Execution
 from benchmark.training.loop import evaluate
 
 

@@ -11,13 +11,13 @@ from typing import Any
 import torch
 
 from benchmark import data
-from benchmark.catalog import ABLATIONS, DATASETS, MODELS
 from benchmark.data.schema import DatasetMeta, MercDataset
 from benchmark.errors import BenchmarkError
+from benchmark.experiment.catalog import ABLATIONS, DATASETS, MODELS
+from benchmark.experiment.profiles import PROFILES, Profile, TrainConfig
 from benchmark.home import Home
-from benchmark.models.modeling import MERCModel, TeacherRequest, ablations_of, count_parameters
+from benchmark.models.contract import MERCModel, TeacherRequest, ablations_of, count_parameters
 from benchmark.models.search_space import parse_settings, settings_of, settings_text, split_settings
-from benchmark.profiles import PROFILES, Profile, TrainConfig
 from benchmark.seeding import seed_everything
 from benchmark.store.records import (
     FULL_MODEL,
@@ -30,8 +30,8 @@ from benchmark.store.records import (
     config_hash,
 )
 from benchmark.store.runs import RunStore, retrain_command
+from benchmark.training.device_settings import CPU, Execution
 from benchmark.training.environment import environment
-from benchmark.training.execution import CPU, Execution
 from benchmark.training.loop import EpochCallback, TrainingResult, train_model, with_class_weights
 from benchmark.training.modality_removal import evaluate_without_modalities
 from benchmark.training.teachers import obtain_teacher

@@ -13,14 +13,14 @@ from pathlib import Path
 import torch
 
 from benchmark.data.schema import MercDataset
+from benchmark.experiment.profiles import TrainConfig
 from benchmark.files import atomic_write, atomic_write_json, exclusive
 from benchmark.home import Home
-from benchmark.models.modeling import MODELS, MERCModel, ModelDims, TeacherRequest
-from benchmark.profiles import TrainConfig
+from benchmark.models.contract import MODELS, MERCModel, ModelDims, TeacherRequest
 from benchmark.seeding import seed_everything
 from benchmark.store.records import TeacherSummary, config_hash
 from benchmark.stored import ShapeError, StoredFileError, one_line, read_json, rebuilding, typed
-from benchmark.training.execution import CPU, Execution
+from benchmark.training.device_settings import CPU, Execution
 from benchmark.training.loop import EpochCallback, train_model
 
 

@@ -10,16 +10,16 @@ from pathlib import Path
 import torch
 
 from benchmark import data
-from benchmark.catalog import MODELS
 from benchmark.data import cache
 from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.data.schema import MercDataset
+from benchmark.experiment.catalog import MODELS
+from benchmark.experiment.profiles import PROFILES, TrainConfig
 from benchmark.home import Home, resolve_home
-from benchmark.models.modeling import ModelDims, count_parameters
-from benchmark.profiles import PROFILES, TrainConfig
+from benchmark.models.contract import ModelDims, count_parameters
 from benchmark.seeding import seed_everything
 from benchmark.store.records import SplitMetrics
-from benchmark.training.execution import Execution
+from benchmark.training.device_settings import Execution
 from benchmark.training.loop import train_model
 from scripts.crosscheck.reference import Reference, Settings, select_on_validation
 from scripts.crosscheck.registry import REFERENCES

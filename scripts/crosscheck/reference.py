@@ -24,7 +24,7 @@ import torch
 from benchmark.data.class_weighting import INVERSE_FREQUENCY, UNWEIGHTED, inverse_train_validation_frequency
 from benchmark.data.schema import MercDataset
 from benchmark.errors import BenchmarkError
-from benchmark.profiles import PROFILES
+from benchmark.experiment.profiles import PROFILES
 from benchmark.store.records import SplitMetrics
 from benchmark.training.metrics import split_metrics
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from benchmark.data.class_weighting import CLASS_WEIGHTINGS, INVERSE_FREQUENCY, UNWEIGHTED
 from benchmark.errors import BenchmarkError
-from benchmark.models.modeling import ModelDims
+from benchmark.models.contract import ModelDims
 from benchmark.registry import Registry
 
 SPEC_WEIGHT_DECAY = 1e-5  # the specification's and SDT's L2 (`--l2 0.00001`, Adam's weight_decay)

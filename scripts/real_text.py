@@ -2,7 +2,7 @@
 by the suite (frozen and fine-tuned features side by side), beside the context-free references and the
 published text-only numbers.
 
-`python -m benchmark.report.real_text --home FROZEN --home FINE_TUNED` reads, from each home, the current
+`python -m scripts.real_text --home FROZEN --home FINE_TUNED` reads, from each home, the current
 imports of `iemocap` and `meld` and the stored runs of one profile on them, and writes
 `results/reference/real_text.md` and `.csv`. A home is one kind of text features: each dataset name has
 one current import per home.
@@ -18,14 +18,14 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from benchmark import data
-from benchmark.catalog import MODELS
 from benchmark.data.features import FINE_TUNED_REFERENCE
 from benchmark.data.schema import DatasetMeta, MercDataset
 from benchmark.errors import BenchmarkError
+from benchmark.experiment.catalog import MODELS
 from benchmark.files import atomic_write
 from benchmark.home import REFERENCE_DIR, Home, resolve_home
 from benchmark.metrics import weighted_f1
-from benchmark.models.modeling import ModelDims
+from benchmark.models.contract import ModelDims
 from benchmark.report.load import load_records
 from benchmark.report.stats import mean_and_std
 
@@ -215,7 +215,7 @@ def render(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmark.report.real_text", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m scripts.real_text", description=__doc__)
     parser.add_argument(
         "--home",
         action="append",

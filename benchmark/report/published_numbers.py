@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from benchmark.catalog import SUBJECT, SUMMER
 from benchmark.data.schema import CLASS_NAMES
 from benchmark.errors import BenchmarkError
+from benchmark.experiment.catalog import SUBJECT, SUMMER
 from benchmark.home import REFERENCE_DIR
 from benchmark.report.tables import Variant, mean_std
 

@@ -6,7 +6,7 @@ needs the full list of models (runner, CLI) imports this module, never the packa
 import baselines  # noqa: F401
 import summer  # noqa: F401
 from benchmark.data import DATASETS
-from benchmark.models.modeling import ABLATIONS, MODELS
+from benchmark.models.contract import ABLATIONS, MODELS
 from summer.subject import SUBJECT, SUMMER
 
 __all__ = ["ABLATIONS", "DATASETS", "MODELS", "SUBJECT", "SUMMER"]

@@ -1,4 +1,4 @@
-"""`python -m benchmark <command>`: each command is one module in benchmark/commands/ exposing
+"""`python -m benchmark <command>`: each command of `COMMANDS` is the module of that name beside this one, exposing
 `add_arguments(parser)` and `main(args) -> int`. Command modules import torch, pandas and the models
 inside `main`, so that `--help` answers at once."""
 
