@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 
 from benchmark.data import releases
+from benchmark.experiment.profiles import Profile
 from benchmark.home import PROJECT_ROOT, Home
 from tests.loopback import LoopbackServer, loopback_server
+from tests.smoke_fixtures import SMALLER_SMOKE, use_smaller_smoke
 
 SHARED_DATA = Path(os.environ.get("SUMMER_BENCH_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 
@@ -36,6 +38,13 @@ def shared_data() -> Path:
 def home(tmp_path: Path) -> Home:
     """A fresh, empty home folder: tests never write into the project's results/ or reports/."""
     return Home(tmp_path / "home")
+
+
+@pytest.fixture
+def smaller_smoke(monkeypatch) -> Profile:
+    """In this test, "smoke" is tests/smoke_fixtures.py's SMALLER_SMOKE."""
+    use_smaller_smoke(monkeypatch)
+    return SMALLER_SMOKE
 
 
 @pytest.fixture

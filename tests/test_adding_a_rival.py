@@ -66,7 +66,7 @@ def toy_registered(monkeypatch):
     return TOY
 
 
-def test_the_toy_rival_is_planned_trained_at_smoke_and_reported(toy_registered, home):
+def test_the_toy_rival_is_planned_trained_at_smoke_and_reported(toy_registered, home, smaller_smoke):
     key = RunKey(TOY, "none", "synthetic-iemocap", "smoke", 0)
     assert key in plan(MODELS.names(), DEFAULT_DATASETS, "smoke")  # `run --all` trains it
     record = run_key(key, home)

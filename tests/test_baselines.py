@@ -65,8 +65,11 @@ def test_unknown_option_names_the_valid_ones():
 LEARNS_AT_SMOKE = [name for name in FUSION_BASELINES if name != "multiemo"]
 
 
+# At the smaller smoke (2 epochs on 20 dialogues) every rival here clears the bar by 0.2 or more
+# (MMGCN 0.49 and SDT 0.53 against 0.28, the others above 0.6), as they do at the smoke profile, which
+# the regression gate trains.
 @pytest.mark.parametrize("name", LEARNS_AT_SMOKE)
-def test_trains_above_chance_on_synthetic_iemocap_smoke(name, home):
+def test_trains_above_chance_on_synthetic_iemocap_smoke(name, home, smaller_smoke):
     record = run_key(RunKey(name, "none", "synthetic-iemocap", "smoke", 0), home)
     labels = np.concatenate(record.predictions.labels)
     proportions = np.bincount(labels) / len(labels)

@@ -94,7 +94,7 @@ def test_the_cli_refuses_cuda_without_a_gpu_in_one_line(monkeypatch, capsys, hom
     assert error.count("\n") == 0 and "no CUDA device" in error
 
 
-def test_the_run_record_says_where_it_ran_and_the_threads_option_reaches_the_config(home):
+def test_the_run_record_says_where_it_ran_and_the_threads_option_reaches_the_config(home, smaller_smoke):
     key = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)
     record = run_key(key, home, execution=Execution("cpu", threads=1).resolved())
     assert record.environment.device == "cpu"

@@ -86,6 +86,7 @@ def _under_the_c_locale(home, *command: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow  # a second interpreter, importing the suite under the C locale: ~10 s for an empty report
 def test_report_in_a_non_ascii_home_under_the_c_locale(tmp_path):
     _under_the_c_locale(tmp_path / "hömé", "report")
     assert (tmp_path / "hömé" / "reports" / "index.md").is_file()

@@ -21,6 +21,11 @@ from benchmark.metrics import (
 from benchmark.training.metrics import split_metrics
 
 
+def seeds(count: int) -> list:
+    """Seeds 0 to count - 1: the default lane draws seed 0 for every class count, the slow lane all."""
+    return [0, *(pytest.param(seed, marks=pytest.mark.slow) for seed in range(1, count))]
+
+
 def _random_case(rng: np.random.Generator, n_classes: int, integer_weights: bool):
     """Labels from a random class distribution (from near-uniform to a few classes holding everything),
     predictions right with a random probability, per-utterance weights (bootstrap counts or reals)."""
@@ -34,7 +39,7 @@ def _random_case(rng: np.random.Generator, n_classes: int, integer_weights: bool
 
 
 @pytest.mark.parametrize("n_classes", [2, 3, 6, 7])
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", seeds(6))
 def test_vectorised_f1_equals_scikit_learn_over_random_grids(n_classes, seed):
     """The report's numpy F1 (per class and weighted, over a batch of confusion counts) against
     scikit-learn's f1_score with sample weights, which the trainer's metrics use, on randomised labels,
@@ -67,7 +72,7 @@ def _labels_with_absent_classes(rng: np.random.Generator, n_classes: int):
 
 
 @pytest.mark.parametrize("n_classes", [2, 3, 6, 7, 9])
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", seeds(4))
 def test_plain_f1_is_scikit_learns_to_the_bit_with_every_class_listed(n_classes, seed):
     """Bit-equal, not close: the trainer selects epochs and the regression gate compares records on these
     numbers, which scikit-learn computed before."""

@@ -52,7 +52,7 @@ def counted(monkeypatch):
     return counts
 
 
-def test_the_local_executor_resolves_and_builds_a_run_once(home, counted):
+def test_the_local_executor_resolves_and_builds_a_run_once(home, smaller_smoke, counted):
     run_sweep(runner.resolve_runs([KEY], home, ON_ONE_THREAD.execution), home, ON_ONE_THREAD)
     assert counted == {
         "resolutions": 1,
@@ -62,7 +62,7 @@ def test_the_local_executor_resolves_and_builds_a_run_once(home, counted):
     }
 
 
-def test_the_workers_get_the_plan_and_resolve_nothing_again(home, counted, monkeypatch):
+def test_the_workers_get_the_plan_and_resolve_nothing_again(home, smaller_smoke, counted, monkeypatch):
     """What the processes executor and the Ray tasks run, in this process: the parent resolves and
     schedules the teacher, one worker trains the teacher, another the run, where the plan says."""
     (resolved,) = runner.resolve_runs([KEY], home, ON_ONE_THREAD.execution)

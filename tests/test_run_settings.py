@@ -59,7 +59,7 @@ def resolutions(monkeypatch) -> list[Execution]:
 
 
 def test_run_resolves_its_device_settings_once_and_rewrites_only_the_reports_it_ran(
-    home, resolutions, monkeypatch
+    home, smaller_smoke, resolutions, monkeypatch
 ):
     from benchmark.report import write_reports
     from tests.test_report import fixture_record
@@ -85,7 +85,7 @@ def test_run_resolves_its_device_settings_once_and_rewrites_only_the_reports_it_
     assert other_report.stat().st_mtime_ns == before  # the fast profile was not part of this run
 
 
-def test_the_store_reuses_a_record_only_for_the_same_data_and_config(home):
+def test_the_store_reuses_a_record_only_for_the_same_data_and_config(home, smaller_smoke):
     run = runner.resolve_run(runner.plan(["early-fusion"], ["synthetic-iemocap"], "smoke", [0])[0], home)
     store = RunStore(home)
     assert store.reusable(run.plan) is None
@@ -97,7 +97,7 @@ def test_the_store_reuses_a_record_only_for_the_same_data_and_config(home):
     assert store.reusable(other_config) is None and store.reusable(other_data) is None
 
 
-def test_a_workers_result_does_not_replace_a_record_stored_meanwhile_unless_forced(home):
+def test_a_workers_result_does_not_replace_a_record_stored_meanwhile_unless_forced(home, smaller_smoke):
     run = runner.resolve_run(runner.plan(["early-fusion"], ["synthetic-iemocap"], "smoke", [0])[0], home)
     first, weights = runner.record_run(run, home)
     store = RunStore(home)
@@ -109,8 +109,10 @@ def test_a_workers_result_does_not_replace_a_record_stored_meanwhile_unless_forc
     assert store.read(run.plan.key).train_seconds == later.train_seconds
 
 
-@pytest.mark.slow  # trains a SUMMER smoke run and embeds it: half a minute
-def test_study_tsne_reads_the_stored_weights_and_honours_its_device_options(home, monkeypatch, capsys):
+@pytest.mark.slow  # trains a SUMMER run and embeds it
+def test_study_tsne_reads_the_stored_weights_and_honours_its_device_options(
+    home, smaller_smoke, monkeypatch, capsys
+):
     key = runner.plan(["summer"], ["synthetic-iemocap"], "smoke", [0], ["none"])[0]
     runner.run_key(key, home, execution=CPU_ONE_THREAD)
 

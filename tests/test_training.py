@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import threading
@@ -15,21 +16,35 @@ from benchmark.home import Home
 from benchmark.store.records import RunKey, RunRecord
 from benchmark.store.runs import RunStore
 from benchmark.training import loop, runner, teachers
+from tests.smoke_fixtures import use_smaller_smoke
 
 SUMMER_KEY = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)
 
 
+@dataclasses.dataclass(frozen=True)
+class TrainedSummer:
+    home: Home
+    record: RunRecord  # SUMMER_KEY's, as its first training returned it
+    teacher_trainings: int  # how many teachers that training trained
+
+
 @pytest.fixture(scope="module")
-def summer_home(tmp_path_factory) -> Home:
-    """A home where SUMMER's smoke run of seed 0 is trained once, for the tests that read it."""
+def trained_summer(tmp_path_factory) -> TrainedSummer:
+    """A home where SUMMER's smoke run of seed 0 is trained once, at the smaller smoke profile, for the
+    tests that read it (they ask for `smaller_smoke` too, so that its stored record is reusable)."""
     home = Home(tmp_path_factory.mktemp("summer") / "home")
-    runner.run_key(SUMMER_KEY, home)
-    return home
+    with pytest.MonkeyPatch.context() as patch:
+        use_smaller_smoke(patch)
+        calls = []
+        real_train = teachers.train_model
+        patch.setattr(teachers, "train_model", lambda *a, **k: calls.append(1) or real_train(*a, **k))
+        record = runner.run_key(SUMMER_KEY, home)
+    return TrainedSummer(home, record, len(calls))
 
 
-def test_same_config_and_seed_give_bit_identical_records(summer_home):
-    first = runner.run_key(SUMMER_KEY, summer_home).to_json()
-    again = runner.run_key(SUMMER_KEY, summer_home, force=True).to_json()
+def test_same_config_and_seed_give_bit_identical_records(trained_summer, smaller_smoke):
+    first = runner.run_key(SUMMER_KEY, trained_summer.home).to_json()
+    again = runner.run_key(SUMMER_KEY, trained_summer.home, force=True).to_json()
     # the checksum covers the whole record, timings included
     volatile = ("environment", "seconds_per_epoch", "train_seconds", "peak_rss_mb", "checksum")
     for record in (first, again):
@@ -41,21 +56,21 @@ def test_same_config_and_seed_give_bit_identical_records(summer_home):
     assert first == again
 
 
-def test_different_seeds_give_different_results(summer_home):
-    other = runner.run_key(RunKey("summer", "none", "synthetic-iemocap", "smoke", 1), summer_home)
-    first = runner.run_key(SUMMER_KEY, summer_home)
+def test_different_seeds_give_different_results(trained_summer, smaller_smoke):
+    other = runner.run_key(RunKey("summer", "none", "synthetic-iemocap", "smoke", 1), trained_summer.home)
+    first = runner.run_key(SUMMER_KEY, trained_summer.home)
     assert first.curves[0].train_loss != other.curves[0].train_loss
     assert first.predictions.predicted != other.predictions.predicted
     assert first.teacher.hash != other.teacher.hash  # the teacher is trained with the run's seed
 
 
-def test_teacher_is_trained_once_and_reused(home, monkeypatch):
+def test_teacher_is_trained_once_and_reused(trained_summer, smaller_smoke, monkeypatch):
     calls = []
     real_train = teachers.train_model
     monkeypatch.setattr(teachers, "train_model", lambda *a, **k: calls.append(1) or real_train(*a, **k))
-    first = runner.run_key(SUMMER_KEY, home)
+    home, first = trained_summer.home, trained_summer.record
     second = runner.run_key(RunKey("summer", "latent", "synthetic-iemocap", "smoke", 0), home)
-    assert len(calls) == 1
+    assert trained_summer.teacher_trainings + len(calls) == 1
     assert first.teacher.cache_hit is False and second.teacher.cache_hit is True
     assert first.teacher.hash == second.teacher.hash
     assert runner.run_key(RunKey("summer", "ikd", "synthetic-iemocap", "smoke", 0), home).teacher is None
@@ -88,7 +103,7 @@ def test_patience_stops_early(home):
     assert len(result.curves) == 3  # lr 0: epoch 1 is never beaten, so training stops after 1 + patience
 
 
-def test_a_killed_run_leaves_no_record_and_a_rerun_completes(home, monkeypatch):
+def test_a_killed_run_leaves_no_record_and_a_rerun_completes(home, smaller_smoke, monkeypatch):
     real_epoch = loop.train_epoch
     epochs = []
 
@@ -108,14 +123,12 @@ def test_a_killed_run_leaves_no_record_and_a_rerun_completes(home, monkeypatch):
     assert runner.run_key(key, home).key == key
 
 
-def test_existing_record_is_skipped_and_force_replaces_it(home, monkeypatch):
+def test_existing_record_is_skipped_and_force_replaces_it(home, smaller_smoke, monkeypatch):
     key = RunKey("text-teacher", "none", "synthetic-meld", "smoke", 0)
     first = runner.run_key(key, home)
-    monkeypatch.setattr(
-        runner, "train_run", lambda *a: pytest.fail("trained again although the record exists")
-    )
-    assert runner.run_key(key, home) == first
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "train_run", lambda *a: pytest.fail("trained again although the record exists"))
+        assert runner.run_key(key, home) == first
     path = RunStore(home).path(key)
     before = path.stat().st_ino
     runner.run_key(key, home, force=True)
@@ -131,6 +144,8 @@ def _run_in_process(home_root: str) -> None:
     runner.run_key(RunKey("text-teacher", "none", "synthetic-iemocap", "smoke", 2), Home(Path(home_root)))
 
 
+# slow: two spawned interpreters, each importing the suite, cost more than the run they lock (about 30 s)
+@pytest.mark.slow
 def test_two_processes_on_one_home_train_a_key_once(home):
     from benchmark import data
 
@@ -146,7 +161,7 @@ def test_two_processes_on_one_home_train_a_key_once(home):
     assert sorted(p.name for p in folder.iterdir()) == ["seed-2.json", "seed-2.pt"]  # no lock left behind
 
 
-def test_threads_share_the_lock(home):
+def test_threads_share_the_lock(home, smaller_smoke):
     key = RunKey("text-teacher", "none", "synthetic-meld", "smoke", 3)
     results = []
     threads = [threading.Thread(target=lambda: results.append(runner.run_key(key, home))) for _ in range(2)]
