@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from benchmark import data
 from benchmark.data import releases
 from benchmark.experiment.profiles import Profile
 from benchmark.home import PROJECT_ROOT, Home
+from tests.data_fixtures import write_feature_pickle
 from tests.loopback import LoopbackServer, loopback_server
 from tests.smoke_fixtures import SMALLER_SMOKE, use_smaller_smoke
 
@@ -38,6 +40,16 @@ def shared_data() -> Path:
 def home(tmp_path: Path) -> Home:
     """A fresh, empty home folder: tests never write into the project's results/ or reports/."""
     return Home(tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def imported_home(tmp_path_factory) -> Home:
+    """A home holding one good import (a small feature pickle, as iemocap), made once: the tests that need
+    an import made before theirs start from a copy of it (`earlier`, tests/test_data_errors.py)."""
+    folder = tmp_path_factory.mktemp("imported")
+    home = Home(folder / "home")
+    data.load("iemocap", home, str(write_feature_pickle(folder / "good.pkl", "mmgcn-iemocap")))
+    return home
 
 
 @pytest.fixture

@@ -88,7 +88,8 @@ def loopback_server() -> Iterator[LoopbackServer]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    # shutdown() waits for the serving loop's next poll: at the default half second, most of a test's time
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     stopper = threading.Timer(SERVER_LIFETIME_S, httpd.shutdown)
     stopper.daemon = True
     stopper.start()

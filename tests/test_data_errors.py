@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
+from pathlib import Path
 
 import datasets
 import numpy as np
@@ -23,10 +25,11 @@ from tests.test_data_tables import USER_TABLE, write_meld_release
 
 
 @pytest.fixture
-def earlier(tmp_path, home):
-    """A good import done before the bad one: it must stay the current import, untouched."""
-    path = write_feature_pickle(tmp_path / "good.pkl", "mmgcn-iemocap")
-    return data.load("iemocap", home, str(path)).meta.fingerprint
+def earlier(home, imported_home):
+    """A good import done before the bad one: it must stay the current import, untouched. The home starts
+    as a copy of one where it was made, rather than making it again."""
+    shutil.copytree(imported_home.root, home.root, dirs_exist_ok=True)
+    return data.load("iemocap", home).meta.fingerprint
 
 
 def refused(home, source, message, earlier, options=None) -> str:
@@ -163,7 +166,7 @@ def test_the_same_content_from_a_new_path_records_the_new_path(tmp_path, home, e
     first = data.load("iemocap", home)
     moved = tmp_path / "elsewhere" / "moved.pkl"
     moved.parent.mkdir()
-    moved.write_bytes((tmp_path / "good.pkl").read_bytes())
+    moved.write_bytes(Path(first.meta.source).read_bytes())
     again = data.load("iemocap", home, str(moved))
     assert again.meta.fingerprint == first.meta.fingerprint and again.meta.source == str(moved)
     assert data.load("iemocap", home).meta.source == str(moved)

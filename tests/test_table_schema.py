@@ -277,8 +277,9 @@ def _same_as_typed(rows) -> None:
     assert text == typed
 
 
+# each example imports two files (a quarter of a second): the default lane draws ten, the slow lane 120
 test_any_small_table_imports_as_its_typed_equivalent_or_refuses_in_one_line = settings(
-    max_examples=25, deadline=None
+    max_examples=10, deadline=None
 )(given(tables())(_same_as_typed))
 test_any_table_imports_as_its_typed_equivalent_or_refuses_in_one_line_slow = pytest.mark.slow(
     settings(max_examples=120, deadline=None)(given(tables())(_same_as_typed))

@@ -24,6 +24,7 @@ from benchmark.store.studies import SETTINGS_ATTRIBUTE, read_study, storage_url,
 from benchmark.training.device_settings import Execution
 from benchmark.training.runner import resolve_runs
 from scripts import tuned_reference
+from tests.smoke_fixtures import use_smaller_smoke
 from tests.test_claims import SUMMER_ERRORS, make_predictions, make_record
 
 # the module's smoke home tunes two models and trains six smoke runs: the slow lane's
@@ -59,24 +60,27 @@ def write_page(home: Home, tmp_path, profile: str, *extra: str) -> Reference:
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory) -> Reference:
     """`tune` of two models on the smoke profile (trials on seed 0, the profile's only seed), and their
-    default runs on seeds 0 and 1."""
+    default runs on seeds 0 and 1: at the smaller smoke of tests/smoke_fixtures.py, which the tests that
+    read the home use too."""
     folder = tmp_path_factory.mktemp("tuned-reference")
     home = Home(folder / "home")
     keys = [RunKey(model, "none", DATASET, "smoke", 0) for model in TUNED_MODELS]
-    tuning.tune(keys, home, ON_THE_CPU, TRIALS, seeds=(0,))
-    seed_1 = [dataclasses.replace(key, seed=1) for key in keys]
-    run_sweep(resolve_runs(seed_1, home, ON_THE_CPU.execution), home, ON_THE_CPU)
-    log = folder / "time.log"
-    log.write_text(WALL_LOG)
-    commands = [option for command in COMMANDS for option in ("--command", command)]
-    return write_page(home, folder, "smoke", *commands, "--wall-log", str(log))
+    with pytest.MonkeyPatch.context() as patch:
+        use_smaller_smoke(patch)
+        tuning.tune(keys, home, ON_THE_CPU, TRIALS, seeds=(0,))
+        seed_1 = [dataclasses.replace(key, seed=1) for key in keys]
+        run_sweep(resolve_runs(seed_1, home, ON_THE_CPU.execution), home, ON_THE_CPU)
+        log = folder / "time.log"
+        log.write_text(WALL_LOG)
+        commands = [option for command in COMMANDS for option in ("--command", command)]
+        return write_page(home, folder, "smoke", *commands, "--wall-log", str(log))
 
 
 def _row(table: pd.DataFrame, variant: str) -> pd.Series:
     return table[(table.dataset == DATASET) & (table.variant == variant)].iloc[0]
 
 
-def test_the_chosen_settings_and_validation_scores_are_the_studys(smoke):
+def test_the_chosen_settings_and_validation_scores_are_the_studys(smoke, smaller_smoke):
     for model in TUNED_MODELS:
         summary = read_study(smoke.home, DATASET, "smoke", model)
         row = _row(smoke.table, model)
@@ -94,7 +98,7 @@ def test_the_chosen_settings_and_validation_scores_are_the_studys(smoke):
         )
 
 
-def test_the_test_means_are_those_of_the_records(smoke):
+def test_the_test_means_are_those_of_the_records(smoke, smaller_smoke):
     records, _ = load_records(smoke.home)
     for model in TUNED_MODELS:
         best = read_study(smoke.home, DATASET, "smoke", model).best.settings
@@ -114,7 +118,7 @@ def test_the_test_means_are_those_of_the_records(smoke):
         assert row.train_seconds == pytest.approx(sum(r.train_seconds for r in own), abs=0.06)
 
 
-def test_the_missing_variants_and_the_synthetic_data_are_said(smoke):
+def test_the_missing_variants_and_the_synthetic_data_are_said(smoke, smaller_smoke):
     assert f"**Missing on {DATASET}**: summer, summer-no-ikd, sdt, mult (no runs in the home)." in smoke.page
     assert "**synthetic data, not a reproduction**" in smoke.page
     assert "summer-bench generator v" in smoke.page
@@ -122,7 +126,7 @@ def test_the_missing_variants_and_the_synthetic_data_are_said(smoke):
     assert "SUMMER has no runs on this dataset: κ not decided" in smoke.page
 
 
-def test_the_claims_are_claims_pys_on_each_protocols_runs(smoke):
+def test_the_claims_are_claims_pys_on_each_protocols_runs(smoke, smaller_smoke):
     records, _ = load_records(smoke.home)
     defaults = [r for r in records if not r.key.settings]
     rivals = [name for name in MODELS.names() if name in TUNED_MODELS]  # the rivals the home trained
@@ -143,7 +147,9 @@ def test_the_claims_are_claims_pys_on_each_protocols_runs(smoke):
     )
 
 
-def test_the_wall_log_is_quoted_and_a_log_without_time_lines_is_one_line(smoke, tmp_path, capsys):
+def test_the_wall_log_is_quoted_and_a_log_without_time_lines_is_one_line(
+    smoke, smaller_smoke, tmp_path, capsys
+):
     assert (
         "| tune | 12.5 | 20.0 | 1.5 | 21.5 |" in smoke.page
         and "| run | 3.0 | 5.0 | 0.5 | 5.5 |" in smoke.page

@@ -1,5 +1,6 @@
 """Search spaces, `--set`, `tune` and the report's tuning section. The tuned home is shared by the module:
-one study of TFN on the smoke profile, 3 trials, interrupted once by a trial that raises."""
+one study of TFN on the smoke profile (the smaller smoke of tests/smoke_fixtures.py, which the tests that
+read the home use too), 3 trials, interrupted once by a trial that raises."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from benchmark.store.runs import RunStore
 from benchmark.store.studies import read_study, study_path
 from benchmark.training import runner
 from benchmark.training.device_settings import Execution
+from tests.smoke_fixtures import use_smaller_smoke
 
 TRIALS = 3
 KEY = RunKey("tfn", "none", "synthetic-iemocap", "smoke", 0)
@@ -124,6 +126,7 @@ def tuned(tmp_path_factory) -> TunedHome:
         return real_record_run(run, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
+        use_smaller_smoke(patch)
         patch.setattr(tuning, "run_sweep", sweep_raising_on_the_second)
         with pytest.raises(RuntimeError, match="crashes once"):
             tuning.tune([KEY], home, ON_THE_CPU, TRIALS, seeds=(0,))
@@ -134,7 +137,7 @@ def tuned(tmp_path_factory) -> TunedHome:
     return TunedHome(home, interrupted, trained, default_bytes)
 
 
-def test_tune_resumes_a_crashed_trial_with_its_settings_and_retrains_nothing_finished(tuned):
+def test_tune_resumes_a_crashed_trial_with_its_settings_and_retrains_nothing_finished(tuned, smaller_smoke):
     after = trial_settings(tuned.home)
     assert [state for _, state, _ in tuned.interrupted] == ["COMPLETE", "RUNNING"]
     assert after[1] == (1, "COMPLETE", tuned.interrupted[1][2])  # the crashed trial, retried as proposed
@@ -144,7 +147,9 @@ def test_tune_resumes_a_crashed_trial_with_its_settings_and_retrains_nothing_fin
     assert RunStore(tuned.home).path(KEY).read_bytes() == tuned.default_bytes
 
 
-def test_tune_proposes_the_same_trials_from_scratch_and_a_rerun_trains_nothing(tuned, monkeypatch):
+def test_tune_proposes_the_same_trials_from_scratch_and_a_rerun_trains_nothing(
+    tuned, smaller_smoke, monkeypatch
+):
     before = trial_settings(tuned.home)
     values = [trial.validation_weighted_f1 for trial in read_study(tuned.home, *_where()).trials]
     study_path(tuned.home, *_where()).unlink()  # the same command on a study started afresh
@@ -158,11 +163,15 @@ def _where() -> tuple[str, str, str]:
     return KEY.dataset, KEY.profile, KEY.variant
 
 
-def test_the_default_run_keeps_the_gates_hash_and_a_set_run_has_its_own(tuned):
+def test_the_default_run_keeps_the_gates_hash_and_a_set_run_has_its_own(tuned, monkeypatch):
     store = RunStore(tuned.home)
     default = json.loads(store.path(KEY).read_text())
     reference = json.loads((REFERENCE_DIR / "smoke.json").read_text())["entries"]["synthetic-iemocap/tfn"]
-    assert default["config_hash"] == reference["config_hash"]
+    # the home was tuned at the smaller smoke: its default run is the run a plain `run` of the key resolves
+    # to there, and at the smoke profile that run's hash is the gate's
+    assert runner.resolve_run(KEY, tuned.home).plan.config_hash == reference["config_hash"]
+    use_smaller_smoke(monkeypatch)
+    assert default["config_hash"] == runner.resolve_run(KEY, tuned.home).plan.config_hash
     assert "settings" not in default["key"] and "settings" not in default["config"]
     settings = trial_settings(tuned.home)[1][2]
     trial = store.read(dataclasses.replace(KEY, settings=settings))
@@ -171,7 +180,7 @@ def test_the_default_run_keeps_the_gates_hash_and_a_set_run_has_its_own(tuned):
     assert trial.config.settings["fusion_width"] == trial.config.model_config["fusion_width"]
 
 
-def test_run_tuned_takes_the_chosen_settings_and_refuses_an_untuned_variant(tuned):
+def test_run_tuned_takes_the_chosen_settings_and_refuses_an_untuned_variant(tuned, smaller_smoke):
     summary = read_study(tuned.home, *_where())
     assert summary.best.validation_weighted_f1 == max(t.validation_weighted_f1 for t in summary.trials)
     assert tuning.tuned_keys([KEY], tuned.home) == [dataclasses.replace(KEY, settings=summary.best.settings)]
@@ -179,7 +188,7 @@ def test_run_tuned_takes_the_chosen_settings_and_refuses_an_untuned_variant(tune
         tuning.tuned_keys([dataclasses.replace(KEY, model="lmf")], tuned.home)
 
 
-def test_the_report_shows_the_protocol(tuned):
+def test_the_report_shows_the_protocol(tuned, smaller_smoke):
     write_reports(tuned.home, resamples=50, warn=lambda line: None)
     folder = tuned.home.reports / "synthetic-iemocap-smoke"
     report = (folder / "report.md").read_text()
@@ -193,7 +202,7 @@ def test_the_report_shows_the_protocol(tuned):
 
 
 @pytest.mark.slow
-def test_the_choice_is_made_on_validation_only(tuned, tmp_path, monkeypatch):
+def test_the_choice_is_made_on_validation_only(tuned, smaller_smoke, tmp_path, monkeypatch):
     """The same trials on data whose test labels are scrambled: the same choice, other test scores."""
     real = runner.profile_dataset
 
