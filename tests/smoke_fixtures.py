@@ -1,8 +1,9 @@
-"""The smoke profile cut down further, for tests whose assertions hold at any size of run: determinism,
-the teacher cache, locks, records, run plans. Their runs keep the smoke profile's name, widths and
-training settings and train on fewer dialogues for fewer epochs: what a test of training itself needs is
-more than one batch per epoch and more than one epoch, not the profile's learning (the tests that
-assert learning, and the regression gate, train the real smoke profile)."""
+"""The smoke profile cut down further, for tests whose assertions hold at any size of run (determinism,
+the teacher cache, locks, records, run plans, tuning) or, as the rivals' above-chance bar, hold there by a
+wide margin. Their runs keep the smoke profile's name, widths and training settings and train on fewer
+dialogues for fewer epochs: what a test of training itself needs is more than one batch per epoch and more
+than one epoch. The regression gate, and every test that compares with its reference, train the real
+smoke profile."""
 
 from __future__ import annotations
 
