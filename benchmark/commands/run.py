@@ -72,12 +72,13 @@ def main(args: argparse.Namespace) -> int:
     console = make_console()
     runs = resolve_runs(keys, home, placement.execution)
     _, to_train = split_stored(runs, home, force=args.force)
+    threads = threads_of(runs)
     console.print(
         f"{plan_summary(keys)} ({len(keys) - len(to_train)} stored, {len(to_train)} to train); "
-        f"{placement.describe_jobs(threads_of(runs))}",
+        f"{placement.describe_jobs(threads)}",
         highlight=False,
     )
-    jobs = 1 if placement.executor == "ray" else placement.local_jobs(threads_of(runs))
+    jobs = 1 if placement.executor == "ray" else placement.local_jobs(threads)
     console.print(plan_cost([run.plan for run in to_train], jobs), highlight=False)
     if args.dry_run:
         return 0

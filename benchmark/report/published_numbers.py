@@ -21,9 +21,9 @@ MISSING = "—"
 
 @dataclass(frozen=True)
 class SummerClaims:
-    """What SUMMER's claims name, from its paper (relayed): per dataset family its weighted-F1 gain over the
-    prior best where one is relayed (IEMOCAP only), the classes its gains are largest on and the pairs of semantically
-    similar classes it confuses less, each a class of the family's (`CLASS_NAMES`)."""
+    """What SUMMER's claims name, from its paper (relayed), per dataset family: its weighted-F1 gain over
+    the prior best where one is relayed (IEMOCAP only), the classes its gains are largest on and the pairs
+    of semantically similar classes it confuses less, each a class of the family's (`CLASS_NAMES`)."""
 
     weighted_f1_gains: dict[str, float]
     minority_classes: dict[str, tuple[str, ...]]
