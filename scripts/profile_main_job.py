@@ -1,5 +1,5 @@
 """Where the main job's time goes: trains the plan of `run --all` (or part of it) one run at a time through
-the real runner (`run_key`, forced), and prints per model and dataset the seconds spent in each phase:
+the local executor (`run_key`, forced), and prints per model and dataset the seconds spent in each phase:
 
 - start-up: resolving the run, building the model, writing its record (what is left of `run_key`);
 - data: loading and subsampling the dataset (`profile_dataset`);
@@ -161,10 +161,11 @@ def main() -> None:
 
     from pathlib import Path
 
+    from benchmark.executors.local import run_key
     from benchmark.experiment.catalog import MODELS
     from benchmark.home import Home
     from benchmark.training.device_settings import Execution
-    from benchmark.training.runner import DEFAULT_DATASETS, plan, run_key
+    from benchmark.training.runner import DEFAULT_DATASETS, plan
 
     imports = time.perf_counter() - STARTED
     ledger = Ledger()

@@ -17,12 +17,13 @@ from baselines.common import require_modalities
 from benchmark.data.collate import Batch
 from benchmark.data.schema import DatasetMeta
 from benchmark.errors import BenchmarkError
+from benchmark.executors.local import run_key
 from benchmark.experiment.catalog import MODELS
 from benchmark.models.contract import MERCModel, ModelDims, ModelOutput, make_config, register_model
 from benchmark.models.layers import modality_encoders
 from benchmark.report import write_reports
 from benchmark.store.records import RunKey
-from benchmark.training.runner import DEFAULT_DATASETS, plan, run_key
+from benchmark.training.runner import DEFAULT_DATASETS, plan
 from tests.model_fixtures import tiny_meta
 
 TOY = "toy-mean-fusion"

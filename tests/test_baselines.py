@@ -8,10 +8,10 @@ import pytest
 
 from benchmark.data.collate import collate_dialogues
 from benchmark.errors import BenchmarkError
+from benchmark.executors.local import run_key
 from benchmark.experiment.catalog import MODELS
 from benchmark.models.contract import ModelDims
 from benchmark.store.records import RunKey
-from benchmark.training.runner import run_key
 from tests.model_fixtures import assert_padding_invariant, tiny_dialogues, tiny_meta
 
 FUSION_BASELINES = ["early-fusion", "late-fusion", "tfn", "lmf", "mult", "mmgcn", "sdt", "multiemo"]

@@ -56,7 +56,7 @@ def test_a_failed_run_leaves_no_lock(home, monkeypatch):
 
     monkeypatch.setattr(runner, "train_run", fails)
     with pytest.raises(RuntimeError):
-        runner.run_key(RunKey("tfn", "none", "synthetic-iemocap", "smoke", 0), home)
+        local.run_key(RunKey("tfn", "none", "synthetic-iemocap", "smoke", 0), home)
     assert home.runs.exists() and not list(home.runs.rglob("*.lock"))
 
 

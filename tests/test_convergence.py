@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from benchmark import data
+from benchmark.executors import local
 from benchmark.store.records import Convergence, EpochLog, RunKey
 from benchmark.training import runner
 from tests.data_fixtures import write_feature_pickle
@@ -46,7 +47,7 @@ def _record_with_validation(home, tmp_path, monkeypatch, validation: list[float]
 
     monkeypatch.setattr(runner, "train_model", built)
     data.load("iemocap", home, str(write_feature_pickle(tmp_path / "a.pkl", "mmgcn-iemocap")))
-    return runner.run_key(RunKey("text-teacher", "none", "iemocap", profile, 0), home, force=True)
+    return local.run_key(RunKey("text-teacher", "none", "iemocap", profile, 0), home, force=True)
 
 
 def test_a_run_improving_to_its_last_epoch_is_still_improving(home, tmp_path, monkeypatch):

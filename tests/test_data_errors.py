@@ -18,8 +18,8 @@ from benchmark.commands.cli import main as cli_main
 from benchmark.data import cache, features
 from benchmark.data.safe_pickle import load_pickle
 from benchmark.errors import BenchmarkError
+from benchmark.executors.local import run_key
 from benchmark.store.runs import RunStore
-from benchmark.training.runner import run_key
 from tests.data_fixtures import write_feature_pickle
 from tests.test_data_tables import USER_TABLE, write_meld_release
 

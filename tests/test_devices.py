@@ -10,11 +10,11 @@ import torch
 from benchmark.commands.cli import main
 from benchmark.data.collate import collate_dialogues
 from benchmark.errors import BenchmarkError
+from benchmark.executors.local import run_key
 from benchmark.experiment.catalog import MODELS
 from benchmark.models.contract import ModelDims
 from benchmark.store.records import RunKey
 from benchmark.training.device_settings import Execution
-from benchmark.training.runner import run_key
 from tests.model_fixtures import tiny_dialogues, tiny_meta
 
 DIMS = ModelDims(width=16, heads=2, layers=1, dropout=0.1)

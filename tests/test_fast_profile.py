@@ -7,9 +7,9 @@ import statistics
 
 import pytest
 
+from benchmark.executors.local import run_key
 from benchmark.experiment.profiles import PROFILES
 from benchmark.store.records import RunKey
-from benchmark.training.runner import run_key
 
 
 @pytest.mark.slow

@@ -8,10 +8,10 @@ import torch
 
 from benchmark import data
 from benchmark.data.collate import dialogues_from_split
+from benchmark.executors import local
 from benchmark.experiment.catalog import MODELS
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
-from benchmark.training import runner
 from benchmark.training.loop import evaluate
 from benchmark.training.modality_removal import ABSENT, CONDITIONS, ZERO_FILLED, evaluate_without_modalities
 from tests.smoke_fixtures import SMALLER_SMOKE
@@ -19,7 +19,7 @@ from tests.smoke_fixtures import SMALLER_SMOKE
 
 def test_stored_weights_reproduce_the_record_and_removal_is_recorded(home, smaller_smoke):
     key = RunKey("text-teacher", "none", "synthetic-iemocap", "smoke", 0)
-    record = runner.run_key(key, home)
+    record = local.run_key(key, home)
     dataset = data.subsample(data.load(key.dataset, home), smaller_smoke.max_dialogues)
     model = MODELS.get(key.model).build(dataset.meta, smaller_smoke.dims, {})
     model.load_state_dict(torch.load(RunStore(home).weights_path(key)))

@@ -58,6 +58,7 @@ def test_the_local_executor_resolves_and_builds_a_run_once(home, smaller_smoke, 
         "resolutions": 1,
         "loads": 1,
         "summer real builds": 1,
+        "text-teacher meta builds": 1,  # the teacher's cache identity, resolved with the plan
         "text-teacher real builds": 1,  # trained and cached by the run that asks for it
     }
 
@@ -78,7 +79,7 @@ def test_the_workers_get_the_plan_and_resolve_nothing_again(home, smaller_smoke,
         "resolutions": 1,
         "loads": 3,  # the parent's, then each worker reloads the planned data by name
         "summer real builds": 1,
-        "text-teacher meta builds": 1,  # the teacher's cache identity, to schedule it once
+        "text-teacher meta builds": 1,  # the plan's teacher identity, which schedules it once
         "text-teacher real builds": 2,  # trained by its worker, loaded from the cache by the run's
     }
 
@@ -92,14 +93,15 @@ def test_a_worker_refuses_data_other_than_the_plans(home):
     assert RunStore(home).read(KEY) is None
 
 
-def test_the_model_config_and_teacher_come_from_the_registry_without_a_build(home, counted):
+def test_the_model_config_and_teacher_come_from_the_registry_without_a_real_build(home, counted):
     (full, without_ikd) = runner.resolve_runs([KEY, dataclasses.replace(KEY, ablation="ikd")], home)
     assert full.plan.teacher is not None and without_ikd.plan.teacher is None
     assert full.plan.config.model_config["width"] == full.plan.profile.dims.width
-    assert not [name for name in counted if name.endswith("builds")]
+    # only the teacher's shapes, on the meta device, for its cache identity
+    assert [name for name in counted if name.endswith("builds")] == ["text-teacher meta builds"]
     with torch.device("meta"):
         model = ModelSpec.build_from(runner.MODELS.get("summer"), full.plan.model_config, full.dataset.meta)
-    assert model.teacher_request() == full.plan.teacher
+    assert model.teacher_request() == full.plan.teacher.request
 
 
 def test_every_gate_run_resolves_to_the_config_hash_of_the_committed_reference(home):

@@ -14,6 +14,7 @@ from benchmark import data
 from benchmark.commands.cli import main
 from benchmark.data import synthetic
 from benchmark.errors import BenchmarkError
+from benchmark.executors import local
 from benchmark.executors.workers import store_result
 from benchmark.store.runs import RunStore, tsne_path
 from benchmark.training import device_settings, runner
@@ -89,9 +90,9 @@ def test_the_store_reuses_a_record_only_for_the_same_data_and_config(home, small
     run = runner.resolve_run(runner.plan(["early-fusion"], ["synthetic-iemocap"], "smoke", [0])[0], home)
     store = RunStore(home)
     assert store.reusable(run.plan) is None
-    record, stored = runner.stored_or_trained(run, home)
+    record, stored = local.stored_or_trained(run, home)
     assert not stored and store.reusable(run.plan) == record
-    assert runner.stored_or_trained(run, home) == (record, True)
+    assert local.stored_or_trained(run, home) == (record, True)
     other_config = dataclasses.replace(run.plan, config_hash="0" * 16)
     other_data = dataclasses.replace(run.plan, data=dataclasses.replace(run.plan.data, fingerprint="f" * 64))
     assert store.reusable(other_config) is None and store.reusable(other_data) is None
@@ -114,7 +115,7 @@ def test_study_tsne_reads_the_stored_weights_and_honours_its_device_options(
     home, smaller_smoke, monkeypatch, capsys
 ):
     key = runner.plan(["summer"], ["synthetic-iemocap"], "smoke", [0], ["none"])[0]
-    runner.run_key(key, home, execution=CPU_ONE_THREAD)
+    local.run_key(key, home, execution=CPU_ONE_THREAD)
 
     def trains(*args, **kwargs):
         raise RuntimeError("trained")

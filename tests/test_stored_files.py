@@ -471,7 +471,7 @@ def test_the_committed_reference_and_a_stored_record_read_unchanged(clean_files)
 
 def test_a_re_import_then_run_then_report_reports_only_the_new_imports_runs(tmp_path, home, monkeypatch):
     from benchmark import data
-    from benchmark.training.runner import run_key
+    from benchmark.executors.local import run_key
     from tests.data_fixtures import write_feature_pickle
 
     monkeypatch.setattr(calibration, "CALIBRATION_PAGE", home.root / "no-calibration-page")

@@ -13,11 +13,11 @@ import torch
 
 from benchmark import data
 from benchmark.commands.cli import main as cli_main
+from benchmark.executors.local import run_key
 from benchmark.home import Home
 from benchmark.report.load import load_records
 from benchmark.store.records import RunKey, results_checksum
 from benchmark.store.runs import RunStore
-from benchmark.training.runner import run_key
 from tests.data_fixtures import write_feature_pickle
 
 KEY = RunKey("text-teacher", "none", "iemocap", "smoke", 0)

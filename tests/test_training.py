@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from benchmark.commands.cli import main as cli_main
+from benchmark.executors import local
 from benchmark.experiment.profiles import TrainConfig
 from benchmark.home import Home
 from benchmark.store.records import RunKey, RunRecord
@@ -38,13 +39,13 @@ def trained_summer(tmp_path_factory) -> TrainedSummer:
         calls = []
         real_train = teachers.train_model
         patch.setattr(teachers, "train_model", lambda *a, **k: calls.append(1) or real_train(*a, **k))
-        record = runner.run_key(SUMMER_KEY, home)
+        record = local.run_key(SUMMER_KEY, home)
     return TrainedSummer(home, record, len(calls))
 
 
 def test_same_config_and_seed_give_bit_identical_records(trained_summer, smaller_smoke):
-    first = runner.run_key(SUMMER_KEY, trained_summer.home).to_json()
-    again = runner.run_key(SUMMER_KEY, trained_summer.home, force=True).to_json()
+    first = local.run_key(SUMMER_KEY, trained_summer.home).to_json()
+    again = local.run_key(SUMMER_KEY, trained_summer.home, force=True).to_json()
     # the checksum covers the whole record, timings included
     volatile = ("environment", "seconds_per_epoch", "train_seconds", "peak_rss_mb", "checksum")
     for record in (first, again):
@@ -57,8 +58,8 @@ def test_same_config_and_seed_give_bit_identical_records(trained_summer, smaller
 
 
 def test_different_seeds_give_different_results(trained_summer, smaller_smoke):
-    other = runner.run_key(RunKey("summer", "none", "synthetic-iemocap", "smoke", 1), trained_summer.home)
-    first = runner.run_key(SUMMER_KEY, trained_summer.home)
+    other = local.run_key(RunKey("summer", "none", "synthetic-iemocap", "smoke", 1), trained_summer.home)
+    first = local.run_key(SUMMER_KEY, trained_summer.home)
     assert first.curves[0].train_loss != other.curves[0].train_loss
     assert first.predictions.predicted != other.predictions.predicted
     assert first.teacher.hash != other.teacher.hash  # the teacher is trained with the run's seed
@@ -69,15 +70,15 @@ def test_teacher_is_trained_once_and_reused(trained_summer, smaller_smoke, monke
     real_train = teachers.train_model
     monkeypatch.setattr(teachers, "train_model", lambda *a, **k: calls.append(1) or real_train(*a, **k))
     home, first = trained_summer.home, trained_summer.record
-    second = runner.run_key(RunKey("summer", "latent", "synthetic-iemocap", "smoke", 0), home)
+    second = local.run_key(RunKey("summer", "latent", "synthetic-iemocap", "smoke", 0), home)
     assert trained_summer.teacher_trainings + len(calls) == 1
     assert first.teacher.cache_hit is False and second.teacher.cache_hit is True
     assert first.teacher.hash == second.teacher.hash
-    assert runner.run_key(RunKey("summer", "ikd", "synthetic-iemocap", "smoke", 0), home).teacher is None
+    assert local.run_key(RunKey("summer", "ikd", "synthetic-iemocap", "smoke", 0), home).teacher is None
 
 
 def test_selection_is_on_validation_and_the_oracle_is_the_best_test_epoch(home):
-    record = runner.run_key(RunKey("text-teacher", "none", "synthetic-meld", "smoke", 1), home)
+    record = local.run_key(RunKey("text-teacher", "none", "synthetic-meld", "smoke", 1), home)
     validation = [e.validation_weighted_f1 for e in record.curves]
     test = [e.test_weighted_f1 for e in record.curves]
     assert record.best_epoch == int(np.argmax(validation)) + 1
@@ -116,22 +117,22 @@ def test_a_killed_run_leaves_no_record_and_a_rerun_completes(home, smaller_smoke
     key = RunKey("text-teacher", "none", "synthetic-iemocap", "smoke", 0)
     monkeypatch.setattr(loop, "train_epoch", dies_in_epoch_two)
     with pytest.raises(KeyboardInterrupt):
-        runner.run_key(key, home)
+        local.run_key(key, home)
     folder = RunStore(home).path(key).parent
     assert not [p for p in folder.iterdir() if p.suffix in (".json", ".tmp")]
     monkeypatch.setattr(loop, "train_epoch", real_epoch)
-    assert runner.run_key(key, home).key == key
+    assert local.run_key(key, home).key == key
 
 
 def test_existing_record_is_skipped_and_force_replaces_it(home, smaller_smoke, monkeypatch):
     key = RunKey("text-teacher", "none", "synthetic-meld", "smoke", 0)
-    first = runner.run_key(key, home)
+    first = local.run_key(key, home)
     with monkeypatch.context() as patch:
         patch.setattr(runner, "train_run", lambda *a: pytest.fail("trained again although the record exists"))
-        assert runner.run_key(key, home) == first
+        assert local.run_key(key, home) == first
     path = RunStore(home).path(key)
     before = path.stat().st_ino
-    runner.run_key(key, home, force=True)
+    local.run_key(key, home, force=True)
     assert path.stat().st_ino != before  # replaced by rename, not rewritten in place
     RunRecord.from_json(json.loads(path.read_text()))
 
@@ -141,7 +142,7 @@ def _run_in_process(home_root: str) -> None:
 
     from benchmark.home import Home
 
-    runner.run_key(RunKey("text-teacher", "none", "synthetic-iemocap", "smoke", 2), Home(Path(home_root)))
+    local.run_key(RunKey("text-teacher", "none", "synthetic-iemocap", "smoke", 2), Home(Path(home_root)))
 
 
 # slow: two spawned interpreters, each importing the suite, cost more than the run they lock (about 30 s)
@@ -164,7 +165,7 @@ def test_two_processes_on_one_home_train_a_key_once(home):
 def test_threads_share_the_lock(home, smaller_smoke):
     key = RunKey("text-teacher", "none", "synthetic-meld", "smoke", 3)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(runner.run_key(key, home))) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: results.append(local.run_key(key, home))) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -13,7 +13,7 @@ import pytest
 
 from benchmark.commands.cli import main as cli_main
 from benchmark.errors import BenchmarkError
-from benchmark.executors import Placement, tuning
+from benchmark.executors import Placement, local, tuning
 from benchmark.home import REFERENCE_DIR, Home
 from benchmark.report import write_reports
 from benchmark.report.tuning import expected_maximum
@@ -113,7 +113,7 @@ def tuned(tmp_path_factory) -> TunedHome:
     """tune with a trial that raises once (the study keeps it RUNNING), then the same call again."""
     home = Home(tmp_path_factory.mktemp("tuned") / "home")
     sweeps, trained = [], []
-    real_sweep, real_record_run = tuning.run_sweep, runner.record_run
+    real_sweep, real_record_run = tuning.run_sweep, local.record_run
 
     def sweep_raising_on_the_second(runs, *args, **kwargs):
         sweeps.append(1)
@@ -132,7 +132,7 @@ def tuned(tmp_path_factory) -> TunedHome:
             tuning.tune([KEY], home, ON_THE_CPU, TRIALS, seeds=(0,))
         interrupted = trial_settings(home)
         default_bytes = RunStore(home).path(KEY).read_bytes()
-        patch.setattr(runner, "record_run", counted_record_run)
+        patch.setattr(local, "record_run", counted_record_run)
         tuning.tune([KEY], home, ON_THE_CPU, TRIALS, seeds=(0,))
     return TunedHome(home, interrupted, trained, default_bytes)
 
@@ -153,7 +153,7 @@ def test_tune_proposes_the_same_trials_from_scratch_and_a_rerun_trains_nothing(
     before = trial_settings(tuned.home)
     values = [trial.validation_weighted_f1 for trial in read_study(tuned.home, *_where()).trials]
     study_path(tuned.home, *_where()).unlink()  # the same command on a study started afresh
-    monkeypatch.setattr(runner, "record_run", lambda *a, **k: pytest.fail("trained a stored run again"))
+    monkeypatch.setattr(local, "record_run", lambda *a, **k: pytest.fail("trained a stored run again"))
     tuning.tune([KEY], tuned.home, ON_THE_CPU, TRIALS, seeds=(0,))
     assert trial_settings(tuned.home) == before
     assert [trial.validation_weighted_f1 for trial in read_study(tuned.home, *_where()).trials] == values

@@ -1,5 +1,6 @@
 """The local executor: a sweep's runs trained (or reused) one after another in this process, with a live
-display: run k of N, epoch, loss, validation F1, time left."""
+display: run k of N, epoch, loss, validation F1, time left. The executors, not the runner, ask the store
+whether a run is kept and store what the runner (`benchmark.training.runner`) trained."""
 
 from __future__ import annotations
 
@@ -17,8 +18,35 @@ from rich.progress import (
 
 from benchmark.console import make_console
 from benchmark.home import Home
-from benchmark.store.records import RunRecord
-from benchmark.training.runner import ResolvedRun, stored_or_trained
+from benchmark.store.records import RunKey, RunRecord
+from benchmark.store.runs import RunStore
+from benchmark.training.device_settings import CPU, Execution
+from benchmark.training.loop import EpochCallback
+from benchmark.training.runner import ResolvedRun, record_run, resolve_run
+
+
+def stored_or_trained(
+    run: ResolvedRun, home: Home, *, force: bool = False, on_epoch: EpochCallback | None = None
+) -> tuple[RunRecord, bool]:
+    """(the run's record, whether the store kept it already): the stored record when one is reusable
+    (`RunStore.reusable`) and `force` is off, else the run trained and its record stored. The check is
+    made under the run's lock, so two processes never train the same run at once."""
+    return RunStore(home).reused_or_saved(run.plan, lambda: record_run(run, home, on_epoch), force)
+
+
+def run_key(
+    key: RunKey,
+    home: Home,
+    *,
+    force: bool = False,
+    on_epoch: EpochCallback | None = None,
+    execution: Execution = CPU,
+) -> RunRecord:
+    """The record of `key`'s one resolution on `execution` (resolved), trained and stored unless the
+    store keeps it already (`stored_or_trained`): one run in one call, for scripts/profile_main_job.py
+    and the tests, where no sweep shares data loads between runs."""
+    record, _ = stored_or_trained(resolve_run(key, home, execution), home, force=force, on_epoch=on_epoch)
+    return record
 
 
 def run_keys(

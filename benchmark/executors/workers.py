@@ -37,7 +37,7 @@ from benchmark.home import Home
 from benchmark.store.records import RunKey, RunRecord
 from benchmark.store.runs import RunStore
 from benchmark.training.runner import ResolvedRun, RunPlan, planned_dataset, record_run
-from benchmark.training.teachers import obtain_teacher, teacher_digest
+from benchmark.training.teachers import obtain_teacher
 
 WORKER_RETRIES = 3  # attempts after a worker process dies (a node lost, the OOM killer, a kill -9)
 
@@ -56,7 +56,11 @@ def split_stored(
 @dataclass(frozen=True)
 class PendingRun:
     plan: RunPlan
-    teacher: str | None  # its teacher's cache identity; None: it asks for no teacher
+
+    @property
+    def teacher(self) -> str | None:
+        """Its teacher's cache identity, resolved in its plan; None: it asks for no teacher."""
+        return None if self.plan.teacher is None else self.plan.teacher.digest
 
     @property
     def key(self) -> RunKey:
@@ -69,16 +73,8 @@ class PendingRun:
 
 
 def pending_runs(pending: Sequence[ResolvedRun]) -> list[PendingRun]:
-    """Each pending run with the cache identity of the teacher its plan asks for."""
-    runs = []
-    for run in pending:
-        plan, digest = run.plan, None
-        if plan.teacher is not None:
-            digest = teacher_digest(
-                plan.teacher, run.dataset, plan.profile.dims, plan.train, plan.config.precision
-            )
-        runs.append(PendingRun(plan, digest))
-    return runs
+    """Each pending run, its plan's teacher identity the key that groups runs sharing a teacher."""
+    return [PendingRun(run.plan) for run in pending]
 
 
 def train_teacher_of(plan: RunPlan, home_root: str, events) -> None:
@@ -86,7 +82,7 @@ def train_teacher_of(plan: RunPlan, home_root: str, events) -> None:
     home = Home(Path(home_root))
     events.put(("teacher", plan.key, None))
     dataset = planned_dataset(plan, home)
-    obtain_teacher(plan.teacher, dataset, plan.profile.dims, plan.train, home, execution=plan.execution)
+    obtain_teacher(plan.teacher, dataset, home, execution=plan.execution)
 
 
 def train_record(plan: RunPlan, home_root: str, events) -> tuple[dict, dict[str, torch.Tensor]]:

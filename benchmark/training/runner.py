@@ -1,4 +1,6 @@
-"""Which runs to make, and making one: load data, build the model, get its teacher, train, store."""
+"""Which runs to make, and making one: load data, build the model, get its teacher, train, and return the
+record and weights; the executors ask the store for a reusable record and store what was trained
+(`benchmark.executors.local.stored_or_trained`)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.experiment.catalog import ABLATIONS, DATASETS, MODELS
 from benchmark.experiment.profiles import PROFILES, Profile, TrainConfig
 from benchmark.home import Home
-from benchmark.models.contract import MERCModel, TeacherRequest, ablations_of, count_parameters
+from benchmark.models.contract import MERCModel, ablations_of, count_parameters
 from benchmark.models.search_space import parse_settings, settings_of, settings_text, split_settings
 from benchmark.seeding import seed_everything
 from benchmark.store.records import (
@@ -34,7 +36,7 @@ from benchmark.training.device_settings import CPU, Execution
 from benchmark.training.environment import environment
 from benchmark.training.loop import EpochCallback, TrainingResult, train_model, with_class_weights
 from benchmark.training.modality_removal import evaluate_without_modalities
-from benchmark.training.teachers import obtain_teacher
+from benchmark.training.teachers import TeacherPlan, obtain_teacher, plan_teacher
 
 DEFAULT_DATASETS = ("synthetic-iemocap", "synthetic-meld")
 
@@ -89,7 +91,7 @@ class RunPlan:
     train: TrainConfig
     overrides: dict
     model_config: Any  # the registered model's config dataclass: the model is built from it, once
-    teacher: TeacherRequest | None
+    teacher: TeacherPlan | None  # its cache identity included
     config: RunConfig
     config_hash: str
     # the device, precision and kernels the run computes with: resolved (a Ray sweep's checked, and bound
@@ -125,6 +127,7 @@ def resolve_run(
     overrides = overrides_of(key) | model_settings
     model_config = spec.configure(dataset.meta, profile.dims, overrides)
     config = run_config(key, profile, train, model_config, execution.precision, settings)
+    request = spec.teacher_for(model_config)
     plan = RunPlan(
         key=key,
         profile=profile,
@@ -132,7 +135,9 @@ def resolve_run(
         train=train,
         overrides=overrides,
         model_config=model_config,
-        teacher=spec.teacher_for(model_config),
+        teacher=None
+        if request is None
+        else plan_teacher(request, dataset, profile.dims, train, execution.precision),
         config=config,
         config_hash=config_hash(config.to_json()),
         execution=execution,
@@ -177,30 +182,6 @@ def overrides_of_ablation(ablation: str) -> dict:
     return {} if ablation == FULL_MODEL else dict(ABLATIONS.get(ablation).overrides)
 
 
-def run_key(
-    key: RunKey,
-    home: Home,
-    *,
-    force: bool = False,
-    on_epoch: EpochCallback | None = None,
-    execution: Execution = CPU,
-) -> RunRecord:
-    """The record of `key`'s one resolution on `execution` (resolved), trained and stored unless the
-    store keeps it already (`stored_or_trained`): one run in one call, for scripts/profile_main_job.py
-    and the tests, where no sweep shares data loads between runs."""
-    record, _ = stored_or_trained(resolve_run(key, home, execution), home, force=force, on_epoch=on_epoch)
-    return record
-
-
-def stored_or_trained(
-    run: ResolvedRun, home: Home, *, force: bool = False, on_epoch: EpochCallback | None = None
-) -> tuple[RunRecord, bool]:
-    """(the run's record, whether the store kept it already): the stored record when one is reusable
-    (`RunStore.reusable`) and `force` is off, else the run trained and its record stored. The check is
-    made under the run's lock, so two processes never train the same run at once."""
-    return RunStore(home).reused_or_saved(run.plan, lambda: record_run(run, home, on_epoch), force)
-
-
 @dataclasses.dataclass(frozen=True)
 class TrainedRun:
     """A run's trained model (its validation-selected weights loaded) and what its record needs."""
@@ -220,9 +201,7 @@ def built_model(run: ResolvedRun, home: Home) -> tuple[MERCModel, TeacherSummary
     model = MODELS.get(plan.key.model).build_from(plan.model_config, dataset.meta)
     teacher_summary = None
     if plan.teacher is not None:
-        teacher, teacher_summary = obtain_teacher(
-            plan.teacher, dataset, plan.profile.dims, plan.train, home, execution=plan.execution
-        )
+        teacher, teacher_summary = obtain_teacher(plan.teacher, dataset, home, execution=plan.execution)
         model.attach_teacher(teacher)
     return model, teacher_summary
 

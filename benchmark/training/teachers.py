@@ -47,32 +47,47 @@ def teacher_key(
     }
 
 
-def teacher_digest(
+@dataclasses.dataclass(frozen=True)
+class TeacherPlan:
+    """The teacher a run asks for, resolved with the run's plan (`plan_teacher`): what trains it (the
+    run's own dims and training config) and its cache identity, worked out once, so that the workers'
+    scheduling and `obtain_teacher` read it rather than derive it again."""
+
+    request: TeacherRequest
+    dims: ModelDims
+    train: TrainConfig
+    key: dict  # `teacher_key`: everything the trained weights depend on
+    digest: str  # the cache identity: `config_hash(key)`
+
+    @property
+    def model(self) -> str:
+        return self.request.model
+
+
+def plan_teacher(
     request: TeacherRequest, dataset: MercDataset, dims: ModelDims, train: TrainConfig, precision: str
-) -> str:
-    """The cache identity of the teacher `obtain_teacher` would return, without training or memory: the
-    teacher is built on the meta device, where only shapes exist."""
+) -> TeacherPlan:
+    """The teacher `obtain_teacher` will return, without training or memory: it is built on the meta
+    device, where only shapes exist, which is all its key reads of it."""
     with torch.device("meta"):
         teacher = MODELS.get(request.model).build(dataset.meta, dims, request.overrides)
-    return config_hash(teacher_key(request, dataset, dims, train, teacher, precision))
+    key = teacher_key(request, dataset, dims, train, teacher, precision)
+    return TeacherPlan(request, dims, train, key, config_hash(key))
 
 
 def obtain_teacher(
-    request: TeacherRequest,
+    plan: TeacherPlan,
     dataset: MercDataset,
-    dims: ModelDims,
-    train: TrainConfig,
     home: Home,
     on_epoch: EpochCallback | None = None,
     execution: Execution = CPU,
 ) -> tuple[MERCModel, TeacherSummary]:
-    """The frozen trained teacher, on the execution's device, and its summary for the run record (key,
-    hash, cache hit, metrics). One process trains a given teacher; the others wait and load it."""
+    """The frozen trained teacher of `plan`, on the execution's device, and its summary for the run record
+    (key, hash, cache hit, metrics). One process trains a given teacher; the others wait and load it."""
+    request, train, key, digest = plan.request, plan.train, plan.key, plan.digest
     # the teacher's initial weights depend on its seed alone
     seed_everything(train.seed, train.threads, execution.deterministic)
-    teacher = MODELS.get(request.model).build(dataset.meta, dims, request.overrides)
-    key = teacher_key(request, dataset, dims, train, teacher, execution.precision)
-    digest = config_hash(key)
+    teacher = MODELS.get(request.model).build(dataset.meta, plan.dims, request.overrides)
     weights = home.teacher_cache / f"{request.model}-{digest}.pt"
     summary_path = weights.with_suffix(".json")
     with exclusive(weights):
