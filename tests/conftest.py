@@ -36,6 +36,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(autouse=True)
+def two_cores(monkeypatch) -> None:
+    """Every test sees the two cores CI has: how many runs a sweep starts at once when --jobs is not given
+    (`default_jobs`), and so the plan line and the executor a test exercises, do not depend on the machine
+    it runs on. Tests of other core counts patch `usable_cores` again."""
+    from benchmark.executors import sweep
+
+    monkeypatch.setattr(sweep, "usable_cores", lambda: 2)
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Home:
     """A fresh, empty home folder: tests never write into the project's results/ or reports/."""

@@ -14,10 +14,10 @@ from benchmark.training.runner import plan, resolve_runs
 CPU = "cpu-2-threads"
 
 
-def _entry(variant: str, dataset: str, profile: str, seconds_per_epoch: float) -> dict:
-    """A cost table's entry as scripts/run_cost.py writes it, measured on CPU."""
+def _entry(variant: str, dataset: str, profile: str, seconds_per_epoch: float, device: str = CPU) -> dict:
+    """A cost table's entry as scripts/run_cost.py writes it, measured on `device`."""
     return {
-        "device": CPU,
+        "device": device,
         "variant": variant,
         "dataset": dataset,
         "profile": profile,
@@ -79,12 +79,15 @@ def test_with_jobs_the_runs_are_laid_out_in_plan_order_on_the_first_free_worker(
 
 def test_run_prints_the_estimate_for_its_device_from_the_table_without_training(home, tmp_path, monkeypatch):
     table = tmp_path / "costs.json"
-    table.write_text(json.dumps({"entries": [_entry("early-fusion", "iemocap", "fast", 5.0)]}))
+    # at `fast`, one thread a run
+    table.write_text(
+        json.dumps({"entries": [_entry("early-fusion", "iemocap", "fast", 5.0, "cpu-1-threads")]})
+    )
     monkeypatch.setattr(costs, "COSTS_PATH", table)
     keys = plan(["early-fusion"], ["synthetic-iemocap"], "fast", seeds=[0, 1])
     line = plan_cost([run.plan for run in resolve_runs(keys, home, Execution("cpu"))])
     assert (
-        line == "estimate: up to 80 s of training on cpu-2-threads, one run at a time"
+        line == "estimate: up to 80 s of training on cpu-1-threads, one run at a time"
     )  # 2 runs x 8 epochs x 5 s
     assert not home.runs.exists() or not list(home.runs.rglob("*.json"))
 

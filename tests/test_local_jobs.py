@@ -19,7 +19,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.executors import RUNS_PER_GPU, Placement, default_jobs
 from benchmark.executors import sweep as sweep_module
 from benchmark.executors.ray_cluster import bound_to_cluster
-from benchmark.executors.sweep import refuse_oversubscription
+from benchmark.executors.sweep import RUNS_ON_THE_CPU, refuse_oversubscription
 from benchmark.home import PROJECT_ROOT, Home
 from benchmark.store.runs import RunStore
 from benchmark.training.device_settings import Execution
@@ -47,7 +47,7 @@ def _kill_a_worker_once_the_teacher_is_cached(home: Home, killed: list[int], sto
 
 @pytest.mark.slow  # spawns two pools of workers importing torch: CI runs it in the slow lane
 def test_two_jobs_with_a_killed_worker_store_every_record_once_equal_to_one_at_a_time(tmp_path, capsys):
-    alone = sweep(KEYS, Home(tmp_path / "alone"), Placement(ONE_THREAD))
+    alone = sweep(KEYS, Home(tmp_path / "alone"), Placement(ONE_THREAD, jobs=1))
     home = Home(tmp_path / "two")
     killed: list[int] = []
     stop = threading.Event()
@@ -74,14 +74,20 @@ def test_two_jobs_with_a_killed_worker_store_every_record_once_equal_to_one_at_a
 ON_A_GPU = Execution("cuda:0", deterministic=False)  # resolved: is_cuda reads the name, sees no GPU
 
 
-def test_one_job_at_a_time_is_the_cpu_default_and_a_few_share_a_gpu():
+def test_the_default_jobs_give_each_run_cores_of_its_own_up_to_a_bound(monkeypatch):
+    # two cores (conftest's `two_cores`): one run of two threads, or two of one
     assert default_jobs(Execution("cpu"), threads=2) == 1
-    assert 1 <= default_jobs(ON_A_GPU, threads=2) <= 4
-    assert default_jobs(ON_A_GPU, threads=os.cpu_count() or 1) == 1  # no cores left
-    assert (
-        Placement(Execution("cpu")).describe_jobs(2).startswith("1 at a time on cpu (the default on the CPU")
+    assert default_jobs(Execution("cpu"), threads=1) == 2
+    assert default_jobs(ON_A_GPU, threads=1) == 2
+    assert Placement(Execution("cpu")).describe_jobs(2) == (
+        "1 at a time on cpu (the default on the CPU: 2 cores, 2 torch thread(s) a run)"
     )
     assert Placement(Execution("cpu"), jobs=3).describe_jobs(2) == "3 at a time on cpu (--jobs)"
+    monkeypatch.setattr(sweep_module, "usable_cores", lambda: 64)
+    assert default_jobs(Execution("cpu"), threads=1) == RUNS_ON_THE_CPU
+    assert default_jobs(Execution("cpu"), threads=16) == 4
+    assert default_jobs(ON_A_GPU, threads=2) == RUNS_PER_GPU
+    assert default_jobs(ON_A_GPU, threads=64) == 1  # no cores left for a second run
 
 
 def test_ray_tasks_ask_for_one_nth_of_a_gpu_on_cuda_and_none_on_the_cpu():

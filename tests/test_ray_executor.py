@@ -22,7 +22,7 @@ from benchmark.training.runner import plan
 from tests.sweep_fixtures import comparable, sweep
 
 KEYS = plan(["summer", "early-fusion"], ["synthetic-iemocap"], "smoke", seeds=[0, 1], ablations=["none"])
-LOCAL = Placement(Execution("cpu", threads=1))
+LOCAL = Placement(Execution("cpu", threads=1), jobs=1)
 ON_RAY = Placement(Execution("cpu", threads=1), executor="ray")
 
 

@@ -23,7 +23,7 @@ from benchmark.training import runner
 from benchmark.training.device_settings import Execution
 
 KEY = RunKey("summer", "none", "synthetic-iemocap", "smoke", 0)  # a student: it asks for a teacher
-ON_ONE_THREAD = Placement(Execution("cpu", threads=1))
+ON_ONE_THREAD = Placement(Execution("cpu", threads=1), jobs=1)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 DATASET = "synthetic-iemocap"
 TUNED_MODELS = ("text-teacher", "early-fusion")
 TRIALS = 2
-ON_THE_CPU = Placement(Execution("cpu", threads=1))
+ON_THE_CPU = Placement(Execution("cpu", threads=1), jobs=1)
 COMMANDS = ["tune --model text-teacher --model early-fusion --trials 2", "run --seeds 0 1"]
 # as /usr/bin/time appends them to a command's own output, a progress bar's last frame included
 WALL_LOG = (

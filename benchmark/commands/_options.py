@@ -198,7 +198,8 @@ def add_training_options(parser: argparse.ArgumentParser, default_profile: str =
     placement.add_argument(
         "--threads",
         type=counted(1, MOST_THREADS),
-        help=f"torch threads per run instead of the profile's 2, at most {MOST_THREADS} (part of the config)",
+        help=f"torch threads per run instead of the profile's (fast: 1, smoke and paper: 2), at most {MOST_THREADS} "
+        "(part of the config)",
     )
     placement.add_argument(
         "--executor",

@@ -23,6 +23,10 @@ EXECUTORS = ("local", "ray")
 # leaves it idler still, so a few runs at once fill the gaps; 4 is not measured against 2 or 8 yet
 # (scripts/gpu_targets.py times the sweep with it). Capped by the CPU cores the runs' threads need.
 RUNS_PER_GPU = 4
+# [choice] at most this many runs at once on the CPU when --jobs is not given: every worker holds the
+# datasets and a model (two fast-profile workers and their parent peaked at 1.5 GB), so on a machine of
+# many cores memory, not cores, sets the bound; 8 keeps a sweep under about 6 GB. Not measured beyond 2.
+RUNS_ON_THE_CPU = 8
 
 
 def usable_cores() -> int:
@@ -51,12 +55,10 @@ def refuse_oversubscription(jobs: int, threads: int) -> None:
 
 def default_jobs(execution: Execution, threads: int) -> int:
     """Runs at once on `execution`'s resolved device when --jobs is not given, for runs of `threads` torch
-    threads each. On the CPU 1: the runs compute on the same cores, and on two cores a run trains almost
-    twice as fast on two threads as on one (docs/measurements.md, "Local executor against Ray"), so two
-    runs at once would each take about twice as long and gain nothing."""
-    if not execution.is_cuda:
-        return 1
-    return max(1, min(RUNS_PER_GPU, usable_cores() // threads))
+    threads each: as many as the usable cores hold (each run's threads on cores of their own, so none
+    waits for another's), at most `RUNS_PER_GPU` on a GPU and `RUNS_ON_THE_CPU` on the CPU."""
+    most = RUNS_PER_GPU if execution.is_cuda else RUNS_ON_THE_CPU
+    return max(1, min(most, usable_cores() // threads))
 
 
 def threads_of(runs: Sequence[ResolvedRun]) -> int:
@@ -114,7 +116,7 @@ class Placement:
         elif self.execution.is_cuda:
             why = "the default on a GPU"
         else:
-            why = "the default on the CPU, whose cores the runs would share"
+            why = f"the default on the CPU: {usable_cores()} cores, {threads} torch thread(s) a run"
         return f"{jobs} at a time on {self.execution.device} ({why})"
 
 
@@ -129,7 +131,8 @@ def run_sweep(
         return run_on_ray(runs, home, placement, force=force)
     from benchmark.executors.local import run_keys
 
-    jobs = placement.local_jobs(threads_of(runs))
+    # never more workers than runs: one run trains here, without a pool of processes to start
+    jobs = min(placement.local_jobs(threads_of(runs)), len(runs))
     if jobs > 1:
         from benchmark.executors.processes import run_in_processes
 

@@ -91,14 +91,22 @@ PROFILES.add(
     "fast",
     Profile(
         name="fast",
-        description="CPU-sized, full data: the whole `run --all` sweep in under 40 minutes on two cores",
+        description="CPU-sized, full data, short schedules; one torch thread per run, a run per core at once",
         dims=ModelDims(width=64, heads=4, layers=1, dropout=0.2),
         # Batches twice the paper's size (half the optimizer steps, each one no slower: at width 64 a step
         # costs its recurrent steps' overhead, not its products) with the learning rate raised to match,
         # and short schedules: what fits SUMMER's nine rows and the baselines into the sweep's budget.
+        # [choice] one torch thread per run, as many runs at once as there are cores (`default_jobs`): at
+        # width 64 a step is many small operators, which a second thread barely shares (MultiEMO's epoch
+        # took longer on two threads than on one, MMGCN's MELD epoch too: docs/measurements.md, "The
+        # main job"), so two one-thread runs finish a sweep sooner than one two-thread run at a time.
         train={
-            "iemocap": TrainConfig(lr=2e-3, epochs=8, batch_size=16, patience=4, **SPEC_TRAINING["iemocap"]),
-            "meld": TrainConfig(lr=1e-3, epochs=5, batch_size=32, patience=3, **SPEC_TRAINING["meld"]),
+            "iemocap": TrainConfig(
+                lr=2e-3, epochs=8, batch_size=16, patience=4, threads=1, **SPEC_TRAINING["iemocap"]
+            ),
+            "meld": TrainConfig(
+                lr=1e-3, epochs=5, batch_size=32, patience=3, threads=1, **SPEC_TRAINING["meld"]
+            ),
         },
         seeds=(0, 1, 2),
     ),
