@@ -42,7 +42,8 @@ SMOKE_TFN = ["--model", "tfn", "--dataset", "synthetic-iemocap", "--profile", "s
         ("tfn", "lr=fast", "lr takes a number"),
         ("summer", "experts=2.5", "experts takes a whole number"),
         ("summer", "experts=40", "experts takes a whole number in [2, 8]"),
-        ("tfn", "lr", "write it as KEY=VALUE"),
+        ("tfn", "lr", "--set 'lr': expected KEY=VALUE, e.g. --set lr=0.001"),
+        ("tfn", "lr=", "--set lr=: lr takes a number"),
     ],
 )
 def test_a_setting_outside_the_space_is_one_line_before_any_data_loads(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, split_assignment
 
 TRAIN_SETTINGS = ("lr", "weight_decay")  # fields of TrainConfig; every other setting is the model's
 SEPARATOR = ","
@@ -92,10 +92,7 @@ def parse_settings(model: str, space: SearchSpace, assignments: list[str]) -> di
     """`--set KEY=VALUE` pairs -> typed settings of `model`, each in its range; anything else is one line."""
     settings: dict[str, Any] = {}
     for assignment in assignments:
-        name, equals, text = assignment.partition("=")
-        name, text = name.strip(), text.strip()
-        if not equals or not name or not text:
-            raise BenchmarkError(f"--set {assignment!r}: write it as KEY=VALUE, e.g. --set lr=0.001")
+        name, text = split_assignment(assignment, "--set", "KEY=VALUE, e.g. --set lr=0.001")
         if name not in space:
             raise BenchmarkError(
                 f"--set {name}: model {model!r} has no setting {name!r}; its settings: {', '.join(sorted(space))}"
