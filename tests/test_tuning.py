@@ -15,6 +15,7 @@ from benchmark.commands.cli import main as cli_main
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, tuning
 from benchmark.home import REFERENCE_DIR, Home
+from benchmark.models.search_space import settings_shown
 from benchmark.report import write_reports
 from benchmark.report.tuning import expected_maximum
 from benchmark.store.records import RunKey
@@ -195,11 +196,34 @@ def test_the_report_shows_the_protocol(tuned, smaller_smoke):
     report = (folder / "report.md").read_text()
     summary = read_study(tuned.home, *_where())
     row = next(line for line in report.splitlines() if line.startswith("| tfn | 3 | 0 |"))
-    assert (summary.best.settings or "the defaults") in row
+    assert f"| {settings_shown(summary.best.settings) or 'the defaults'} |" in row
     assert f"{100 * summary.default.validation_weighted_f1:.2f}" in row
     assert (folder / "expected_max.png").stat().st_size > 0
     claims = json.loads((folder / "claims.json").read_text())["claims"]
     assert all("tuned on validation (3 trials each): tfn" in claim["data"] for claim in claims)
+
+
+def test_tune_prints_the_chosen_settings_to_four_significant_digits(
+    tuned, smaller_smoke, capsys, monkeypatch
+):
+    monkeypatch.setattr(runner, "record_run", lambda *a, **k: pytest.fail("trained a stored run again"))
+    argv = [*SMOKE_TFN, "--trials", str(TRIALS), "--device", "cpu", "--threads", "2"]
+    assert cli_main(["tune", *argv, "--home", str(tuned.home.root)]) == 0
+    summary = read_study(tuned.home, *_where())
+    line = next(line for line in capsys.readouterr().out.splitlines() if "validation wF1 default" in line)
+    assert line.endswith(f"({settings_shown(summary.best.settings) or 'the defaults'})")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("", ""),
+        ("dropout=0.30000000000000004,experts=4,lr=0.0012345678901234", "dropout=0.3,experts=4,lr=0.001235"),
+        ("weight_decay=1.2345678e-07", "weight_decay=1.235e-07"),
+    ],
+)
+def test_chosen_settings_are_shown_to_four_significant_digits_and_whole_numbers_whole(text, shown):
+    assert settings_shown(text) == shown
 
 
 @pytest.mark.slow

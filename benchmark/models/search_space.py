@@ -108,6 +108,21 @@ def settings_text(settings: Mapping[str, Any]) -> str:
     return SEPARATOR.join(f"{name}={settings[name]!r}" for name in sorted(settings))
 
 
+def settings_shown(text: str) -> str:
+    """A canonical settings string as a reader sees it: each fractional value to 4 significant digits, each
+    whole number as it is; "" for none. A trial's proposal carries all 17 digits of its float, which the
+    run key and the study keep, so `run --tuned` trains the exact value the console abbreviates."""
+    items = [item.partition("=") for item in text.split(SEPARATOR)] if text else []
+    return SEPARATOR.join(f"{name}={_value_shown(value)}" for name, _, value in items)
+
+
+def _value_shown(value: str) -> str:
+    try:
+        return str(int(value))
+    except ValueError:
+        return f"{float(value):.4g}"
+
+
 def settings_of(model: str, space: SearchSpace, text: str) -> dict[str, Any]:
     """The typed settings a canonical string holds (`settings_text`'s inverse)."""
     return parse_settings(model, space, text.split(SEPARATOR)) if text else {}

@@ -20,6 +20,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from benchmark.experiment.profiles import PROFILES  # noqa: E402
 from benchmark.home import Home  # noqa: E402
+from benchmark.models.search_space import settings_shown  # noqa: E402
 from benchmark.report.claims import ClaimRow  # noqa: E402
 from benchmark.report.plots import _legend_outside, _save  # noqa: E402
 from benchmark.store.records import RunRecord  # noqa: E402
@@ -118,7 +119,7 @@ def tuning_table(protocol: Protocol) -> pd.DataFrame:
             "variant": variant,
             "trials": len(summary.trials),
             "trial seed": summary.trial_seed,
-            "chosen settings": summary.best.settings or "the defaults",
+            "chosen settings": settings_shown(summary.best.settings) or "the defaults",
             "validation wF1 default (%)": (
                 f"{100 * summary.default.validation_weighted_f1:.2f}" if summary.default else "—"
             ),
