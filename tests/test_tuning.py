@@ -17,10 +17,10 @@ from benchmark.executors import Placement, tuning
 from benchmark.home import REFERENCE_DIR, Home
 from benchmark.models.search_space import settings_shown
 from benchmark.report import write_reports
-from benchmark.report.tuning import expected_maximum
+from benchmark.report.tuning import Protocol, expected_maximum, tuning_table
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
-from benchmark.store.studies import read_study, study_path
+from benchmark.store.studies import Trial, TuningSummary, read_study, study_path
 from benchmark.training import runner
 from benchmark.training.device_settings import Execution
 from tests.smoke_fixtures import use_smaller_smoke
@@ -203,15 +203,27 @@ def test_the_report_shows_the_protocol(tuned, smaller_smoke):
     assert all("tuned on validation (3 trials each): tfn" in claim["data"] for claim in claims)
 
 
-def test_tune_prints_the_chosen_settings_to_four_significant_digits(
-    tuned, smaller_smoke, capsys, monkeypatch
-):
-    monkeypatch.setattr(runner, "record_run", lambda *a, **k: pytest.fail("trained a stored run again"))
-    argv = [*SMOKE_TFN, "--trials", str(TRIALS), "--device", "cpu", "--threads", "2"]
-    assert cli_main(["tune", *argv, "--home", str(tuned.home.root)]) == 0
-    summary = read_study(tuned.home, *_where())
-    line = next(line for line in capsys.readouterr().out.splitlines() if "validation wF1 default" in line)
-    assert line.endswith(f"({settings_shown(summary.best.settings) or 'the defaults'})")
+# a study whose choice is a proposal's float, all 17 digits of it
+CHOSEN = TuningSummary(
+    "tfn",
+    "synthetic-iemocap",
+    "smoke",
+    0,
+    [Trial(0, "", 0.5), Trial(1, "fusion_width=64,lr=0.0012345678901234", 0.6)],
+)
+
+
+def test_tune_prints_the_chosen_settings_to_four_significant_digits(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(tuning, "tune", lambda *args: [CHOSEN])  # what `tune` returns; nothing trains
+    argv = [*SMOKE_TFN, "--trials", str(TRIALS), "--device", "cpu", "--home", str(tmp_path / "home")]
+    assert cli_main(["tune", *argv]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "validation wF1 default" in line]
+    assert line.endswith("default 50.00%, tuned 60.00% (fusion_width=64,lr=0.001235)")
+
+
+def test_the_reports_tuning_table_shows_them_so_too():
+    (row,) = tuning_table(Protocol([], [], {"tfn": CHOSEN})).to_dict("records")
+    assert row["chosen settings"] == "fusion_width=64,lr=0.001235"
 
 
 @pytest.mark.parametrize(
