@@ -196,12 +196,12 @@ def variant_table(by_dataset: dict[str, list[RunRecord]], studies: Studies, resa
 
 
 def protocol_claims(
-    home: Home, records: list[RunRecord], dataset: str, profile: str, resamples: int
+    records: list[RunRecord], studies: Studies, dataset: str, profile: str, resamples: int
 ) -> tuple[tuning.Protocol, list[ClaimRow], list[ClaimRow]]:
-    """The report's protocol and claims.py's rows on its default runs and on the runs it uses."""
-    protocol = tuning.chosen_records(
-        home, records, dataset, profile, warn=lambda line: print(line, file=sys.stderr)
-    )
+    """The report's protocol, from the studies `read_studies` read, and claims.py's rows on its default
+    runs and on the runs it uses."""
+    own_studies = {variant: studies[dataset, variant] for variant in ordered_variants(records)}
+    protocol = tuning.protocol_of(records, profile, own_studies)
     # the claims compare the models this reference tuned, not rivals it never trained ("not run")
     trained = {record.key.model for record in records}
     rivals = [name for name in MODELS.names() if name != SUBJECT.model and name in trained]
@@ -385,8 +385,8 @@ def _time_lines(table: pd.DataFrame, wall_log: pd.DataFrame | None) -> list[str]
 
 
 def render(
-    home: Home,
     by_dataset: dict[str, list[RunRecord]],
+    studies: Studies,
     profile: str,
     table: pd.DataFrame,
     commands: list[str],
@@ -450,7 +450,7 @@ def render(
     lines += ["## Verdict of `ablate --drop ikd` under each protocol", ""]
     comparisons = {}
     for dataset, records_of in sorted(by_dataset.items()):
-        protocol, default, chosen = protocol_claims(home, records_of, dataset, profile, resamples)
+        protocol, default, chosen = protocol_claims(records_of, studies, dataset, profile, resamples)
         comparisons[dataset] = (protocol, default, chosen)
         judged = [
             next((r for r in rows if r.claim == DISTILLATION_CLAIM), None) for rows in (default, chosen)
@@ -507,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
         table = variant_table(by_dataset, studies, args.resamples)
         commands = args.command or commands_from_home(by_dataset, studies, args.profile)
         text = render(
-            home, by_dataset, args.profile, table, commands, not args.command, wall_log, args.resamples
+            by_dataset, studies, args.profile, table, commands, not args.command, wall_log, args.resamples
         )
     except BenchmarkError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -64,8 +64,8 @@ def refused_at_parse(argv: list[str], message: str, capsys, tmp_path) -> str:
         (["run", "--model", "tfn", "--seeds", "3", "3", "--jobs", "2"], "--seeds: 3 given twice"),
         (["run", "--model", "tfn", "--seeds", "1", "--seeds", "2"], "--seeds: given twice"),
         (["run", "--model", "tfn", "--threads", str(2**40)], "--threads: 1099511627776 is above 1024"),
-        (["run", "--model", "tfn", "--jobs", "0"], "--jobs 0: give at least 1"),
-        (["run", "--model", "tfn", "--jobs", str(2**40)], "--jobs 1099511627776: give at most 1024"),
+        (["run", "--model", "tfn", "--jobs", "0"], "--jobs: 0 is below 1"),
+        (["run", "--model", "tfn", "--jobs", str(2**40)], "--jobs: 1099511627776 is above 1024"),
         (["study", "sdmoe", "--address", "ray://head:10001"], "--address names a Ray cluster"),
         (["run", "--model", "tfn", "--device", "gpu"], "--device: 'gpu' is not a device: use auto, cpu"),
         (["run", "--model", "tfn", "--dataset", "synthetic-meld", "--dataset", "synthetic-meld"],
@@ -384,9 +384,10 @@ def _parses_into_valid_values_or_one_line(command: str, argv: list[str], home) -
         )
     if getattr(args, "seeds", None):
         assert all(0 <= s <= SEED_MAX for s in args.seeds)
-    for name, most in (("threads", 1024), ("jobs", 1024), ("resamples", MOST_RESAMPLES), ("context", None)):
+    bounds = (("threads", 1, 1024), ("jobs", 1, 1024), ("resamples", 1, MOST_RESAMPLES), ("context", 0, None))
+    for name, least, most in bounds:
         value = getattr(args, name, None)
-        assert value is None or (value >= 0 and (most is None or value <= most)), (name, value)
+        assert value is None or (value >= least and (most is None or value <= most)), (name, value)
     if getattr(args, "device", None) is not None:
         assert args.device in ("auto", "cpu", "cuda") or args.device.removeprefix("cuda:").isdigit()
     if command == "data" and args.fine_tune is not None:

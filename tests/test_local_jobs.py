@@ -104,14 +104,6 @@ def test_ray_tasks_ask_for_one_nth_of_a_gpu_on_cuda_and_none_on_the_cpu():
     assert bound_to_cluster(Placement(Execution("cpu"), executor="ray", jobs=3), cluster_gpus=8) == (cpu, 0)
 
 
-def test_zero_jobs_is_refused_in_one_line(tmp_path, capsys):
-    with pytest.raises(BenchmarkError, match="--jobs 0: give at least 1"):
-        Placement(Execution("cpu"), jobs=0)
-    code = main(["run", "--model", "early-fusion", "--home", str(tmp_path), "--jobs", "0", "--device", "cpu"])
-    assert code == 2
-    assert "--jobs 0: give at least 1" in capsys.readouterr().err
-
-
 def test_more_threads_at_once_than_cores_are_refused_in_one_line_before_anything_trains(
     home, monkeypatch, capsys
 ):

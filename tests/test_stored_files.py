@@ -497,3 +497,14 @@ def test_a_records_json_form_in_memory_reads_back_as_the_record():
     # as a worker hands its record to the parent process (executors/workers.py): tuples, not JSON's lists
     record = fixture_record("summer", 0)
     assert RunRecord.from_json(record.to_json()) == record
+
+
+def test_the_current_imports_are_read_once_for_all_profiles_of_a_dataset(two_runs):
+    fast = fixture_record("tfn", 0)
+    RunStore(two_runs).write(dataclasses.replace(fast, key=dataclasses.replace(fast.key, profile="smoke")))
+    path = two_runs.dataset_cache / cache.CURRENT_IMPORTS
+    path.parent.mkdir(parents=True)
+    path.write_text('{"synthetic-iemocap": "ab')
+    groups, lines = load_groups(two_runs)
+    assert set(groups) == {("synthetic-iemocap", "fast"), ("synthetic-iemocap", "smoke")}
+    assert len([line for line in lines if line.startswith(f"{path}:")]) == 1  # not one per profile

@@ -15,6 +15,7 @@ from benchmark.executors import Placement, run_sweep, tuning
 from benchmark.experiment.catalog import MODELS
 from benchmark.home import Home
 from benchmark.models.contract import ablations_of
+from benchmark.report import tuning as report_tuning
 from benchmark.report.claims import claim_rows
 from benchmark.report.load import load_records
 from benchmark.report.published_numbers import read_published_numbers
@@ -260,3 +261,16 @@ def test_a_tuned_variant_reads_its_chosen_runs_and_an_untuned_winner_its_default
     assert (summer.kappa_logit_default, summer.kappa_logit_tuned) == (1.0, 0.1)
     assert summer.tuned_test_wf1 != summer.default_test_wf1
     assert pd.isna(_row(flipped.table, "summer-no-ikd").kappa_logit_tuned)  # κ is SUMMER's alone
+
+
+def test_each_study_is_opened_once(flipped, tmp_path, monkeypatch):
+    opened = []
+
+    def opening(home: Home, dataset: str, profile: str, variant: str):
+        opened.append((dataset, variant))
+        return read_study(home, dataset, profile, variant)
+
+    monkeypatch.setattr(tuned_reference, "read_study", opening)
+    monkeypatch.setattr(report_tuning, "read_study", opening)
+    write_page(flipped.home, tmp_path, "fast")  # the page and CSV from the same home again
+    assert sorted(opened) == [("synthetic-iemocap", "summer"), ("synthetic-iemocap", "summer-no-ikd")]

@@ -15,11 +15,12 @@ from benchmark.commands.cli import main as cli_main
 from benchmark.errors import BenchmarkError
 from benchmark.executors import Placement, local, tuning
 from benchmark.home import REFERENCE_DIR, Home
+from benchmark.models.search_space import settings_shown
 from benchmark.report import write_reports
-from benchmark.report.tuning import expected_maximum
+from benchmark.report.tuning import Protocol, expected_maximum, tuning_table
 from benchmark.store.records import RunKey
 from benchmark.store.runs import RunStore
-from benchmark.store.studies import read_study, study_path
+from benchmark.store.studies import Trial, TuningSummary, read_study, study_path
 from benchmark.training import runner
 from benchmark.training.device_settings import Execution
 from tests.smoke_fixtures import use_smaller_smoke
@@ -42,7 +43,8 @@ SMOKE_TFN = ["--model", "tfn", "--dataset", "synthetic-iemocap", "--profile", "s
         ("tfn", "lr=fast", "lr takes a number"),
         ("summer", "experts=2.5", "experts takes a whole number"),
         ("summer", "experts=40", "experts takes a whole number in [2, 8]"),
-        ("tfn", "lr", "write it as KEY=VALUE"),
+        ("tfn", "lr", "--set 'lr': expected KEY=VALUE, e.g. --set lr=0.001"),
+        ("tfn", "lr=", "--set lr=: lr takes a number"),
     ],
 )
 def test_a_setting_outside_the_space_is_one_line_before_any_data_loads(
@@ -194,11 +196,46 @@ def test_the_report_shows_the_protocol(tuned, smaller_smoke):
     report = (folder / "report.md").read_text()
     summary = read_study(tuned.home, *_where())
     row = next(line for line in report.splitlines() if line.startswith("| tfn | 3 | 0 |"))
-    assert (summary.best.settings or "the defaults") in row
+    assert f"| {settings_shown(summary.best.settings) or 'the defaults'} |" in row
     assert f"{100 * summary.default.validation_weighted_f1:.2f}" in row
     assert (folder / "expected_max.png").stat().st_size > 0
     claims = json.loads((folder / "claims.json").read_text())["claims"]
     assert all("tuned on validation (3 trials each): tfn" in claim["data"] for claim in claims)
+
+
+# a study whose choice is a proposal's float, all 17 digits of it
+CHOSEN = TuningSummary(
+    "tfn",
+    "synthetic-iemocap",
+    "smoke",
+    0,
+    [Trial(0, "", 0.5), Trial(1, "fusion_width=64,lr=0.0012345678901234", 0.6)],
+)
+
+
+def test_tune_prints_the_chosen_settings_to_four_significant_digits(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(tuning, "tune", lambda *args: [CHOSEN])  # what `tune` returns; nothing trains
+    argv = [*SMOKE_TFN, "--trials", str(TRIALS), "--device", "cpu", "--home", str(tmp_path / "home")]
+    assert cli_main(["tune", *argv]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "validation wF1 default" in line]
+    assert line.endswith("default 50.00%, tuned 60.00% (fusion_width=64,lr=0.001235)")
+
+
+def test_the_reports_tuning_table_shows_them_so_too():
+    (row,) = tuning_table(Protocol([], [], {"tfn": CHOSEN})).to_dict("records")
+    assert row["chosen settings"] == "fusion_width=64,lr=0.001235"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("", ""),
+        ("dropout=0.30000000000000004,experts=4,lr=0.0012345678901234", "dropout=0.3,experts=4,lr=0.001235"),
+        ("weight_decay=1.2345678e-07", "weight_decay=1.235e-07"),
+    ],
+)
+def test_chosen_settings_are_shown_to_four_significant_digits_and_whole_numbers_whole(text, shown):
+    assert settings_shown(text) == shown
 
 
 @pytest.mark.slow

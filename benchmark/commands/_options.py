@@ -136,8 +136,6 @@ def check_placement(args: argparse.Namespace) -> None:
     from benchmark.executors import Placement
 
     args.placement = Placement.from_args(args)
-    if args.jobs is not None and args.jobs > MOST_THREADS:
-        raise BenchmarkError(f"--jobs {args.jobs}: give at most {MOST_THREADS}")
 
 
 def add_setting_options(parser: argparse.ArgumentParser, *, tuned: bool = True) -> None:
@@ -209,7 +207,7 @@ def add_training_options(parser: argparse.ArgumentParser, default_profile: str =
     )
     placement.add_argument(
         "--jobs",
-        type=int,
+        type=counted(1, MOST_THREADS),
         help="runs at once: local, in worker processes on the one device; ray, runs per GPU "
         "(default: 1 on the CPU, a few on a GPU; the plan line says how many)",
     )

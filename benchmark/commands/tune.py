@@ -45,6 +45,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmark.console import make_console
     from benchmark.executors.tuning import tune
     from benchmark.experiment.profiles import PROFILES
+    from benchmark.models.search_space import settings_shown
     from benchmark.report import write_reports
     from benchmark.training.runner import DEFAULT_DATASETS, plan
 
@@ -71,7 +72,7 @@ def main(args: argparse.Namespace) -> int:
         console.print(
             f"{summary.variant:>22} {summary.dataset:>18}: {len(summary.trials)} trials; validation wF1 "
             f"default {100 * default.validation_weighted_f1:.2f}%, tuned "
-            f"{100 * summary.best.validation_weighted_f1:.2f}% ({summary.best.settings or 'the defaults'})",
+            f"{100 * summary.best.validation_weighted_f1:.2f}% ({settings_shown(summary.best.settings) or 'the defaults'})",
             highlight=False,
         )
     for path in write_reports(home):

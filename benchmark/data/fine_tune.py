@@ -34,7 +34,7 @@ from benchmark.data.class_weighting import (
     balanced_inverse_train_frequency,
 )
 from benchmark.early_stopping import EarlyStopping
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, split_assignment
 from benchmark.metrics import weighted_f1
 from benchmark.seeding import MOST_THREADS, SEED_MAX, seed_everything
 
@@ -104,17 +104,15 @@ class FineTuneSettings:
         replace the class's defaults for keys the text does not set."""
         fields = {f.name: f.type for f in dataclasses.fields(cls)}
         values: dict[str, float | int | str] = dict(defaults or {}) | dict(given)
+        settable = [k for k in fields if k not in given]
         seen: set[str] = set()
         for item in filter(None, (part.strip() for part in text.split(","))):
-            key, eq, value = (part.strip() for part in item.partition("="))
+            key, value = split_assignment(
+                item, "--fine-tune", f"KEY=VALUE with KEY one of {', '.join(settable)}", settable
+            )
             if key in seen:
                 raise BenchmarkError(f"--fine-tune {key}: given twice: give each setting once")
             seen.add(key)
-            if not eq or key not in fields or key in given:
-                raise BenchmarkError(
-                    f"--fine-tune {item!r}: expected KEY=VALUE with KEY one of "
-                    f"{', '.join(k for k in fields if k not in given)}"
-                )
             try:
                 values[key] = {"float": float, "int": int, "str": str}[fields[key]](value)
             except ValueError:

@@ -30,7 +30,7 @@ from benchmark.data.table_schema import (
     whole_number,
 )
 from benchmark.data.validate import build_splits, imported_dataset
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, split_assignment
 
 # Spellings of the class names in the releases (IEMOCAP's annotation files abbreviate them).
 LABEL_ALIASES = {"hap": "happy", "happiness": "happy", "sadness": "sadness", "neu": "neutral", "ang": "angry",
@@ -58,11 +58,9 @@ class UtteranceColumns:
         valid = [f.name for f in fields(cls)]
         chosen = {}
         for item in (part for text in assignments for part in text.split(",") if part.strip()):
-            role, sign, column = (x.strip() for x in item.partition("="))
-            if not sign or role not in valid:
-                raise BenchmarkError(
-                    f"--columns {item!r}: expected ROLE=COLUMN with ROLE one of {', '.join(valid)}"
-                )
+            role, column = split_assignment(
+                item, "--columns", f"ROLE=COLUMN with ROLE one of {', '.join(valid)}", valid
+            )
             if role in chosen:
                 raise BenchmarkError(f"--columns {role}: given twice: name one column for each role")
             chosen[role] = column

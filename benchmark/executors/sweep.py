@@ -73,7 +73,8 @@ class Placement:
     `from_args`, the command boundary, before any data loads: for the local executor on this machine
     (`Execution.resolved`); for Ray checked here and bound to the cluster once it is joined
     (`Execution.on_cluster`), since only the cluster knows its GPUs. Each run's plan carries the result
-    (`benchmark.training.runner.resolve_runs`). `jobs` None: `default_jobs`."""
+    (`benchmark.training.runner.resolve_runs`). `jobs`: 1 to `MOST_THREADS`, checked once where the command
+    line gives it (`--jobs`'s argparse type); None: `default_jobs`."""
 
     execution: Execution
     executor: str = "local"
@@ -85,8 +86,6 @@ class Placement:
             raise BenchmarkError(f"--executor {self.executor!r} is not one of {', '.join(EXECUTORS)}")
         if self.address and self.executor != "ray":
             raise BenchmarkError("--address names a Ray cluster: give it with --executor ray")
-        if self.jobs is not None and self.jobs < 1:
-            raise BenchmarkError(f"--jobs {self.jobs}: give at least 1")
 
     @classmethod
     def from_args(cls, args) -> Placement:

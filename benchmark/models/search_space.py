@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, split_assignment
 
 TRAIN_SETTINGS = ("lr", "weight_decay")  # fields of TrainConfig; every other setting is the model's
 SEPARATOR = ","
@@ -92,10 +92,7 @@ def parse_settings(model: str, space: SearchSpace, assignments: list[str]) -> di
     """`--set KEY=VALUE` pairs -> typed settings of `model`, each in its range; anything else is one line."""
     settings: dict[str, Any] = {}
     for assignment in assignments:
-        name, equals, text = assignment.partition("=")
-        name, text = name.strip(), text.strip()
-        if not equals or not name or not text:
-            raise BenchmarkError(f"--set {assignment!r}: write it as KEY=VALUE, e.g. --set lr=0.001")
+        name, text = split_assignment(assignment, "--set", "KEY=VALUE, e.g. --set lr=0.001")
         if name not in space:
             raise BenchmarkError(
                 f"--set {name}: model {model!r} has no setting {name!r}; its settings: {', '.join(sorted(space))}"
@@ -109,6 +106,21 @@ def parse_settings(model: str, space: SearchSpace, assignments: list[str]) -> di
 def settings_text(settings: Mapping[str, Any]) -> str:
     """The canonical string of `settings` (a run key's `settings`); "" for none."""
     return SEPARATOR.join(f"{name}={settings[name]!r}" for name in sorted(settings))
+
+
+def settings_shown(text: str) -> str:
+    """A canonical settings string as a reader sees it: each fractional value to 4 significant digits, each
+    whole number as it is; "" for none. A trial's proposal carries all 17 digits of its float, which the
+    run key and the study keep, so `run --tuned` trains the exact value the console abbreviates."""
+    items = [item.partition("=") for item in text.split(SEPARATOR)] if text else []
+    return SEPARATOR.join(f"{name}={_value_shown(value)}" for name, _, value in items)
+
+
+def _value_shown(value: str) -> str:
+    try:
+        return str(int(value))
+    except ValueError:
+        return f"{float(value):.4g}"
 
 
 def settings_of(model: str, space: SearchSpace, text: str) -> dict[str, Any]:

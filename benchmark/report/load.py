@@ -20,14 +20,16 @@ def load_groups(
     datasets = None if datasets is None else set(datasets)
     profiles = None if profiles is None else set(profiles)
     groups, lines = {}, []
+    current: dict[str, str | None] = {}  # dataset -> its current import, read once for all its profiles
     for dataset, profile in stored_groups(home):
         if (datasets is None or dataset in datasets) and (profiles is None or profile in profiles):
-            try:
-                current = current_import(home, dataset)
-            except StoredFileError as err:  # then the import of the newest record stands for it
-                current = None
-                lines.append(f"{err} (reporting the import of the newest {dataset} record meanwhile)")
-            groups[(dataset, profile)] = stored = stored_runs(home, dataset, profile, current)
+            if dataset not in current:
+                try:
+                    current[dataset] = current_import(home, dataset)
+                except StoredFileError as err:  # then the import of the newest record stands for it
+                    current[dataset] = None
+                    lines.append(f"{err} (reporting the import of the newest {dataset} record meanwhile)")
+            groups[(dataset, profile)] = stored = stored_runs(home, dataset, profile, current[dataset])
             lines += stored.notes(dataset, profile)
     return groups, lines
 

@@ -8,7 +8,7 @@ EMNLP 2019).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -20,6 +20,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from benchmark.experiment.profiles import PROFILES  # noqa: E402
 from benchmark.home import Home  # noqa: E402
+from benchmark.models.search_space import settings_shown  # noqa: E402
 from benchmark.report.claims import ClaimRow  # noqa: E402
 from benchmark.report.plots import _legend_outside, _save  # noqa: E402
 from benchmark.store.records import RunRecord  # noqa: E402
@@ -59,18 +60,29 @@ class Protocol:
 def chosen_records(
     home: Home, records: Sequence[RunRecord], dataset: str, profile: str, warn=print
 ) -> Protocol:
-    """Each variant's tuned runs where its study chose settings and they were trained on every seed of
-    the profile; else its default runs. Other runs with settings (trials, `run --set`) are left out. A
-    study file that cannot be read is said in one line, and its variant's default runs reported."""
+    """`protocol_of` the studies of `records`' variants, read from `home`. A study file that cannot be
+    read is said in one line, and its variant's default runs reported."""
+    studies: dict[str, TuningSummary | None] = {}
+    for variant in dict.fromkeys(r.key.variant for r in records):
+        try:
+            studies[variant] = read_study(home, dataset, profile, variant)
+        except StoredFileError as err:
+            warn(f"{err} (reporting {variant}'s default runs meanwhile)")
+            studies[variant] = None
+    return protocol_of(records, profile, studies)
+
+
+def protocol_of(
+    records: Sequence[RunRecord], profile: str, studies: Mapping[str, TuningSummary | None]
+) -> Protocol:
+    """Each variant's tuned runs where its study (`studies[variant]`, None: not tuned) chose settings and
+    they were trained on every seed of the profile; else its default runs. Other runs with settings
+    (trials, `run --set`) are left out."""
     defaults = [r for r in records if not r.key.settings]
     seeds = set(PROFILES.get(profile).seeds) if profile in PROFILES.names() else set()
     chosen, tuned = [], {}
     for variant in dict.fromkeys(r.key.variant for r in records):
-        try:
-            summary = read_study(home, dataset, profile, variant)
-        except StoredFileError as err:
-            warn(f"{err} (reporting {variant}'s default runs meanwhile)")
-            summary = None
+        summary = studies[variant]
         best = [
             r
             for r in records
@@ -107,7 +119,7 @@ def tuning_table(protocol: Protocol) -> pd.DataFrame:
             "variant": variant,
             "trials": len(summary.trials),
             "trial seed": summary.trial_seed,
-            "chosen settings": summary.best.settings or "the defaults",
+            "chosen settings": settings_shown(summary.best.settings) or "the defaults",
             "validation wF1 default (%)": (
                 f"{100 * summary.default.validation_weighted_f1:.2f}" if summary.default else "—"
             ),
