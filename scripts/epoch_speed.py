@@ -149,9 +149,12 @@ def main() -> None:
 
 
 def parse_setting(setting: str) -> tuple[str, object]:
-    key, separator, value = setting.partition("=")
-    if not separator:
-        raise SystemExit(f"--set {setting!r}: write it as KEY=VALUE, e.g. --set experts=2")
+    from benchmark.errors import BenchmarkError, split_assignment
+
+    try:
+        key, value = split_assignment(setting, "--set", "KEY=VALUE, e.g. --set experts=2")
+    except BenchmarkError as error:
+        raise SystemExit(str(error)) from None
     try:
         return key, json.loads(value)
     except json.JSONDecodeError:

@@ -315,7 +315,7 @@ def test_epoch_overrides_name_a_checked_reference_or_are_refused_in_one_line(tmp
     for bad in ("mult=2", "sdt=0", "sdt"):
         assert main(["--sdt", str(tmp_path), "--epochs", bad, "--home", str(tmp_path / "home")]) == 2
         error = capsys.readouterr().err
-        assert error.count("\n") == 1 and f"--epochs {bad}: give REFERENCE=N" in error
+        assert error.count("\n") == 1 and f"--epochs {bad!r}: expected REFERENCE=N" in error
 
 
 @pytest.mark.parametrize("dataset", ["synthetic-iemocap", "synthetic-meld"])

@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, split_assignment
 from benchmark.home import REFERENCE_DIR, resolve_home
 from scripts.crosscheck.compare import Side, check_pair, default_datasets, load_datasets
 from scripts.crosscheck.page import Progress, write_page
@@ -125,14 +125,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _epoch_overrides(given: list[str], clones: dict[str, Path]) -> dict[str, int]:
     """`--epochs sdt=2 --epochs mmgcn=1` as {reference: epochs}, each a reference being checked."""
+    form = f"REFERENCE=N, N >= 1, for a reference being checked ({', '.join(clones)})"
     epochs = {}
     for item in given:
-        name, _, count = item.partition("=")
-        if name not in clones or not count.isdigit() or int(count) < 1:
-            raise BenchmarkError(
-                f"--epochs {item}: give REFERENCE=N, N >= 1, for a reference being checked "
-                f"({', '.join(clones)})"
-            )
+        name, count = split_assignment(item, "--epochs", form, clones)
+        if not count.isdigit() or int(count) < 1:
+            raise BenchmarkError(f"--epochs {item!r}: expected {form}")
         epochs[name] = int(count)
     return epochs
 
