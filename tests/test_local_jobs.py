@@ -79,10 +79,13 @@ def test_the_default_jobs_give_each_run_cores_of_its_own_up_to_a_bound(monkeypat
     assert default_jobs(Execution("cpu"), threads=2) == 1
     assert default_jobs(Execution("cpu"), threads=1) == 2
     assert default_jobs(ON_A_GPU, threads=1) == 2
-    assert Placement(Execution("cpu")).describe_jobs(2) == (
+    assert Placement(Execution("cpu")).describe_jobs(2, runs=5) == (
         "1 at a time on cpu (the default on the CPU: 2 cores, 2 torch thread(s) a run)"
     )
-    assert Placement(Execution("cpu"), jobs=3).describe_jobs(2) == "3 at a time on cpu (--jobs)"
+    assert Placement(Execution("cpu"), jobs=3).describe_jobs(2, runs=5) == "3 at a time on cpu (--jobs)"
+    # never more at once than the sweep has runs: one run trains in this process
+    assert Placement(Execution("cpu", threads=1)).local_jobs(1, runs=1) == 1
+    assert Placement(Execution("cpu"), jobs=3).describe_jobs(2, runs=2) == "2 at a time on cpu (--jobs)"
     monkeypatch.setattr(sweep_module, "usable_cores", lambda: 64)
     assert default_jobs(Execution("cpu"), threads=1) == RUNS_ON_THE_CPU
     assert default_jobs(Execution("cpu"), threads=16) == 4

@@ -196,8 +196,8 @@ def add_training_options(parser: argparse.ArgumentParser, default_profile: str =
     placement.add_argument(
         "--threads",
         type=counted(1, MOST_THREADS),
-        help=f"torch threads per run instead of the profile's (fast: 1, smoke and paper: 2), at most {MOST_THREADS} "
-        "(part of the config)",
+        help="torch threads per run instead of the profile's (fast and converged: 1, smoke and paper: 2), "
+        f"at most {MOST_THREADS} (part of the config)",
     )
     placement.add_argument(
         "--executor",
@@ -209,7 +209,8 @@ def add_training_options(parser: argparse.ArgumentParser, default_profile: str =
         "--jobs",
         type=counted(1, MOST_THREADS),
         help="runs at once: local, in worker processes on the one device; ray, runs per GPU "
-        "(default: 1 on the CPU, a few on a GPU; the plan line says how many)",
+        "(default: as many as the cores hold at the runs' threads, at most 8 on the CPU and 4 per GPU, never more "
+        "than the runs; the plan line says how many)",
     )
     placement.add_argument(
         "--address",

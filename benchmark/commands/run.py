@@ -75,10 +75,10 @@ def main(args: argparse.Namespace) -> int:
     threads = threads_of(runs)
     console.print(
         f"{plan_summary(keys)} ({len(keys) - len(to_train)} stored, {len(to_train)} to train); "
-        f"{placement.describe_jobs(threads)}",
+        f"{placement.describe_jobs(threads, len(runs))}",
         highlight=False,
     )
-    jobs = 1 if placement.executor == "ray" else placement.local_jobs(threads)
+    jobs = 1 if placement.executor == "ray" else placement.local_jobs(threads, len(runs))
     console.print(plan_cost([run.plan for run in to_train], jobs), highlight=False)
     if args.dry_run:
         return 0

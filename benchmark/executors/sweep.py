@@ -98,18 +98,20 @@ class Placement:
         """Ray: the runs that share one of the cluster's GPUs (each task asks for 1/N of one)."""
         return self.jobs or RUNS_PER_GPU
 
-    def local_jobs(self, threads: int) -> int:
-        """How many runs of `threads` torch threads each the local executor trains at once."""
-        return self.jobs or default_jobs(self.execution, threads)
+    def local_jobs(self, threads: int, runs: int) -> int:
+        """How many of a sweep's `runs` runs, of `threads` torch threads each, the local executor trains at
+        once: never more than there are runs, so that one run trains here, without a pool to start."""
+        return max(1, min(self.jobs or default_jobs(self.execution, threads), runs))
 
-    def describe_jobs(self, threads: int) -> str:
-        """The plan's account of how many runs of `threads` torch threads each train at once, and why: on
-        the local executor's device, or per GPU of a Ray cluster's (whose GPUs only its workers see)."""
+    def describe_jobs(self, threads: int, runs: int) -> str:
+        """The plan's account of how many of its `runs` runs, of `threads` torch threads each, train at once,
+        and why: on the local executor's device, or per GPU of a Ray cluster's (whose GPUs only its workers
+        see)."""
         if self.executor == "ray":
             return (
                 f"Ray tasks, each asking for its threads as CPUs and, on CUDA, 1/{self.runs_per_gpu} of a GPU"
             )
-        jobs = self.local_jobs(threads)
+        jobs = self.local_jobs(threads, runs)
         if self.jobs is not None:
             why = "--jobs"
         elif self.execution.is_cuda:
@@ -130,8 +132,7 @@ def run_sweep(
         return run_on_ray(runs, home, placement, force=force)
     from benchmark.executors.local import run_keys
 
-    # never more workers than runs: one run trains here, without a pool of processes to start
-    jobs = min(placement.local_jobs(threads_of(runs)), len(runs))
+    jobs = placement.local_jobs(threads_of(runs), len(runs))
     if jobs > 1:
         from benchmark.executors.processes import run_in_processes
 

@@ -99,7 +99,8 @@ PROFILES.add(
         # [choice] one torch thread per run, as many runs at once as there are cores (`default_jobs`): at
         # width 64 a step is many small operators, which a second thread barely shares (MultiEMO's epoch
         # took longer on two threads than on one, MMGCN's MELD epoch too: docs/measurements.md, "The
-        # main job"), so two one-thread runs finish a sweep sooner than one two-thread run at a time.
+        # main job at one thread a run"), so two one-thread runs finish a sweep sooner than one two-thread
+        # run at a time.
         train={
             "iemocap": TrainConfig(
                 lr=2e-3, epochs=8, batch_size=16, patience=4, threads=1, **SPEC_TRAINING["iemocap"]
